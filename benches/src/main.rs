@@ -1,0 +1,232 @@
+//! koji-load: drives XML-RPC calls at a hub from N concurrent clients and
+//! reports throughput and latency percentiles.
+//!
+//! ```text
+//! koji-load setup --url URL --user admin --password PW [--tags 20 --packages 200]
+//! koji-load run --url URL --clients 16 --seconds 10 --call 'getTag:["load-tag-19"]'
+//! ```
+//! `setup` makes a chain of tags (each inheriting the previous one) with
+//! packages spread over them, so inherited calls walk real inheritance.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand};
+use koji_core::xmlrpc::{self, Response, Value};
+use serde_json::{json, Value as Json};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(name = "koji-load", about = "XML-RPC load generator for koji hubs")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Populate a hub with tags, inheritance and package lists.
+    Setup {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value_t = 20)]
+        tags: usize,
+        #[arg(long, default_value_t = 200)]
+        packages: usize,
+    },
+    /// Call methods as fast as N clients can, for a while.
+    Run {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// `method:JSON-array-of-params`; repeat to mix calls round-robin.
+        #[arg(long, required = true)]
+        call: Vec<String>,
+    },
+}
+
+struct Client {
+    http: reqwest::Client,
+    url: String,
+    session: Option<(i64, String)>,
+    callnum: i64,
+}
+
+impl Client {
+    fn new(url: &str) -> Result<Client> {
+        Ok(Client {
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(64)
+                .build()?,
+            url: url.to_string(),
+            session: None,
+            callnum: 0,
+        })
+    }
+
+    async fn call(&mut self, method: &str, params: &[Value]) -> Result<Value> {
+        let body = xmlrpc::write_call(method, params);
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("Content-Type", "text/xml")
+            .body(body);
+        if let Some((id, key)) = &self.session {
+            req = req
+                .header("Koji-Session-Id", id.to_string())
+                .header("Koji-Session-Key", key.as_str())
+                .header("Koji-Session-Callnum", self.callnum.to_string());
+            self.callnum += 1;
+        }
+        let resp = req.send().await.context("request failed")?;
+        let bytes = resp.bytes().await?;
+        match xmlrpc::parse_response(&bytes).map_err(|e| anyhow!("bad response: {e}"))? {
+            Response::Value(v) => Ok(v),
+            Response::Fault { code, message } => bail!("{method}: fault {code}: {message}"),
+        }
+    }
+
+    async fn login(&mut self, user: &str, password: &str) -> Result<()> {
+        let v = self
+            .call("login", &[Value::from(json!(user)), Value::from(json!(password))])
+            .await?;
+        let j = v.to_json();
+        let id = j["session-id"].as_i64().ok_or_else(|| anyhow!("no session-id"))?;
+        let key = j["session-key"].as_str().unwrap_or_default().to_string();
+        self.session = Some((id, key));
+        Ok(())
+    }
+}
+
+fn kw(v: Json) -> Value {
+    let mut v = v;
+    if let Json::Object(m) = &mut v {
+        m.insert("__starstar".into(), json!(true));
+    }
+    Value::from(v)
+}
+
+async fn setup(url: &str, user: &str, password: &str, tags: usize, packages: usize) -> Result<()> {
+    let mut c = Client::new(url)?;
+    c.login(user, password).await?;
+    for i in 0..tags {
+        let name = format!("load-tag-{i}");
+        let mut params = vec![Value::from(json!(name))];
+        if i > 0 {
+            params.push(kw(json!({"parent": format!("load-tag-{}", i - 1), "arches": "x86_64"})));
+        }
+        c.call("createTag", &params).await?;
+    }
+    for p in 0..packages {
+        let tag = format!("load-tag-{}", p % tags.max(1));
+        c.call(
+            "packageListAdd",
+            &[
+                Value::from(json!(tag)),
+                Value::from(json!(format!("load-pkg-{p}"))),
+                kw(json!({"owner": user})),
+            ],
+        )
+        .await?;
+    }
+    println!("created {tags} tags and {packages} packages");
+    Ok(())
+}
+
+fn parse_call(spec: &str) -> Result<(String, Vec<Value>)> {
+    let (m, p) = spec.split_once(':').unwrap_or((spec, "[]"));
+    let params: Json = serde_json::from_str(p).with_context(|| format!("bad params in {spec}"))?;
+    let params = match params {
+        Json::Array(a) => a.into_iter().map(Value::from).collect(),
+        other => vec![Value::from(other)],
+    };
+    Ok((m.to_string(), params))
+}
+
+async fn run(url: &str, clients: usize, seconds: f64, calls: &[String]) -> Result<()> {
+    let calls: Arc<Vec<(String, Vec<Value>)>> =
+        Arc::new(calls.iter().map(|c| parse_call(c)).collect::<Result<_>>()?);
+    // one call each first, so a wrong method fails loudly before timing
+    let mut probe = Client::new(url)?;
+    for (m, p) in calls.iter() {
+        probe.call(m, p).await?;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let mut handles = vec![];
+    for n in 0..clients {
+        let (calls, stop, url) = (calls.clone(), stop.clone(), url.to_string());
+        handles.push(tokio::spawn(async move {
+            let mut c = Client::new(&url)?;
+            let mut lat = Vec::with_capacity(1 << 16);
+            let mut errors = 0u64;
+            let mut i = n;
+            while !stop.load(Ordering::Relaxed) {
+                let (m, p) = &calls[i % calls.len()];
+                i += 1;
+                let t = Instant::now();
+                match c.call(m, p).await {
+                    Ok(_) => lat.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            anyhow::Ok((lat, errors))
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = vec![];
+    let mut errors = 0;
+    for h in handles {
+        let (lat, e) = h.await??;
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort_unstable();
+    let pct = |q: f64| -> f64 {
+        if all.is_empty() {
+            return 0.0;
+        }
+        let i = ((all.len() as f64 * q).ceil() as usize).clamp(1, all.len()) - 1;
+        all[i].as_secs_f64() * 1000.0
+    };
+    let names: Vec<&str> = calls.iter().map(|(m, _)| m.as_str()).collect();
+    println!(
+        "calls={} clients={clients} seconds={elapsed:.1} ok={} errors={errors} rate={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        names.join("+"),
+        all.len(),
+        all.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        pct(1.0),
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Setup {
+            url,
+            user,
+            password,
+            tags,
+            packages,
+        } => setup(&url, &user, &password, tags, packages).await,
+        Cmd::Run {
+            url,
+            clients,
+            seconds,
+            call,
+        } => run(&url, clients, seconds, &call).await,
+    }
+}

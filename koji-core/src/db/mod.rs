@@ -1,0 +1,186 @@
+//! Database access: connection, transactions with their event, small SQL
+//! helpers and the versioned-row rules shared by every table.
+//!
+//! SQL is written once with `?` placeholders and runs on both backends; the
+//! placeholders are rewritten to `$n` for PostgreSQL. Columns are upstream
+//! Koji's (see `schema/`).
+
+pub mod migrate;
+pub mod schema;
+mod sql;
+pub mod versioned;
+
+pub use sql::{exec, fetch_all, fetch_one, fetch_opt, RowExt, Where};
+
+use crate::error::{Error, Result};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    TransactionTrait,
+};
+use std::time::Duration;
+
+/// Re-exported so callers can build parameter lists without naming sea-orm.
+pub use sea_orm::Value;
+
+/// `params![a, b, c]` builds a `Vec<db::Value>`.
+#[macro_export]
+macro_rules! params {
+    () => { Vec::<$crate::db::Value>::new() };
+    ($($v:expr),+ $(,)?) => { vec![$($crate::db::Value::from($v)),+] };
+}
+
+/// Which database engine a [`Db`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool to the hub's database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Db {
+    /// Connects to `url`: `sqlite://PATH` (created if missing), `sqlite::memory:`
+    /// or `postgres://...`. A bare path is taken as a SQLite file.
+    pub async fn connect(url: &str) -> Result<Db> {
+        let url = normalize_url(url);
+        let backend = if url.starts_with("postgres") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let mut opts = ConnectOptions::new(url.clone());
+        opts.sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        match backend {
+            Backend::Sqlite => {
+                // SQLite allows one writer; a small pool avoids lock storms.
+                opts.max_connections(if url.contains(":memory:") { 1 } else { 8 })
+                    .min_connections(1);
+                // per-connection settings: every pooled connection gets them
+                opts.map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                });
+                if url.contains(":memory:") {
+                    // a second connection would see a different, empty database
+                    opts.idle_timeout(None::<Duration>).max_lifetime(None::<Duration>);
+                }
+            }
+            Backend::Postgres => {
+                opts.max_connections(32).min_connections(1);
+            }
+        }
+        let conn = Database::connect(opts)
+            .await
+            .map_err(|e| Error::Configuration(format!("cannot open database {url}: {e}")))?;
+        Ok(Db { conn, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for reads outside a transaction.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Starts a transaction. Writes go through [`Tx`], which opens the
+    /// transaction's event the first time one is needed.
+    pub async fn begin(&self) -> Result<Tx> {
+        let txn = match self.backend {
+            // take the write lock up front so two writers never deadlock
+            // upgrading a read lock
+            Backend::Sqlite => {
+                self.conn
+                    .begin_with_config(None, Some(sea_orm::AccessMode::ReadWrite))
+                    .await?
+            }
+            Backend::Postgres => self.conn.begin().await?,
+        };
+        Ok(Tx { txn, event: None })
+    }
+
+    /// Creates or upgrades the schema.
+    pub async fn migrate(&self) -> Result<()> {
+        migrate::run(&self.conn).await
+    }
+}
+
+fn normalize_url(url: &str) -> String {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return url.to_string();
+    }
+    if url == "sqlite::memory:" || url.starts_with("sqlite:") {
+        let mut u = url.to_string();
+        if !u.contains(":memory:") && !u.contains("mode=") {
+            u.push_str(if u.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+        }
+        return u;
+    }
+    format!("sqlite://{url}?mode=rwc")
+}
+
+/// A database transaction. Every write of the hub happens inside one, and
+/// every versioned write refers to the transaction's single event.
+pub struct Tx {
+    txn: DatabaseTransaction,
+    event: Option<i64>,
+}
+
+impl Tx {
+    /// The id of this transaction's event, creating it on first use.
+    pub async fn event(&mut self) -> Result<i64> {
+        if let Some(id) = self.event {
+            return Ok(id);
+        }
+        let row = fetch_one(
+            &self.txn,
+            "INSERT INTO events (time) VALUES (?) RETURNING id",
+            params![chrono::Utc::now()],
+        )
+        .await?;
+        let id = row.int("id")?;
+        self.event = Some(id);
+        Ok(id)
+    }
+
+    /// Ends the current event so the next write opens a new one (upstream
+    /// gives each call of a multicall its own event).
+    pub fn next_event(&mut self) {
+        self.event = None;
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        self.txn.rollback().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+/// The backend of any connection or transaction.
+pub fn backend_of(c: &impl ConnectionTrait) -> Backend {
+    match c.get_database_backend() {
+        DbBackend::Postgres => Backend::Postgres,
+        _ => Backend::Sqlite,
+    }
+}

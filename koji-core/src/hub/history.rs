@@ -1,0 +1,5 @@
+//! (area: history — being written)
+
+use super::Hub;
+
+pub struct History<'a>(pub(super) &'a Hub);

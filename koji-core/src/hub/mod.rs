@@ -1,0 +1,124 @@
+//! The hub service. Every transport (XML-RPC, gRPC, web, CLI) calls these
+//! methods; no business rule lives anywhere else.
+//!
+//! Areas are reached through small borrowing views, e.g.
+//! `hub.users().create(&caller, ...)`; each area lives in its own file.
+
+pub mod auth;
+mod caller;
+mod history;
+mod hosts;
+mod misc;
+pub mod packages;
+mod pyre;
+pub mod query_opts;
+pub mod tags;
+mod targets;
+mod users;
+
+pub use auth::{Auth, LoginInfo};
+pub use caller::{Caller, Session};
+pub use history::History;
+pub use hosts::Hosts;
+pub use misc::Misc;
+pub use packages::Packages;
+pub use tags::Tags;
+pub use targets::Targets;
+pub use users::Users;
+
+use crate::db::Db;
+use crate::error::Result;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Hub settings (upstream's `hub.conf` options that apply).
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    /// Root of the content store (upstream's `KojiDir`, e.g. `/mnt/koji`).
+    pub topdir: PathBuf,
+    /// Minutes after which a session must log in again (0: never).
+    pub session_renewal_timeout: i64,
+    /// Accept `session-id`/`session-key` in the query string (upstream's
+    /// `DisableURLSessions = False`).
+    pub url_sessions: bool,
+    /// Largest XML-RPC request body accepted, in bytes.
+    pub max_request_length: usize,
+}
+
+impl Default for HubConfig {
+    fn default() -> Self {
+        HubConfig {
+            topdir: PathBuf::from("koji"),
+            session_renewal_timeout: 1440,
+            url_sessions: true,
+            max_request_length: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// The hub: database, content store and configuration. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    config: HubConfig,
+}
+
+impl Hub {
+    /// A hub over an already migrated database.
+    pub fn new(db: Db, config: HubConfig) -> Hub {
+        Hub {
+            inner: Arc::new(Inner { db, config }),
+        }
+    }
+
+    /// Connects to `db_url`, creates or upgrades the schema, and returns the hub.
+    pub async fn open(db_url: &str, config: HubConfig) -> Result<Hub> {
+        let db = Db::connect(db_url).await?;
+        db.migrate().await?;
+        Ok(Hub::new(db, config))
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.inner.config
+    }
+
+    pub fn auth(&self) -> Auth<'_> {
+        Auth(self)
+    }
+
+    pub fn users(&self) -> Users<'_> {
+        Users(self)
+    }
+
+    pub fn misc(&self) -> Misc<'_> {
+        Misc(self)
+    }
+
+    pub fn tags(&self) -> Tags<'_> {
+        Tags(self)
+    }
+
+    pub fn packages(&self) -> Packages<'_> {
+        Packages(self)
+    }
+
+    pub fn targets(&self) -> Targets<'_> {
+        Targets(self)
+    }
+
+    pub fn hosts(&self) -> Hosts<'_> {
+        Hosts(self)
+    }
+
+    pub fn history(&self) -> History<'_> {
+        History(self)
+    }
+}

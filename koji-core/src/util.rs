@@ -1,0 +1,98 @@
+//! Small helpers that keep our answers and messages byte-identical to
+//! upstream's (Python reprs, time strings).
+
+use serde_json::Value as Json;
+
+/// Python's `repr()` of a value, as upstream's messages show it
+/// (`'name'`, `42`, `None`, `{'a': 1}`).
+pub fn py_repr(v: &Json) -> String {
+    match v {
+        Json::Null => "None".into(),
+        Json::Bool(true) => "True".into(),
+        Json::Bool(false) => "False".into(),
+        Json::Number(n) => n.to_string(),
+        Json::String(s) => py_str_repr(s),
+        Json::Array(a) => format!(
+            "[{}]",
+            a.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Json::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", py_str_repr(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Python's `repr()` of a str.
+pub fn py_str_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c)
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `str()` of a value (strings bare, the rest as repr).
+pub fn py_str(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+/// A timestamp as upstream returns time columns: Python's `str()` of an
+/// aware datetime, e.g. `2024-01-31 12:00:00.123456+00:00`.
+pub fn format_time(ts: f64) -> String {
+    let micros = (ts * 1e6).round() as i64;
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) if t.timestamp_subsec_micros() == 0 => {
+            t.format("%Y-%m-%d %H:%M:%S+00:00").to_string()
+        }
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S%.6f+00:00").to_string(),
+        None => ts.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reprs_match_python() {
+        assert_eq!(py_repr(&json!("x")), "'x'");
+        assert_eq!(py_repr(&json!("it's")), "\"it's\"");
+        assert_eq!(py_repr(&json!(5)), "5");
+        assert_eq!(py_repr(&json!(null)), "None");
+        assert_eq!(py_repr(&json!({"name": "a", "n": [true]})), "{'name': 'a', 'n': [True]}");
+    }
+
+    #[test]
+    fn times_look_like_python_datetimes() {
+        assert_eq!(format_time(0.0), "1970-01-01 00:00:00+00:00");
+        assert_eq!(format_time(1.5), "1970-01-01 00:00:01.500000+00:00");
+    }
+}

@@ -1,0 +1,134 @@
+//! `/kojihub`: upstream Koji's XML-RPC endpoint.
+//!
+//! Reads the body (bounded), finds the session in the `Koji-Session-*`
+//! headers or the legacy query parameters, and hands the call to the
+//! standard [`Registry`]. Every error becomes an XML-RPC fault with
+//! upstream's code.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use koji_core::api::{Ctx, Registry};
+use koji_core::hub::auth::Credentials;
+use koji_core::xmlrpc::{self, Value};
+use koji_core::{Caller, Error, Hub};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub fn router(hub: Hub) -> Router {
+    Router::new()
+        .route("/kojihub", post(handle).get(not_post))
+        .route("/kojihub/", post(handle).get(not_post))
+        .with_state(hub)
+}
+
+async fn not_post() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(header::ALLOW, "POST")],
+        "Method Not Allowed: XML-RPC needs POST\n",
+    )
+        .into_response()
+}
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+fn fault(e: &Error) -> Response {
+    xml(xmlrpc::write_fault(e.fault_code(), &e.to_string()))
+}
+
+async fn handle(
+    State(hub): State<Hub>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let limit = hub.config().max_request_length;
+    let bytes = match to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => return fault(&Error::Generic("Request too long".into())),
+    };
+    let call = match xmlrpc::parse_call(&bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            return xml(xmlrpc::write_fault(
+                1,
+                &format!("<class 'xml.parsers.expat.ExpatError'>: {e}"),
+            ))
+        }
+    };
+    let hostip = peer.ip().to_string();
+    let caller = match authenticate(&hub, &headers, &query, &hostip, &call.name).await {
+        Ok(c) => c,
+        Err(e) => return fault(&e),
+    };
+    let ctx = Ctx {
+        hub,
+        caller: Arc::new(caller),
+    };
+    let params = call.params.into_iter().map(serde_json::Value::from).collect();
+    match Registry::standard().dispatch(ctx, &call.name, params).await {
+        Ok(v) => xml(xmlrpc::write_response(&Value::from(v))),
+        Err(e) => {
+            tracing::debug!(method = %call.name, code = e.fault_code(), error = %e, "fault");
+            fault(&e)
+        }
+    }
+}
+
+/// Reads session credentials from the headers (preferred) or, when the hub
+/// allows it, the legacy `session-id`/`session-key`/`callnum` query
+/// parameters, and validates them.
+async fn authenticate(
+    hub: &Hub,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    hostip: &str,
+    method: &str,
+) -> Result<Caller, Error> {
+    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let creds = if let Some(id) = h("Koji-Session-Id") {
+        Credentials {
+            session_id: id
+                .trim()
+                .parse()
+                .map_err(|_| Error::Auth(format!("Invalid session id: {id}")))?,
+            session_key: h("Koji-Session-Key").unwrap_or_default().to_string(),
+            callnum: parse_callnum(h("Koji-Session-Callnum").or(h("Koji-Callnum")))?,
+        }
+    } else if hub.config().url_sessions && query.contains_key("session-id") {
+        let id = &query["session-id"];
+        Credentials {
+            session_id: id
+                .trim()
+                .parse()
+                .map_err(|_| Error::Auth(format!("Invalid session id: {id}")))?,
+            session_key: query
+                .get("session-key")
+                .cloned()
+                .ok_or_else(|| Error::Auth("'session-key' not specified in session args".into()))?,
+            callnum: parse_callnum(query.get("callnum").map(String::as_str))?,
+        }
+    } else {
+        return Ok(Caller::anonymous(hostip));
+    };
+    hub.auth().authenticate(&creds, hostip, method).await
+}
+
+fn parse_callnum(v: Option<&str>) -> Result<Option<i64>, Error> {
+    match v {
+        None => Ok(None),
+        Some(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::Auth(format!("Invalid callnum: '{s}'"))),
+    }
+}

@@ -1,0 +1,45 @@
+//! The hub process: one axum router on one port.
+//!
+//! - `/kojihub`   XML-RPC in upstream's flavour ([`kojihub`])
+//! - `/koji/`     the web UI (koji-web)
+//! - `/kojifiles/` the content store, read-only
+//! - gRPC (`/koji.v1.Hub/...`) the native typed API
+//!
+//! Handlers convert between the wire and koji-core's types; every decision
+//! is made by [`koji_core::Hub`].
+
+pub mod grpc;
+pub mod kojihub;
+
+use axum::Router;
+use koji_core::Hub;
+use std::net::SocketAddr;
+
+/// The whole HTTP surface of a hub.
+pub fn router(hub: Hub) -> Router {
+    let files = tower_files(hub.config().topdir.clone());
+    Router::new()
+        .merge(kojihub::router(hub.clone()))
+        .merge(grpc::router(hub))
+        .nest("/koji", koji_web::router())
+        .nest_service("/kojifiles", files)
+}
+
+fn tower_files(_topdir: std::path::PathBuf) -> Router {
+    // The content store is served by the builds issue; until then nothing.
+    Router::new()
+}
+
+/// Serves `hub` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    hub: Hub,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(hub).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

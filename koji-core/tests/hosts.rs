@@ -52,7 +52,13 @@ fn channel(id: i64, name: &str, description: Json, enabled: bool, comment: Json)
 async fn add_and_get_hosts() -> Result<()> {
     for th in TestHub::each().await? {
         let admin = th.admin().await?;
-        let id = add_host(&th, &admin, "builder1.example.com", json!(["x86_64", "i686"])).await?;
+        let id = add_host(
+            &th,
+            &admin,
+            "builder1.example.com",
+            json!(["x86_64", "i686"]),
+        )
+        .await?;
         let user = th
             .call(&admin, "getUser", json!(["builder1.example.com"]))
             .await?;
@@ -67,7 +73,11 @@ async fn add_and_get_hosts() -> Result<()> {
             "comment": null, "enabled": true,
         });
         assert_eq!(host, expected, "{}", th.label());
-        assert!(host["capacity"].is_f64() && host["task_load"].is_f64(), "{}", th.label());
+        assert!(
+            host["capacity"].is_f64() && host["task_load"].is_f64(),
+            "{}",
+            th.label()
+        );
         assert_eq!(
             th.call(&admin, "getHost", json!([id])).await?,
             expected,
@@ -89,7 +99,11 @@ async fn add_and_get_hosts() -> Result<()> {
             .call(
                 &admin,
                 "addHost",
-                json!(["b2", ["aarch64"], kw(json!({"krb_principal": "compile/b2@EXAMPLE.COM"}))]),
+                json!([
+                    "b2",
+                    ["aarch64"],
+                    kw(json!({"krb_principal": "compile/b2@EXAMPLE.COM"}))
+                ]),
             )
             .await?;
         let u2 = th
@@ -174,13 +188,19 @@ async fn add_host_faults() -> Result<()> {
         let anon = Caller::anonymous("127.0.0.1");
         assert_eq!(
             fault(&th, &bob, "addHost", json!(["h2", ["x86_64"]])).await,
-            (1004, "host permission required (logged in as bob)".to_string()),
+            (
+                1004,
+                "host permission required (logged in as bob)".to_string()
+            ),
             "{}",
             th.label()
         );
         assert_eq!(
             fault(&th, &anon, "addHost", json!(["h2", ["x86_64"]])).await,
-            (1004, "host permission required (user not logged in)".to_string()),
+            (
+                1004,
+                "host permission required (user not logged in)".to_string()
+            ),
             "{}",
             th.label()
         );
@@ -247,28 +267,51 @@ async fn edit_enable_and_history() -> Result<()> {
             .call(
                 &admin,
                 "editHost",
-                json!(["h1", kw(json!({"capacity": 4, "description": "big box",
+                json!([
+                    "h1",
+                    kw(json!({"capacity": 4, "description": "big box",
                                        "comment": "new", "arches": "x86_64 i686",
-                                       "bogus": 1}))]),
+                                       "bogus": 1}))
+                ]),
             )
             .await?;
         assert_eq!(changed, json!(true), "{}", th.label());
         assert_eq!(last_event(&th, &admin).await?, before + 1, "{}", th.label());
         let h = th.call(&admin, "getHost", json!([id])).await?;
         assert_eq!(
-            (&h["capacity"], &h["description"], &h["comment"], &h["arches"], &h["enabled"]),
-            (&json!(4.0), &json!("big box"), &json!("new"), &json!("x86_64 i686"), &json!(true)),
+            (
+                &h["capacity"],
+                &h["description"],
+                &h["comment"],
+                &h["arches"],
+                &h["enabled"]
+            ),
+            (
+                &json!(4.0),
+                &json!("big box"),
+                &json!("new"),
+                &json!("x86_64 i686"),
+                &json!(true)
+            ),
             "{}",
             th.label()
         );
         // the same values again change nothing
         let changed = th
-            .call(&admin, "editHost", json!([id, kw(json!({"capacity": 4.0, "comment": "new"}))]))
+            .call(
+                &admin,
+                "editHost",
+                json!([id, kw(json!({"capacity": 4.0, "comment": "new"}))]),
+            )
             .await?;
         assert_eq!(changed, json!(false), "{}", th.label());
         // as of the earlier event
         let old = th
-            .call(&admin, "getHost", json!(["h1", kw(json!({"event": before}))]))
+            .call(
+                &admin,
+                "getHost",
+                json!(["h1", kw(json!({"event": before}))]),
+            )
             .await?;
         assert_eq!(
             (&old["capacity"], &old["description"], &old["arches"]),
@@ -277,7 +320,13 @@ async fn edit_enable_and_history() -> Result<()> {
             th.label()
         );
         assert_eq!(
-            fault(&th, &admin, "editHost", json!(["h1", kw(json!({"description": 5}))])).await,
+            fault(
+                &th,
+                &admin,
+                "editHost",
+                json!(["h1", kw(json!({"description": 5}))])
+            )
+            .await,
             (
                 1019,
                 "Invalid type for value '5': <class 'int'>, expected type <class 'str'>"
@@ -287,13 +336,28 @@ async fn edit_enable_and_history() -> Result<()> {
             th.label()
         );
         assert_eq!(
-            fault(&th, &admin, "editHost", json!(["h1", kw(json!({"comment": null}))])).await,
-            (1019, "Invalid type, expected type <class 'str'>".to_string()),
+            fault(
+                &th,
+                &admin,
+                "editHost",
+                json!(["h1", kw(json!({"comment": null}))])
+            )
+            .await,
+            (
+                1019,
+                "Invalid type, expected type <class 'str'>".to_string()
+            ),
             "{}",
             th.label()
         );
         assert_eq!(
-            fault(&th, &admin, "editHost", json!(["nope", kw(json!({"comment": "x"}))])).await,
+            fault(
+                &th,
+                &admin,
+                "editHost",
+                json!(["nope", kw(json!({"comment": "x"}))])
+            )
+            .await,
             gen("Invalid hostInfo: nope"),
             "{}",
             th.label()
@@ -306,7 +370,10 @@ async fn edit_enable_and_history() -> Result<()> {
         ] {
             assert_eq!(
                 fault(&th, &bob, method, params).await,
-                (1004, "host permission required (logged in as bob)".to_string()),
+                (
+                    1004,
+                    "host permission required (logged in as bob)".to_string()
+                ),
                 "{}: {method}",
                 th.label()
             );
@@ -349,12 +416,24 @@ async fn list_hosts_filters() -> Result<()> {
         let h2 = add_host(&th, &admin, "h2", json!(["ppc64le", "ppc64"])).await?;
         let all = th.call(&admin, "listHosts", json!([])).await?;
         assert_eq!(names(&all), vec!["h1", "h2"], "{}", th.label());
-        let keys: Vec<&String> = all[0].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+        let keys: Vec<&String> = all[0]
+            .as_object()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
         assert_eq!(
             keys,
             vec![
-                "arches", "capacity", "comment", "description", "enabled", "id", "name",
-                "ready", "task_load", "update_ts", "user_id"
+                "arches",
+                "capacity",
+                "comment",
+                "description",
+                "enabled",
+                "id",
+                "name",
+                "ready",
+                "task_load",
+                "update_ts",
+                "user_id"
             ],
             "{}",
             th.label()
@@ -364,7 +443,10 @@ async fn list_hosts_filters() -> Result<()> {
             let admin = &admin;
             async move { th.call(admin, "listHosts", json!([kw(v)])).await }
         };
-        assert_eq!(names(&by(json!({"arches": ["ppc"]})).await?), Vec::<String>::new());
+        assert_eq!(
+            names(&by(json!({"arches": ["ppc"]})).await?),
+            Vec::<String>::new()
+        );
         assert_eq!(names(&by(json!({"arches": ["ppc64"]})).await?), vec!["h2"]);
         assert_eq!(names(&by(json!({"arches": "x86_64"})).await?), vec!["h1"]);
         assert_eq!(
@@ -379,20 +461,41 @@ async fn list_hosts_filters() -> Result<()> {
         );
         th.call(&admin, "addHostToChannel", json!(["h2", "createrepo"]))
             .await?;
-        assert_eq!(names(&by(json!({"channelID": "createrepo"})).await?), vec!["h2"]);
+        assert_eq!(
+            names(&by(json!({"channelID": "createrepo"})).await?),
+            vec!["h2"]
+        );
         assert_eq!(names(&by(json!({"channelID": 1})).await?), vec!["h1", "h2"]);
         assert_eq!(
-            fault(&th, &admin, "listHosts", json!([kw(json!({"channelID": "nope"}))])).await,
+            fault(
+                &th,
+                &admin,
+                "listHosts",
+                json!([kw(json!({"channelID": "nope"}))])
+            )
+            .await,
             gen("No such entry in table channels: nope"),
             "{}",
             th.label()
         );
         assert_eq!(names(&by(json!({"ready": false})).await?), vec!["h1", "h2"]);
-        assert_eq!(names(&by(json!({"ready": true})).await?), Vec::<String>::new());
-        assert_eq!(names(&by(json!({"enabled": true})).await?), vec!["h1", "h2"]);
+        assert_eq!(
+            names(&by(json!({"ready": true})).await?),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            names(&by(json!({"enabled": true})).await?),
+            vec!["h1", "h2"]
+        );
         assert_eq!(names(&by(json!({"userID": "h2"})).await?), vec!["h2"]);
         assert_eq!(
-            fault(&th, &admin, "listHosts", json!([kw(json!({"userID": "nouser"}))])).await,
+            fault(
+                &th,
+                &admin,
+                "listHosts",
+                json!([kw(json!({"userID": "nouser"}))])
+            )
+            .await,
             gen("No such user: 'nouser'"),
             "{}",
             th.label()
@@ -406,7 +509,10 @@ async fn list_hosts_filters() -> Result<()> {
             names(&by(json!({"queryOpts": {"order": "-host.name", "offset": 1}})).await?),
             vec!["h1"]
         );
-        assert_eq!(by(json!({"queryOpts": {"countOnly": true}})).await?, json!(2));
+        assert_eq!(
+            by(json!({"queryOpts": {"countOnly": true}})).await?,
+            json!(2)
+        );
         let rows = by(json!({"queryOpts": {"asList": true, "order": "id"}})).await?;
         assert_eq!(rows[1][5], json!(h2), "{}", th.label());
         assert_eq!(rows[0][0], json!("x86_64 i686"), "{}", th.label());
@@ -422,7 +528,16 @@ async fn channels() -> Result<()> {
         let seeded = th.call(&admin, "listChannels", json!([])).await?;
         assert_eq!(
             names(&seeded),
-            vec!["default", "createrepo", "maven", "livecd", "appliance", "vm", "image", "livemedia"],
+            vec![
+                "default",
+                "createrepo",
+                "maven",
+                "livecd",
+                "appliance",
+                "vm",
+                "image",
+                "livemedia"
+            ],
             "{}",
             th.label()
         );
@@ -456,17 +571,35 @@ async fn channels() -> Result<()> {
         );
         // adding, editing and renaming channels is for admins; enabling for `host`
         let hank = th.user("hank", "pw", &["host"]).await?;
-        let admin_only = (1004, "admin permission required (logged in as hank)".to_string());
-        assert_eq!(fault(&th, &hank, "addChannel", json!(["x"])).await, admin_only);
+        let admin_only = (
+            1004,
+            "admin permission required (logged in as hank)".to_string(),
+        );
         assert_eq!(
-            fault(&th, &hank, "editChannel", json!(["test", kw(json!({"comment": "c"}))])).await,
+            fault(&th, &hank, "addChannel", json!(["x"])).await,
             admin_only
         );
-        assert_eq!(fault(&th, &hank, "renameChannel", json!(["test", "t"])).await, admin_only);
+        assert_eq!(
+            fault(
+                &th,
+                &hank,
+                "editChannel",
+                json!(["test", kw(json!({"comment": "c"}))])
+            )
+            .await,
+            admin_only
+        );
+        assert_eq!(
+            fault(&th, &hank, "renameChannel", json!(["test", "t"])).await,
+            admin_only
+        );
         let bob = th.user("bob", "pw", &[]).await?;
         assert_eq!(
             fault(&th, &bob, "disableChannel", json!(["test"])).await,
-            (1004, "host permission required (logged in as bob)".to_string()),
+            (
+                1004,
+                "host permission required (logged in as bob)".to_string()
+            ),
             "{}",
             th.label()
         );
@@ -475,7 +608,10 @@ async fn channels() -> Result<()> {
             .call(
                 &admin,
                 "editChannel",
-                json!(["test", kw(json!({"name": "t2", "comment": "c", "other": 1}))]),
+                json!([
+                    "test",
+                    kw(json!({"name": "t2", "comment": "c", "other": 1}))
+                ]),
             )
             .await?;
         assert_eq!(changed, json!(true), "{}", th.label());
@@ -490,13 +626,25 @@ async fn channels() -> Result<()> {
             .await?;
         assert_eq!(same, json!(false), "{}", th.label());
         assert_eq!(
-            fault(&th, &admin, "editChannel", json!(["t2", kw(json!({"name": "default"}))])).await,
+            fault(
+                &th,
+                &admin,
+                "editChannel",
+                json!(["t2", kw(json!({"name": "default"}))])
+            )
+            .await,
             gen("channel default already exists (id=1)"),
             "{}",
             th.label()
         );
         assert_eq!(
-            fault(&th, &admin, "editChannel", json!(["t2", kw(json!({"description": 3}))])).await,
+            fault(
+                &th,
+                &admin,
+                "editChannel",
+                json!(["t2", kw(json!({"description": 3}))])
+            )
+            .await,
             (
                 1019,
                 "Invalid type for value '3': <class 'int'>, expected type <class 'str'>"
@@ -506,12 +654,20 @@ async fn channels() -> Result<()> {
             th.label()
         );
         assert_eq!(
-            fault(&th, &admin, "editChannel", json!(["nope", kw(json!({"comment": "c"}))])).await,
+            fault(
+                &th,
+                &admin,
+                "editChannel",
+                json!(["nope", kw(json!({"comment": "c"}))])
+            )
+            .await,
             gen("query returned no rows"),
             "{}",
             th.label()
         );
-        let v = th.call(&admin, "renameChannel", json!(["t2", "t3"])).await?;
+        let v = th
+            .call(&admin, "renameChannel", json!(["t2", "t3"]))
+            .await?;
         assert_eq!(v, Json::Null, "{}", th.label());
         assert_eq!(
             th.call(&admin, "getChannel", json!(["t3"])).await?["id"],
@@ -541,7 +697,11 @@ async fn channels() -> Result<()> {
             th.label()
         );
         let off = th
-            .call(&admin, "listChannels", json!([kw(json!({"enabled": false}))]))
+            .call(
+                &admin,
+                "listChannels",
+                json!([kw(json!({"enabled": false}))]),
+            )
             .await?;
         assert_eq!(names(&off), vec!["t3"], "{}", th.label());
         th.call(&hank, "enableChannel", json!(["t3"])).await?;
@@ -588,7 +748,10 @@ async fn host_channel_membership() -> Result<()> {
         let bob = th.user("bob", "pw", &[]).await?;
         assert_eq!(
             fault(&th, &bob, "addHostToChannel", json!(["h1", "createrepo"])).await,
-            (1004, "host permission required (logged in as bob)".to_string()),
+            (
+                1004,
+                "host permission required (logged in as bob)".to_string()
+            ),
             "{}",
             th.label()
         );
@@ -596,7 +759,10 @@ async fn host_channel_membership() -> Result<()> {
             .await?;
         let after_add = last_event(&th, &admin).await?;
         let cases = [
-            (json!(["nope", "createrepo"]), gen("host does not exist: nope")),
+            (
+                json!(["nope", "createrepo"]),
+                gen("host does not exist: nope"),
+            ),
             (json!(["h1", "nope"]), gen("channel does not exist: nope")),
             (json!(["h1", "side"]), gen("channel side is disabled")),
             (
@@ -617,8 +783,12 @@ async fn host_channel_membership() -> Result<()> {
             );
         }
         // force subscribes to a disabled channel; create makes a new one
-        th.call(&hank, "addHostToChannel", json!(["h1", "side", kw(json!({"force": true}))]))
-            .await?;
+        th.call(
+            &hank,
+            "addHostToChannel",
+            json!(["h1", "side", kw(json!({"force": true}))]),
+        )
+        .await?;
         th.call(&hank, "addHostToChannel", json!(["h1", "fresh", true]))
             .await?;
         assert_eq!(
@@ -637,18 +807,31 @@ async fn host_channel_membership() -> Result<()> {
         let on = th
             .call(&admin, "listChannels", json!([id, null, true]))
             .await?;
-        assert_eq!(names(&on), vec!["default", "createrepo", "fresh"], "{}", th.label());
+        assert_eq!(
+            names(&on),
+            vec!["default", "createrepo", "fresh"],
+            "{}",
+            th.label()
+        );
         // remove
         assert_eq!(
             fault(&th, &bob, "removeHostFromChannel", json!(["h1", "default"])).await,
-            (1004, "host permission required (logged in as bob)".to_string()),
+            (
+                1004,
+                "host permission required (logged in as bob)".to_string()
+            ),
             "{}",
             th.label()
         );
         th.call(&hank, "removeHostFromChannel", json!(["h1", "createrepo"]))
             .await?;
         let mine = th.call(&admin, "listChannels", json!([id])).await?;
-        assert_eq!(names(&mine), vec!["default", "side", "fresh"], "{}", th.label());
+        assert_eq!(
+            names(&mine),
+            vec!["default", "side", "fresh"],
+            "{}",
+            th.label()
+        );
         for (params, want) in [
             (
                 json!(["h1", "createrepo"]),
@@ -666,9 +849,18 @@ async fn host_channel_membership() -> Result<()> {
         }
         // the host's channels as of an earlier event
         let then = th
-            .call(&admin, "listChannels", json!([kw(json!({"hostID": "h1", "event": after_add}))]))
+            .call(
+                &admin,
+                "listChannels",
+                json!([kw(json!({"hostID": "h1", "event": after_add}))]),
+            )
             .await?;
-        assert_eq!(names(&then), vec!["default", "createrepo"], "{}", th.label());
+        assert_eq!(
+            names(&then),
+            vec!["default", "createrepo"],
+            "{}",
+            th.label()
+        );
         assert_eq!(
             fault(&th, &admin, "listChannels", json!(["nope"])).await,
             gen("Invalid hostInfo: nope"),
@@ -715,7 +907,8 @@ async fn arches_and_last_update() -> Result<()> {
             th.label()
         );
         assert_eq!(
-            th.call(&admin, "getLastHostUpdate", json!([999, true])).await?,
+            th.call(&admin, "getLastHostUpdate", json!([999, true]))
+                .await?,
             Json::Null,
             "{}",
             th.label()
@@ -725,12 +918,20 @@ async fn arches_and_last_update() -> Result<()> {
         let start = chrono::Utc::now().timestamp() as f64;
         th.login("h1", "secret").await?;
         let ts = th
-            .call(&admin, "getLastHostUpdate", json!([id, kw(json!({"ts": true}))]))
+            .call(
+                &admin,
+                "getLastHostUpdate",
+                json!([id, kw(json!({"ts": true}))]),
+            )
             .await?;
         let ts = ts
             .as_f64()
             .ok_or_else(|| Error::Generic(format!("ts answered {ts}")))?;
-        assert!(ts >= start - 1.0 && ts < start + 60.0, "{}: {ts}", th.label());
+        assert!(
+            ts >= start - 1.0 && ts < start + 60.0,
+            "{}: {ts}",
+            th.label()
+        );
         let text = th.call(&admin, "getLastHostUpdate", json!([id])).await?;
         assert_eq!(
             text,

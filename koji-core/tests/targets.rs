@@ -38,7 +38,11 @@ async fn create_and_get_targets() -> Result<()> {
         let build = tag(&th, &admin, "f40-build").await?;
         let dest = tag(&th, &admin, "f40").await?;
         let v = th
-            .call(&admin, "createBuildTarget", json!(["f40-candidate", "f40-build", "f40"]))
+            .call(
+                &admin,
+                "createBuildTarget",
+                json!(["f40-candidate", "f40-build", "f40"]),
+            )
             .await?;
         assert_eq!(v, Json::Null, "{}", th.label());
         let t = th
@@ -50,7 +54,8 @@ async fn create_and_get_targets() -> Result<()> {
         assert_eq!(t, expected, "{}", th.label());
         // by id, by map, and the keys exactly upstream's
         assert_eq!(
-            th.call(&admin, "getBuildTarget", json!([id.clone()])).await?,
+            th.call(&admin, "getBuildTarget", json!([id.clone()]))
+                .await?,
             expected,
             "{}",
             th.label()
@@ -63,10 +68,19 @@ async fn create_and_get_targets() -> Result<()> {
             th.label()
         );
         // tags given by id, and a second target sharing the build tag
-        th.call(&admin, "createBuildTarget", json!(["f40-other", build, dest]))
-            .await?;
+        th.call(
+            &admin,
+            "createBuildTarget",
+            json!(["f40-other", build, dest]),
+        )
+        .await?;
         let all = th.call(&admin, "getBuildTargets", json!([])).await?;
-        assert_eq!(all.as_array().map(Vec::len), Some(2), "{}: {all}", th.label());
+        assert_eq!(
+            all.as_array().map(Vec::len),
+            Some(2),
+            "{}: {all}",
+            th.label()
+        );
         assert_eq!(all[0], expected, "{}", th.label());
         assert_eq!(all[1]["name"], json!("f40-other"), "{}", th.label());
         // filters: by name, by build tag (name or id), by destination tag
@@ -76,16 +90,28 @@ async fn create_and_get_targets() -> Result<()> {
         assert_eq!(one, json!([expected]), "{}", th.label());
         for by in [json!("f40-build"), json!(build), json!({"id": build})] {
             let v = th
-                .call(&admin, "getBuildTargets", json!([kw(json!({"buildTagID": by}))]))
+                .call(
+                    &admin,
+                    "getBuildTargets",
+                    json!([kw(json!({"buildTagID": by}))]),
+                )
                 .await?;
             assert_eq!(v.as_array().map(Vec::len), Some(2), "{}: {by}", th.label());
         }
         let v = th
-            .call(&admin, "getBuildTargets", json!([kw(json!({"destTagID": "f40-build"}))]))
+            .call(
+                &admin,
+                "getBuildTargets",
+                json!([kw(json!({"destTagID": "f40-build"}))]),
+            )
             .await?;
         assert_eq!(v, json!([]), "{}", th.label());
         let v = th
-            .call(&admin, "getBuildTargets", json!([kw(json!({"buildTagID": "no-such-tag"}))]))
+            .call(
+                &admin,
+                "getBuildTargets",
+                json!([kw(json!({"buildTagID": "no-such-tag"}))]),
+            )
             .await?;
         assert_eq!(v, json!([]), "{}", th.label());
         // queryOpts
@@ -99,14 +125,20 @@ async fn create_and_get_targets() -> Result<()> {
         assert_eq!(v[0]["name"], json!("f40-other"), "{}", th.label());
         assert_eq!(v.as_array().map(Vec::len), Some(1), "{}", th.label());
         let v = th
-            .call(&admin, "getBuildTargets", json!([kw(json!({"queryOpts": {"countOnly": true}}))]))
+            .call(
+                &admin,
+                "getBuildTargets",
+                json!([kw(json!({"queryOpts": {"countOnly": true}}))]),
+            )
             .await?;
         assert_eq!(v, json!(2), "{}", th.label());
         let v = th
             .call(
                 &admin,
                 "getBuildTargets",
-                json!([kw(json!({"info": "f40-candidate", "queryOpts": {"asList": true}}))]),
+                json!([kw(
+                    json!({"info": "f40-candidate", "queryOpts": {"asList": true}})
+                )]),
             )
             .await?;
         assert_eq!(
@@ -122,7 +154,10 @@ async fn create_and_get_targets() -> Result<()> {
             json!([kw(json!({"queryOpts": {"order": "bogus"}}))]),
         )
         .await;
-        assert_eq!((code, msg.as_str()), (1, "<class 'Exception'>: Invalid order: bogus"));
+        assert_eq!(
+            (code, msg.as_str()),
+            (1, "<class 'Exception'>: Invalid order: bogus")
+        );
         // getBuildTarget with several matches (a false info matches all)
         let v = th.call(&admin, "getBuildTarget", json!([null])).await?;
         assert_eq!(v, Json::Null, "{}", th.label());
@@ -140,7 +175,10 @@ async fn target_faults() -> Result<()> {
             .await?;
         let bob = th.user("bob", "pw", &[]).await?;
         let anon = Caller::anonymous("127.0.0.1");
-        for (who, name) in [(&bob, " (logged in as bob)"), (&anon, " (user not logged in)")] {
+        for (who, name) in [
+            (&bob, " (logged in as bob)"),
+            (&anon, " (user not logged in)"),
+        ] {
             let want = (1004, format!("target permission required{name}"));
             assert_eq!(
                 fault(&th, who, "createBuildTarget", json!(["t2", "b", "d"])).await,
@@ -152,7 +190,10 @@ async fn target_faults() -> Result<()> {
                 fault(&th, who, "editBuildTarget", json!(["t1", "t1", "b", "d"])).await,
                 want
             );
-            assert_eq!(fault(&th, who, "deleteBuildTarget", json!(["t1"])).await, want);
+            assert_eq!(
+                fault(&th, who, "deleteBuildTarget", json!(["t1"])).await,
+                want
+            );
         }
         // reading needs no login
         let v = th.call(&anon, "getBuildTarget", json!(["t1"])).await?;
@@ -266,9 +307,21 @@ async fn edit_and_delete_keep_history() -> Result<()> {
             .await?;
         assert_eq!(v, Json::Null, "{}", th.label());
         let edited_at = last_event(&th, &admin).await?;
-        assert_eq!(edited_at, before_edit + 1, "one event per edit ({})", th.label());
-        let now = th.call(&admin, "getBuildTarget", json!([id.clone()])).await?;
-        assert_eq!(now, target(&id, "t-new", (b, "b"), (d2, "d2")), "{}", th.label());
+        assert_eq!(
+            edited_at,
+            before_edit + 1,
+            "one event per edit ({})",
+            th.label()
+        );
+        let now = th
+            .call(&admin, "getBuildTarget", json!([id.clone()]))
+            .await?;
+        assert_eq!(
+            now,
+            target(&id, "t-new", (b, "b"), (d2, "d2")),
+            "{}",
+            th.label()
+        );
         assert_eq!(
             th.call(&admin, "getBuildTarget", json!(["t"])).await?,
             Json::Null,
@@ -279,10 +332,19 @@ async fn edit_and_delete_keep_history() -> Result<()> {
         let then = th
             .call(&admin, "getBuildTarget", json!([id.clone(), before_edit]))
             .await?;
-        assert_eq!(then, target(&id, "t-new", (b, "b"), (d, "d")), "{}", th.label());
+        assert_eq!(
+            then,
+            target(&id, "t-new", (b, "b"), (d, "d")),
+            "{}",
+            th.label()
+        );
         // edit by id, keeping the name
-        th.call(&admin, "editBuildTarget", json!([id.clone(), "t-new", b, d]))
-            .await?;
+        th.call(
+            &admin,
+            "editBuildTarget",
+            json!([id.clone(), "t-new", b, d]),
+        )
+        .await?;
         assert_eq!(
             th.call(&admin, "getBuildTarget", json!(["t-new"])).await?["dest_tag"],
             json!(d),
@@ -291,7 +353,9 @@ async fn edit_and_delete_keep_history() -> Result<()> {
         );
         // delete: gone now, present before
         let before_delete = last_event(&th, &admin).await?;
-        let v = th.call(&admin, "deleteBuildTarget", json!(["t-new"])).await?;
+        let v = th
+            .call(&admin, "deleteBuildTarget", json!(["t-new"]))
+            .await?;
         assert_eq!(v, Json::Null, "{}", th.label());
         assert_eq!(
             th.call(&admin, "getBuildTarget", json!(["t-new"])).await?,
@@ -312,12 +376,22 @@ async fn edit_and_delete_keep_history() -> Result<()> {
                 json!([kw(json!({"event": before_delete}))]),
             )
             .await?;
-        assert_eq!(old, json!([target(&id, "t-new", (b, "b"), (d, "d"))]), "{}", th.label());
+        assert_eq!(
+            old,
+            json!([target(&id, "t-new", (b, "b"), (d, "d"))]),
+            "{}",
+            th.label()
+        );
         // the name is still known, so re-creating reuses the id
         th.call(&admin, "createBuildTarget", json!(["t-new", "d", "b"]))
             .await?;
         let again = th.call(&admin, "getBuildTarget", json!(["t-new"])).await?;
-        assert_eq!(again, target(&id, "t-new", (d, "d"), (b, "b")), "{}", th.label());
+        assert_eq!(
+            again,
+            target(&id, "t-new", (d, "d"), (b, "b")),
+            "{}",
+            th.label()
+        );
         // a deleted tag no longer qualifies as a target's tag
         th.call(&admin, "deleteTag", json!(["d2"])).await?;
         assert_eq!(

@@ -9,7 +9,9 @@
 //! (id 2) and the other standard channels.
 
 use super::query_opts::{Columns, QueryOpts};
-use super::tags::{lookup_name, name_or_id_clause, parse_arches_strict, py_eq, verify_name_internal};
+use super::tags::{
+    lookup_name, name_or_id_clause, parse_arches_strict, py_eq, verify_name_internal,
+};
 use super::users::{py_class, verify_name_user};
 use super::{Caller, Hub, Users};
 use crate::api::{py_type_of, truthy};
@@ -233,9 +235,7 @@ impl Hosts<'_> {
         let mut tx = self.0.db().begin().await?;
         let host = get_host_in(&*tx, hostname, false, None)
             .await?
-            .ok_or_else(|| {
-                Error::Generic(format!("host does not exist: {}", py_str(hostname)))
-            })?;
+            .ok_or_else(|| Error::Generic(format!("host does not exist: {}", py_str(hostname))))?;
         let values = params![
             host.id,
             host.arches,
@@ -371,7 +371,12 @@ impl Hosts<'_> {
 impl Hosts<'_> {
     /// `addChannel(channel_name, description=None)`: admin only; returns
     /// the new channel's id.
-    pub async fn add_channel(&self, caller: &Caller, name: &Json, description: &Json) -> Result<i64> {
+    pub async fn add_channel(
+        &self,
+        caller: &Caller,
+        name: &Json,
+        description: &Json,
+    ) -> Result<i64> {
         caller.assert_perm("admin")?;
         let name = verify_name_internal(name)?.to_string();
         let description = text_value(description, "Channel description must be a string")?;
@@ -507,9 +512,7 @@ impl Hosts<'_> {
         let mut tx = self.0.db().begin().await?;
         let host = get_host_in(&*tx, hostname, false, None)
             .await?
-            .ok_or_else(|| {
-                Error::Generic(format!("host does not exist: {}", py_str(hostname)))
-            })?;
+            .ok_or_else(|| Error::Generic(format!("host does not exist: {}", py_str(hostname))))?;
         if create {
             verify_name_internal(channel_name)?;
         }
@@ -563,9 +566,7 @@ impl Hosts<'_> {
         let mut tx = self.0.db().begin().await?;
         let host = get_host_in(&*tx, hostname, false, None)
             .await?
-            .ok_or_else(|| {
-                Error::Generic(format!("host does not exist: {}", py_str(hostname)))
-            })?;
+            .ok_or_else(|| Error::Generic(format!("host does not exist: {}", py_str(hostname))))?;
         let channel_id = lookup_name(&*tx, "channels", channel_name, false, false)
             .await?
             .map(|c| c.id)
@@ -663,7 +664,7 @@ pub async fn get_host_in<C: ConnectionTrait>(
     let (clause, mut p) = name_or_id_clause("host", info)?;
     let (live, lp) = versioned::live("host_config", event);
     p.extend(lp);
-    let row = fetch_opt(c, &format!("{HOST_SELECT} WHERE {live} AND {clause}"), p).await?;
+    let row = fetch_opt(c, &format!("{HOST_SELECT} WHERE {clause} AND {live}"), p).await?;
     match row {
         Some(r) => Ok(Some(host_row(&r)?)),
         None if strict => Err(Error::Generic(format!(
@@ -725,7 +726,14 @@ async fn write_config(
     versioned::insert(
         tx,
         "host_config",
-        &["host_id", "arches", "capacity", "description", "comment", "enabled"],
+        &[
+            "host_id",
+            "arches",
+            "capacity",
+            "description",
+            "comment",
+            "enabled",
+        ],
         values,
         by,
     )

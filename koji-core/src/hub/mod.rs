@@ -6,15 +6,15 @@
 
 pub mod auth;
 mod caller;
-mod history;
-mod hosts;
+pub mod history;
+pub mod hosts;
 mod misc;
 pub mod packages;
 mod pyre;
 pub mod query_opts;
 pub mod tags;
-mod targets;
-mod users;
+pub mod targets;
+pub mod users;
 
 pub use auth::{Auth, LoginInfo};
 pub use caller::{Caller, Session};

@@ -314,10 +314,12 @@ async fn tag_filter<C: sea_orm::ConnectionTrait>(c: &C, v: &Json) -> Result<TagF
             Some(id) => Ok(TagFilter::Id(id)),
             None => Err(Error::Parameter(format!("Invalid tag id: {n}"))),
         },
-        Json::String(_) | Json::Object(_) => Ok(match lookup_name(c, "tag", v, false, false).await? {
-            Some(t) => TagFilter::Id(t.id),
-            None => TagFilter::None,
-        }),
+        Json::String(_) | Json::Object(_) => {
+            Ok(match lookup_name(c, "tag", v, false, false).await? {
+                Some(t) => TagFilter::Id(t.id),
+                None => TagFilter::None,
+            })
+        }
         other => Err(Error::Parameter(format!(
             "Invalid tag id: {}",
             py_str(other)

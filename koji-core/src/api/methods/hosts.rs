@@ -42,20 +42,30 @@ pub(super) fn register(r: &mut Registry) {
                 .await?)
         }
     );
-    method!(r, "enableHost(hostname)", "Let a host take tasks again.", |cx, a| {
-        cx.hub
-            .hosts()
-            .set_enabled(&cx.caller, a.raw("hostname"), true)
-            .await?;
-        ok(Json::Null)
-    });
-    method!(r, "disableHost(hostname)", "Stop giving tasks to a host.", |cx, a| {
-        cx.hub
-            .hosts()
-            .set_enabled(&cx.caller, a.raw("hostname"), false)
-            .await?;
-        ok(Json::Null)
-    });
+    method!(
+        r,
+        "enableHost(hostname)",
+        "Let a host take tasks again.",
+        |cx, a| {
+            cx.hub
+                .hosts()
+                .set_enabled(&cx.caller, a.raw("hostname"), true)
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "disableHost(hostname)",
+        "Stop giving tasks to a host.",
+        |cx, a| {
+            cx.hub
+                .hosts()
+                .set_enabled(&cx.caller, a.raw("hostname"), false)
+                .await?;
+            ok(Json::Null)
+        }
+    );
     method!(
         r,
         "getHost(hostInfo, strict=False, event=None)",
@@ -98,9 +108,12 @@ pub(super) fn register(r: &mut Registry) {
                 .await
         }
     );
-    method!(r, "getAllArches()", "Every canonical arch some host builds.", |cx, a| {
-        ok(cx.hub.hosts().all_arches().await?)
-    });
+    method!(
+        r,
+        "getAllArches()",
+        "Every canonical arch some host builds.",
+        |cx, a| { ok(cx.hub.hosts().all_arches().await?) }
+    );
     method!(
         r,
         "addChannel(channel_name, description=None)",
@@ -125,13 +138,18 @@ pub(super) fn register(r: &mut Registry) {
                 .await?)
         }
     );
-    method!(r, "renameChannel(old, new)", "Give a channel a new name.", |cx, a| {
-        cx.hub
-            .hosts()
-            .rename_channel(&cx.caller, a.raw("old"), a.raw("new"))
-            .await?;
-        ok(Json::Null)
-    });
+    method!(
+        r,
+        "renameChannel(old, new)",
+        "Give a channel a new name.",
+        |cx, a| {
+            cx.hub
+                .hosts()
+                .rename_channel(&cx.caller, a.raw("old"), a.raw("new"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
     method!(
         r,
         "enableChannel(channelname, comment=None)",

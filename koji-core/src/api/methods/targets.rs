@@ -11,7 +11,12 @@ pub(super) fn register(r: &mut Registry) {
         |cx, a| {
             cx.hub
                 .targets()
-                .create(&cx.caller, a.raw("name"), a.raw("build_tag"), a.raw("dest_tag"))
+                .create(
+                    &cx.caller,
+                    a.raw("name"),
+                    a.raw("build_tag"),
+                    a.raw("dest_tag"),
+                )
                 .await?;
             ok(Json::Null)
         }

@@ -145,7 +145,8 @@ impl Tx {
         let row = fetch_one(
             &self.txn,
             "INSERT INTO events (time) VALUES (?) RETURNING id",
-            params![chrono::Utc::now()],
+            // microseconds, as PostgreSQL keeps them, so both backends agree
+            params![chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6)],
         )
         .await?;
         let id = row.int("id")?;

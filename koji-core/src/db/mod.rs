@@ -41,6 +41,9 @@ pub enum Backend {
 pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
+    /// SQLite has one writer: transactions of this process take turns here
+    /// instead of failing to upgrade a read lock (SQLITE_BUSY).
+    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl Db {
@@ -81,7 +84,12 @@ impl Db {
         let conn = Database::connect(opts)
             .await
             .map_err(|e| Error::Configuration(format!("cannot open database {url}: {e}")))?;
-        Ok(Db { conn, backend })
+        let writer = (backend == Backend::Sqlite).then(Default::default);
+        Ok(Db {
+            conn,
+            backend,
+            writer,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -95,18 +103,21 @@ impl Db {
 
     /// Starts a transaction. Writes go through [`Tx`], which opens the
     /// transaction's event the first time one is needed.
+    ///
+    /// On SQLite, transactions of this process are serialised: never open a
+    /// second one while holding a first (use the `*_in(conn, ...)` helpers
+    /// that take the open transaction instead).
     pub async fn begin(&self) -> Result<Tx> {
-        let txn = match self.backend {
-            // take the write lock up front so two writers never deadlock
-            // upgrading a read lock
-            Backend::Sqlite => {
-                self.conn
-                    .begin_with_config(None, Some(sea_orm::AccessMode::ReadWrite))
-                    .await?
-            }
-            Backend::Postgres => self.conn.begin().await?,
+        let guard = match &self.writer {
+            Some(w) => Some(w.clone().lock_owned().await),
+            None => None,
         };
-        Ok(Tx { txn, event: None })
+        let txn = self.conn.begin().await?;
+        Ok(Tx {
+            txn,
+            event: None,
+            _writer: guard,
+        })
     }
 
     /// Creates or upgrades the schema.
@@ -134,6 +145,7 @@ fn normalize_url(url: &str) -> String {
 pub struct Tx {
     txn: DatabaseTransaction,
     event: Option<i64>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl Tx {

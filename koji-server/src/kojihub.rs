@@ -5,25 +5,39 @@
 //! standard [`Registry`]. Every error becomes an XML-RPC fault with
 //! upstream's code.
 
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use koji_core::api::{Ctx, Registry};
-use koji_core::hub::auth::Credentials;
+use koji_core::hub::auth::{Auth, Credentials};
+use koji_core::hub::cache::ResultCache;
 use koji_core::xmlrpc::{self, Value};
 use koji_core::{Caller, Error, Hub};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// The endpoint's state: the hub, and the encoded answers of cacheable
+/// reads keyed by request body (valid for one database generation, like
+/// the hub's own result cache).
+#[derive(Clone)]
+struct State_ {
+    hub: Hub,
+    encoded: Arc<ResultCache<Bytes, Vec<u8>>>,
+}
+
 pub fn router(hub: Hub) -> Router {
+    let state = State_ {
+        hub,
+        encoded: Arc::default(),
+    };
     Router::new()
         .route("/kojihub", post(handle).get(not_post))
         .route("/kojihub/", post(handle).get(not_post))
-        .with_state(hub)
+        .with_state(state)
 }
 
 async fn not_post() -> Response {
@@ -35,8 +49,8 @@ async fn not_post() -> Response {
         .into_response()
 }
 
-fn xml(body: String) -> Response {
-    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
+fn xml(body: impl Into<Body>) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml")], body.into()).into_response()
 }
 
 fn fault(e: &Error) -> Response {
@@ -44,7 +58,7 @@ fn fault(e: &Error) -> Response {
 }
 
 async fn handle(
-    State(hub): State<Hub>,
+    State(State_ { hub, encoded }): State<State_>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -69,13 +83,28 @@ async fn handle(
         Ok(c) => c,
         Err(e) => return fault(&e),
     };
+    let registry = Registry::standard();
+    let cacheable = registry.get(&call.name).is_some_and(|m| m.cacheable)
+        && Auth::enforce_lock(&caller, &call.name).is_ok();
+    let generation = hub.db().generation();
+    if cacheable {
+        if let Some(hit) = encoded.get(bytes.as_ref(), generation) {
+            return xml(Bytes::clone(&hit));
+        }
+    }
     let ctx = Ctx {
         hub,
         caller: Arc::new(caller),
     };
     let params = call.params.into_iter().map(serde_json::Value::from).collect();
-    match Registry::standard().dispatch(ctx, &call.name, params).await {
-        Ok(v) => xml(xmlrpc::write_response(&Value::from(v))),
+    match registry.dispatch(ctx, &call.name, params).await {
+        Ok(v) => {
+            let body = Bytes::from(xmlrpc::write_response(&Value::from(v)));
+            if cacheable {
+                encoded.put(bytes.to_vec(), generation, Arc::new(body.clone()));
+            }
+            xml(body)
+        }
         Err(e) => {
             tracing::debug!(method = %call.name, code = e.fault_code(), error = %e, "fault");
             fault(&e)

@@ -34,6 +34,9 @@ pub struct Method {
     pub spec: Spec,
     pub doc: &'static str,
     pub handler: Handler,
+    /// A pure read of data that only changes through committed transactions:
+    /// its answers may be served from the hub's result cache.
+    pub cacheable: bool,
 }
 
 /// The methods a hub answers, by name.
@@ -68,8 +71,19 @@ impl Registry {
                 spec,
                 doc,
                 handler,
+                cacheable: false,
             },
         );
+    }
+
+    /// Declares `names` pure reads whose answers may be cached.
+    pub fn mark_cacheable(&mut self, names: &[&str]) {
+        for n in names {
+            match self.methods.get_mut(*n) {
+                Some(m) => m.cacheable = true,
+                None => panic!("mark_cacheable: no method {n}"),
+            }
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&Method> {
@@ -91,8 +105,22 @@ impl Registry {
         let method = self
             .get(name)
             .ok_or_else(|| Error::Generic(format!("Invalid method: {name}")))?;
+        if !method.cacheable {
+            let args = method.spec.bind(params)?;
+            return (method.handler)(ctx, args).await;
+        }
+        // read the generation first: a commit racing with the computation
+        // then leaves an entry nobody will read again, never a stale hit
+        let generation = ctx.hub.db().generation();
+        let key = format!("{name}\0{}", Json::Array(params.clone()));
+        if let Some(hit) = ctx.hub.results().get(&key, generation) {
+            return Ok((*hit).clone());
+        }
         let args = method.spec.bind(params)?;
-        (method.handler)(ctx, args).await
+        let hub = ctx.hub.clone();
+        let value = (method.handler)(ctx, args).await?;
+        hub.results().put(key, generation, Arc::new(value.clone()));
+        Ok(value)
     }
 
     /// Dispatches one XML-RPC call, handling `multiCall`/`system.multicall`

@@ -44,7 +44,12 @@ pub struct Db {
     /// SQLite has one writer: transactions of this process take turns here
     /// instead of failing to upgrade a read lock (SQLITE_BUSY).
     writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+    /// Bumped whenever committed data may have changed (see [`Db::generation`]).
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
+
+/// The PostgreSQL channel on which hubs announce committed changes.
+pub const CHANGES_CHANNEL: &str = "koji_rs_changes";
 
 impl Db {
     /// Connects to `url`: `sqlite://PATH` (created if missing), `sqlite::memory:`
@@ -85,11 +90,16 @@ impl Db {
             .await
             .map_err(|e| Error::Configuration(format!("cannot open database {url}: {e}")))?;
         let writer = (backend == Backend::Sqlite).then(Default::default);
-        Ok(Db {
+        let db = Db {
             conn,
             backend,
             writer,
-        })
+            generation: Default::default(),
+        };
+        if backend == Backend::Postgres {
+            db.listen_for_changes().await?;
+        }
+        Ok(db)
     }
 
     pub fn backend(&self) -> Backend {
@@ -117,7 +127,49 @@ impl Db {
             txn,
             event: None,
             _writer: guard,
+            generation: self.generation.clone(),
+            backend: self.backend,
         })
+    }
+
+    /// A number that changes whenever committed data may have changed: every
+    /// committed [`Tx`] of this process bumps it, and on PostgreSQL so does
+    /// every transaction committed by another hub on the same database
+    /// (announced with `NOTIFY`). Caches of database reads key on it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Marks committed data as changed (for writes made outside a [`Tx`]).
+    pub fn bump_generation(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Follows other hubs' commits on PostgreSQL. A lost connection counts as
+    /// a change, since notifications may have been missed.
+    async fn listen_for_changes(&self) -> Result<()> {
+        let pool = self.conn.get_postgres_connection_pool().clone();
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool)
+            .await
+            .map_err(|e| Error::Db(format!("cannot listen for changes: {e}")))?;
+        listener
+            .listen(CHANGES_CHANNEL)
+            .await
+            .map_err(|e| Error::Db(format!("cannot listen for changes: {e}")))?;
+        let generation = std::sync::Arc::downgrade(&self.generation);
+        tokio::spawn(async move {
+            loop {
+                let res = listener.try_recv().await;
+                let Some(g) = generation.upgrade() else { break };
+                g.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "change listener failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        });
+        Ok(())
     }
 
     /// Creates or upgrades the schema.
@@ -146,6 +198,8 @@ pub struct Tx {
     txn: DatabaseTransaction,
     event: Option<i64>,
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    backend: Backend,
 }
 
 impl Tx {
@@ -172,8 +226,17 @@ impl Tx {
         self.event = None;
     }
 
+    /// Commits, and tells this process's and (on PostgreSQL) other hubs'
+    /// caches that data changed.
     pub async fn commit(self) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            self.txn
+                .execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
+                .await?;
+        }
         self.txn.commit().await?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         Ok(())
     }
 

@@ -5,6 +5,7 @@
 //! `hub.users().create(&caller, ...)`; each area lives in its own file.
 
 pub mod auth;
+pub mod cache;
 mod caller;
 pub mod history;
 pub mod hosts;
@@ -65,13 +66,18 @@ pub struct Hub {
 struct Inner {
     db: Db,
     config: HubConfig,
+    results: cache::ResultCache,
 }
 
 impl Hub {
     /// A hub over an already migrated database.
     pub fn new(db: Db, config: HubConfig) -> Hub {
         Hub {
-            inner: Arc::new(Inner { db, config }),
+            inner: Arc::new(Inner {
+                db,
+                config,
+                results: Default::default(),
+            }),
         }
     }
 
@@ -84,6 +90,11 @@ impl Hub {
 
     pub fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// Cached answers of pure reads (see [`cache::ResultCache`]).
+    pub fn results(&self) -> &cache::ResultCache {
+        &self.inner.results
     }
 
     pub fn config(&self) -> &HubConfig {

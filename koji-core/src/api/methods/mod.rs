@@ -21,7 +21,25 @@ pub(super) fn register(r: &mut Registry) {
     targets::register(r);
     hosts::register(r);
     history::register(r);
+    r.mark_cacheable(CACHEABLE);
 }
+
+/// Pure reads of versioned data (tags, inheritance, package lists, targets):
+/// their answers change only when a transaction commits, so the dispatcher
+/// may serve them from the hub's result cache.
+const CACHEABLE: &[&str] = &[
+    "getTag",
+    "listTags",
+    "getInheritanceData",
+    "getFullInheritance",
+    "getBuildConfig",
+    "listPackages",
+    "listPackagesSimple",
+    "checkTagPackage",
+    "getPackageConfig",
+    "getBuildTarget",
+    "getBuildTargets",
+];
 
 /// `method!(registry, "name(a, b=None)", "doc", |ctx, args| async body)`.
 macro_rules! method {

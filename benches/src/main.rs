@@ -106,10 +106,15 @@ impl Client {
 
     async fn login(&mut self, user: &str, password: &str) -> Result<()> {
         let v = self
-            .call("login", &[Value::from(json!(user)), Value::from(json!(password))])
+            .call(
+                "login",
+                &[Value::from(json!(user)), Value::from(json!(password))],
+            )
             .await?;
         let j = v.to_json();
-        let id = j["session-id"].as_i64().ok_or_else(|| anyhow!("no session-id"))?;
+        let id = j["session-id"]
+            .as_i64()
+            .ok_or_else(|| anyhow!("no session-id"))?;
         let key = j["session-key"].as_str().unwrap_or_default().to_string();
         self.session = Some((id, key));
         Ok(())
@@ -131,7 +136,9 @@ async fn setup(url: &str, user: &str, password: &str, tags: usize, packages: usi
         let name = format!("load-tag-{i}");
         let mut params = vec![Value::from(json!(name))];
         if i > 0 {
-            params.push(kw(json!({"parent": format!("load-tag-{}", i - 1), "arches": "x86_64"})));
+            params.push(kw(
+                json!({"parent": format!("load-tag-{}", i - 1), "arches": "x86_64"}),
+            ));
         }
         c.call("createTag", &params).await?;
     }

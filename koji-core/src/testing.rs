@@ -48,10 +48,7 @@ pub async fn fresh_db(backend: Backend) -> Result<(String, DbGuard)> {
         Backend::Sqlite => {
             let dir = tempfile::tempdir()?;
             let path = dir.path().join("koji.db");
-            Ok((
-                format!("sqlite://{}", path.display()),
-                DbGuard::Sqlite(dir),
-            ))
+            Ok((format!("sqlite://{}", path.display()), DbGuard::Sqlite(dir)))
         }
         Backend::Postgres => {
             let admin = pg_admin_url();
@@ -65,7 +62,10 @@ pub async fn fresh_db(backend: Backend) -> Result<(String, DbGuard)> {
             let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
             Ok((
                 format!("{base}/{unique}"),
-                DbGuard::Postgres { admin, name: unique },
+                DbGuard::Postgres {
+                    admin,
+                    name: unique,
+                },
             ))
         }
     }

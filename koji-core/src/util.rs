@@ -12,10 +12,7 @@ pub fn py_repr(v: &Json) -> String {
         Json::Bool(false) => "False".into(),
         Json::Number(n) => n.to_string(),
         Json::String(s) => py_str_repr(s),
-        Json::Array(a) => format!(
-            "[{}]",
-            a.iter().map(py_repr).collect::<Vec<_>>().join(", ")
-        ),
+        Json::Array(a) => format!("[{}]", a.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
         Json::Object(o) => format!(
             "{{{}}}",
             o.iter()
@@ -87,7 +84,10 @@ mod tests {
         assert_eq!(py_repr(&json!("it's")), "\"it's\"");
         assert_eq!(py_repr(&json!(5)), "5");
         assert_eq!(py_repr(&json!(null)), "None");
-        assert_eq!(py_repr(&json!({"name": "a", "n": [true]})), "{'name': 'a', 'n': [True]}");
+        assert_eq!(
+            py_repr(&json!({"name": "a", "n": [true]})),
+            "{'name': 'a', 'n': [True]}"
+        );
     }
 
     #[test]

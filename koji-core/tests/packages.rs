@@ -1016,7 +1016,8 @@ async fn inheritance_order_filters_and_depth() -> Result<()> {
         assert_eq!(
             // Python says "missing ), unterminated subpattern at position 0";
             // the fault class and code are upstream's, the detail is the regex crate's
-            msg, "<class 're.error'>: unclosed group",
+            msg,
+            "<class 're.error'>: unclosed group",
             "{l}"
         );
         // ... but only when inheritance is read

@@ -96,7 +96,11 @@ async fn handle(
         hub,
         caller: Arc::new(caller),
     };
-    let params = call.params.into_iter().map(serde_json::Value::from).collect();
+    let params = call
+        .params
+        .into_iter()
+        .map(serde_json::Value::from)
+        .collect();
     match registry.dispatch(ctx, &call.name, params).await {
         Ok(v) => {
             let body = Bytes::from(xmlrpc::write_response(&Value::from(v)));

@@ -174,7 +174,10 @@ async fn login_session_headers_callnum_and_logout() {
             e,
             (
                 1009,
-                format!("unable to retry call 0 (method getPerms) for session {}", s.id)
+                format!(
+                    "unable to retry call 0 (method getPerms) for session {}",
+                    s.id
+                )
             )
         );
         let perms = call(&srv.url, "getPerms", json!([]), Some((&s, 5)))
@@ -283,7 +286,9 @@ async fn introspection_lists_methods_and_help() {
         .await
         .unwrap();
     assert!(
-        help.as_str().unwrap().starts_with("getEvent(id, strict=True)"),
+        help.as_str()
+            .unwrap()
+            .starts_with("getEvent(id, strict=True)"),
         "{help}"
     );
     assert_eq!(

@@ -184,12 +184,20 @@ impl Spec {
     /// Python's `getfullargspec` tuple, as upstream's `_listapi` returns it.
     pub fn argspec(&self) -> Json {
         let args: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-        let defaults: Vec<Json> = self.params.iter().filter_map(|p| p.default.clone()).collect();
+        let defaults: Vec<Json> = self
+            .params
+            .iter()
+            .filter_map(|p| p.default.clone())
+            .collect();
         json!([
             args,
             self.varargs,
             self.varkw,
-            if defaults.is_empty() { Json::Null } else { Json::Array(defaults) },
+            if defaults.is_empty() {
+                Json::Null
+            } else {
+                Json::Array(defaults)
+            },
             [],
             null,
             {}
@@ -294,10 +302,7 @@ impl Args {
     /// Parameter `name` decoded as `T`; a type mismatch is a ParameterError.
     pub fn get<T: DeserializeOwned>(&self, name: &str) -> Result<T> {
         serde_json::from_value(self.raw(name).clone()).map_err(|e| {
-            Error::Parameter(format!(
-                "{}(): invalid value for {name}: {e}",
-                self.method
-            ))
+            Error::Parameter(format!("{}(): invalid value for {name}: {e}", self.method))
         })
     }
 
@@ -315,9 +320,11 @@ impl Args {
                 .as_i64()
                 .map(Some)
                 .ok_or_else(|| Error::Parameter(format!("Invalid type for value '{n}': float"))),
-            Json::String(s) => s.trim().parse().map(Some).map_err(|_| {
-                Error::Parameter(format!("Invalid type for value '{s}': str"))
-            }),
+            Json::String(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::Parameter(format!("Invalid type for value '{s}': str"))),
             Json::Bool(b) => Ok(Some(*b as i64)),
             other => Err(Error::Parameter(format!(
                 "Invalid type for value '{other}': {}",

@@ -130,7 +130,11 @@ impl Registry {
         if name == "multiCall" || name == "system.multicall" {
             let calls = match params.into_iter().next() {
                 Some(Json::Array(calls)) => calls,
-                _ => return Err(Error::Parameter("multiCall() expects a list of calls".into())),
+                _ => {
+                    return Err(Error::Parameter(
+                        "multiCall() expects a list of calls".into(),
+                    ))
+                }
             };
             let mut out = Vec::with_capacity(calls.len());
             for call in calls {

@@ -79,7 +79,8 @@ impl Db {
                 });
                 if url.contains(":memory:") {
                     // a second connection would see a different, empty database
-                    opts.idle_timeout(None::<Duration>).max_lifetime(None::<Duration>);
+                    opts.idle_timeout(None::<Duration>)
+                        .max_lifetime(None::<Duration>);
                 }
             }
             Backend::Postgres => {
@@ -185,7 +186,11 @@ fn normalize_url(url: &str) -> String {
     if url == "sqlite::memory:" || url.starts_with("sqlite:") {
         let mut u = url.to_string();
         if !u.contains(":memory:") && !u.contains("mode=") {
-            u.push_str(if u.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            u.push_str(if u.contains('?') {
+                "&mode=rwc"
+            } else {
+                "?mode=rwc"
+            });
         }
         return u;
     }

@@ -67,7 +67,9 @@ pub async fn fetch_one<C: ConnectionTrait>(
 
 /// Executes a statement, returning the number of rows affected.
 pub async fn exec<C: ConnectionTrait>(c: &C, sql: &str, params: Vec<Value>) -> Result<u64> {
-    Ok(c.execute_raw(statement(c, sql, params)).await?.rows_affected())
+    Ok(c.execute_raw(statement(c, sql, params))
+        .await?
+        .rows_affected())
 }
 
 /// Typed column access that tolerates the integer widths of both backends.

@@ -66,7 +66,10 @@ pub async fn insert(
     all.push(true.into());
     exec(
         &**tx,
-        &format!("INSERT INTO {table} ({}) VALUES ({marks})", names.join(", ")),
+        &format!(
+            "INSERT INTO {table} ({}) VALUES ({marks})",
+            names.join(", ")
+        ),
         all,
     )
     .await?;

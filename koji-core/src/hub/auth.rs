@@ -66,9 +66,10 @@ enum Check {
 fn check_password(stored: &str, given: &str) -> Check {
     if stored.starts_with("$argon2") {
         match PasswordHash::new(stored) {
-            Ok(h) if Argon2::default()
-                .verify_password(given.as_bytes(), &h)
-                .is_ok() =>
+            Ok(h)
+                if Argon2::default()
+                    .verify_password(given.as_bytes(), &h)
+                    .is_ok() =>
             {
                 Check::Ok
             }
@@ -109,7 +110,11 @@ impl Auth<'_> {
             "SELECT user_id, expired, master, authtype, callnum, exclusive, \
              start_time, update_time, renew_time FROM sessions \
              WHERE id = ? AND key = ? AND hostip = ? AND closed = FALSE",
-            params![creds.session_id, creds.session_key.clone(), hostip.to_string()],
+            params![
+                creds.session_id,
+                creds.session_key.clone(),
+                hostip.to_string()
+            ],
         )
         .await?
         .ok_or_else(|| Error::Auth("Invalid session or bad credentials".into()))?;
@@ -163,7 +168,9 @@ impl Auth<'_> {
         .ok_or_else(|| Error::Auth(format!("invalid user_id: {user_id}")))?;
         let user_name = user.string("name")?;
         if user.int("status")? != 0 {
-            return Err(Error::Auth(format!("logins by {user_name} are not allowed")));
+            return Err(Error::Auth(format!(
+                "logins by {user_name} are not allowed"
+            )));
         }
         let mut exclusive = row.boolean("exclusive")?;
         let mut lockerror = None;
@@ -293,7 +300,15 @@ impl Auth<'_> {
             self.0.db().conn(),
             "INSERT INTO sessions (user_id, key, hostip, authtype, master, expired, closed, \
              start_time, update_time) VALUES (?, ?, ?, ?, ?, FALSE, FALSE, ?, ?) RETURNING id",
-            params![user_id, key.clone(), hostip.to_string(), authtype, master, now, now],
+            params![
+                user_id,
+                key.clone(),
+                hostip.to_string(),
+                authtype,
+                master,
+                now,
+                now
+            ],
         )
         .await?;
         Ok(LoginInfo {

@@ -4,33 +4,58 @@ use crate::error::Error;
 use serde_json::{json, Value as Json};
 
 pub(super) fn register(r: &mut Registry) {
-    method!(r, "hello(*args)", "Simple testing call returning a string", |cx, a| {
-        ok("Hello World")
-    });
+    method!(
+        r,
+        "hello(*args)",
+        "Simple testing call returning a string",
+        |cx, a| { ok("Hello World") }
+    );
     method!(r, "echo(*args)", "", |cx, a| { ok(a.varargs) });
     method!(r, "getAPIVersion()", "", |cx, a| { ok(crate::API_VERSION) });
-    method!(r, "getKojiVersion()", "", |cx, a| { ok(crate::KOJI_VERSION) });
-    method!(r, "mavenEnabled()", "Get status of maven support", |cx, a| { ok(false) });
-    method!(r, "winEnabled()", "Get status of windows support", |cx, a| { ok(false) });
-    method!(r, "getEvent(id, strict=True)", "Get information about the event with the given id.", |cx, a| {
-        let id = a
-            .opt_int("id")?
-            .ok_or_else(|| Error::Parameter("Invalid type, expected type <class 'int'>".into()))?;
-        ok(cx.hub.misc().event(id, a.flag("strict")).await?)
+    method!(r, "getKojiVersion()", "", |cx, a| {
+        ok(crate::KOJI_VERSION)
     });
-    method!(r, "getLastEvent(before=None, strict=True)", "Get the id and timestamp of the last event recorded in the system.", |cx, a| {
-        let before = match a.raw("before") {
-            Json::Null => None,
-            Json::Number(n) => n.as_f64(),
-            other => {
-                return Err(Error::Generic(format!(
-                    "Invalid type for before: <class '{}'>",
-                    crate::api::py_type_of(other)
-                )))
-            }
-        };
-        ok(cx.hub.misc().last_event(before, a.flag("strict")).await?)
-    });
+    method!(
+        r,
+        "mavenEnabled()",
+        "Get status of maven support",
+        |cx, a| { ok(false) }
+    );
+    method!(
+        r,
+        "winEnabled()",
+        "Get status of windows support",
+        |cx, a| { ok(false) }
+    );
+    method!(
+        r,
+        "getEvent(id, strict=True)",
+        "Get information about the event with the given id.",
+        |cx, a| {
+            let id = a.opt_int("id")?.ok_or_else(|| {
+                Error::Parameter("Invalid type, expected type <class 'int'>".into())
+            })?;
+            ok(cx.hub.misc().event(id, a.flag("strict")).await?)
+        }
+    );
+    method!(
+        r,
+        "getLastEvent(before=None, strict=True)",
+        "Get the id and timestamp of the last event recorded in the system.",
+        |cx, a| {
+            let before = match a.raw("before") {
+                Json::Null => None,
+                Json::Number(n) => n.as_f64(),
+                other => {
+                    return Err(Error::Generic(format!(
+                        "Invalid type for before: <class '{}'>",
+                        crate::api::py_type_of(other)
+                    )))
+                }
+            };
+            ok(cx.hub.misc().last_event(before, a.flag("strict")).await?)
+        }
+    );
     method!(r, "_listapi()", "List available API calls", |cx, a| {
         Ok(Registry::standard().listapi())
     });

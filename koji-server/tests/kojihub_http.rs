@@ -130,6 +130,22 @@ async fn bad_requests_get_faults_or_4xx() {
                 "getEvent() missing 1 required positional argument: 'id'".into()
             ))
         );
+        // upstream's debugging calls
+        assert_eq!(
+            call(&srv.url, "error", json!([]), None).await,
+            Err((1000, "test error".into()))
+        );
+        assert_eq!(
+            call(&srv.url, "fault", json!([]), None).await,
+            Err((1, "<class 'Exception'>: test exception".into()))
+        );
+        assert_eq!(
+            call(&srv.url, "showOpts", json!([]), None).await,
+            Err((
+                1004,
+                "admin permission required (user not logged in)".into()
+            ))
+        );
         // the server is still fine
         assert_eq!(
             call(&srv.url, "hello", json!([]), None).await,

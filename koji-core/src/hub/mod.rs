@@ -46,6 +46,18 @@ pub struct HubConfig {
     pub max_request_length: usize,
 }
 
+impl HubConfig {
+    /// The settings under upstream's `hub.conf` names (`showOpts`).
+    pub fn upstream_opts(&self) -> serde_json::Value {
+        serde_json::json!({
+            "DisableURLSessions": !self.url_sessions,
+            "KojiDir": self.topdir.display().to_string(),
+            "MaxRequestLength": self.max_request_length,
+            "SessionRenewalTimeout": self.session_renewal_timeout,
+        })
+    }
+}
+
 impl Default for HubConfig {
     fn default() -> Self {
         HubConfig {

@@ -11,6 +11,37 @@ pub(super) fn register(r: &mut Registry) {
         |cx, a| { ok("Hello World") }
     );
     method!(r, "echo(*args)", "", |cx, a| { ok(a.varargs) });
+    method!(
+        r,
+        "error()",
+        "Debugging: fails with a GenericError.",
+        |cx, a| { Err(Error::Generic("test error".into())) }
+    );
+    method!(
+        r,
+        "fault()",
+        "Debugging: fails with an unexpected error.",
+        |cx, a| {
+            Err(Error::Fault {
+                code: 1,
+                message: "<class 'Exception'>: test exception".into(),
+            })
+        }
+    );
+    method!(
+        r,
+        "showOpts(as_string=True)",
+        "The hub's settings (admin only).",
+        |cx, a| {
+            cx.caller.assert_perm("admin")?;
+            let opts = cx.hub.config().upstream_opts();
+            if a.flag("as_string") {
+                ok(crate::util::py_repr(&opts))
+            } else {
+                ok(opts)
+            }
+        }
+    );
     method!(r, "getAPIVersion()", "", |cx, a| { ok(crate::API_VERSION) });
     method!(r, "getKojiVersion()", "", |cx, a| {
         ok(crate::KOJI_VERSION)

@@ -66,15 +66,16 @@ async fn create_and_get_tag() -> Result<()> {
             .unwrap_or_default();
         assert_eq!(
             keys,
+            // upstream's query sorts its columns by alias; extra comes after
             vec![
-                "id",
-                "name",
-                "perm_id",
-                "perm",
                 "arches",
+                "id",
                 "locked",
-                "maven_support",
                 "maven_include_all",
+                "maven_support",
+                "name",
+                "perm",
+                "perm_id",
                 "extra"
             ],
             "{}",

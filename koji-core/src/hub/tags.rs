@@ -65,22 +65,24 @@ pub struct InheritanceLink {
 
 impl Serialize for InheritanceLink {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        // upstream's order: the link query's columns sorted by name (a
+        // reverse query also selects the child as `tag_id`), then the keys
+        // the walk adds
         let mut m = s.serialize_map(Some(11))?;
-        if self.reverse {
-            m.serialize_entry("tag_id", &self.child_id)?;
-        }
-        m.serialize_entry("parent_id", &self.parent_id)?;
-        m.serialize_entry("name", &self.name)?;
-        m.serialize_entry("priority", &self.priority)?;
-        m.serialize_entry("maxdepth", &self.maxdepth)?;
         m.serialize_entry("intransitive", &self.intransitive)?;
+        m.serialize_entry("maxdepth", &self.maxdepth)?;
+        m.serialize_entry("name", &self.name)?;
         m.serialize_entry("noconfig", &self.noconfig)?;
+        m.serialize_entry("parent_id", &self.parent_id)?;
         if self.pkg_filter_null {
             m.serialize_entry("pkg_filter", &None::<String>)?;
         } else {
             m.serialize_entry("pkg_filter", &self.pkg_filter)?;
         }
-        if !self.reverse {
+        m.serialize_entry("priority", &self.priority)?;
+        if self.reverse {
+            m.serialize_entry("tag_id", &self.child_id)?;
+        } else {
             m.serialize_entry("child_id", &self.child_id)?;
         }
         m.serialize_entry("nextdepth", &self.nextdepth)?;
@@ -97,17 +99,19 @@ pub struct TagRef {
     pub name: String,
 }
 
-/// A tag as upstream's `getTag` returns it.
+/// A tag as upstream's `getTag` returns it. Fields are declared in the
+/// order upstream sends them: its query's columns sorted by alias, then
+/// `extra` and `query_event`, which it adds afterwards.
 #[derive(Debug, Clone, serde::Serialize, PartialEq)]
 pub struct TagInfo {
-    pub id: i64,
-    pub name: String,
-    pub perm_id: Option<i64>,
-    pub perm: Option<String>,
     pub arches: Option<String>,
+    pub id: i64,
     pub locked: bool,
-    pub maven_support: bool,
     pub maven_include_all: bool,
+    pub maven_support: bool,
+    pub name: String,
+    pub perm: Option<String>,
+    pub perm_id: Option<i64>,
     /// Only with `event="auto"` for a deleted tag: the event that deleted it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revoke_event: Option<i64>,
@@ -127,16 +131,17 @@ pub enum TagEvent {
     Auto,
 }
 
-/// One row of a tag's direct inheritance (`getInheritanceData`).
+/// One row of a tag's direct inheritance (`getInheritanceData`): the
+/// query's columns sorted by name, as upstream sends them, then `child_id`.
 #[derive(Debug, Clone, serde::Serialize, PartialEq)]
 pub struct InheritanceData {
-    pub parent_id: i64,
-    pub name: String,
-    pub priority: i64,
-    pub maxdepth: Option<i64>,
     pub intransitive: bool,
+    pub maxdepth: Option<i64>,
+    pub name: String,
     pub noconfig: bool,
+    pub parent_id: i64,
     pub pkg_filter: Option<String>,
+    pub priority: i64,
     pub child_id: i64,
 }
 
@@ -866,58 +871,75 @@ struct LinkValues {
     pkg_filter: Option<String>,
 }
 
-/// A link of the result being assembled.
-#[derive(Debug, Clone)]
-struct Slot {
-    parent_id: i64,
-    /// None: the link is to be deleted.
-    values: Option<LinkValues>,
-    is_update: bool,
-}
-
-fn link_int(link: &Map<String, Json>, field: &str) -> Result<i64> {
-    match link.get(field) {
-        Some(Json::Bool(b)) => Ok(*b as i64),
-        Some(Json::Number(n)) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
-        Some(other) => Err(Error::Parameter(format!(
-            "Invalid type for {field}: {}",
-            py_repr(other)
-        ))),
-        None => Err(Error::Generic(format!("No value for {field}"))),
+impl LinkValues {
+    /// The value of `field` as a read of the link answers it.
+    fn get(&self, field: &str) -> Json {
+        match field {
+            "priority" => Json::from(self.priority),
+            "maxdepth" => Json::from(self.maxdepth),
+            "intransitive" => Json::from(self.intransitive),
+            "noconfig" => Json::from(self.noconfig),
+            "pkg_filter" => Json::from(self.pkg_filter.clone()),
+            _ => Json::Null,
+        }
     }
 }
 
-fn link_values(link: &Map<String, Json>) -> Result<LinkValues> {
-    let flag = |field: &str| -> Result<bool> {
-        match link.get(field) {
-            Some(Json::Bool(b)) => Ok(*b),
-            Some(Json::Number(n)) if n.is_i64() => Ok(n.as_i64() != Some(0)),
-            Some(other) => Err(Error::Parameter(format!(
-                "Invalid type for {field}: {}",
-                py_repr(other)
-            ))),
-            None => Err(Error::Generic(format!("No value for {field}"))),
+/// What becomes of one link of the result being assembled.
+#[derive(Debug, Clone)]
+enum Change<'a> {
+    /// Kept as stored.
+    Keep(LinkValues),
+    /// Deleted.
+    Delete,
+    /// Replaced by the values of a request, as sent (only converted to the
+    /// columns' types when written, as upstream's database does).
+    Write(&'a Map<String, Json>),
+}
+
+/// A link of the result being assembled.
+#[derive(Debug, Clone)]
+struct Slot<'a> {
+    parent_id: i64,
+    change: Change<'a>,
+    is_update: bool,
+}
+
+impl Slot<'_> {
+    /// The link's priority as the duplicate check sees it (`None`: deleted).
+    fn priority(&self) -> Option<Json> {
+        match &self.change {
+            Change::Keep(v) => Some(Json::from(v.priority)),
+            Change::Delete => None,
+            Change::Write(link) => Some(link.get("priority").cloned().unwrap_or_default()),
         }
-    };
+    }
+}
+
+/// Whether a requested link changes the stored one: Python's `!=` on any of
+/// the link's fields (so `"10"` differs from a stored 10, `1` equals `True`).
+fn link_differs(orig: &LinkValues, link: &Map<String, Json>) -> bool {
+    LINK_FIELDS[1..]
+        .iter()
+        .any(|f| !py_eq(&orig.get(f), link.get(*f).unwrap_or(&Json::Null)))
+}
+
+/// A requested link's values as `tag_inheritance` stores them, refusing
+/// what PostgreSQL refuses (columns checked in the insert's column order).
+fn link_values(link: &Map<String, Json>) -> Result<LinkValues> {
+    let field = |f: &str| link.get(f).unwrap_or(&Json::Null);
+    let not_null = |f: &str| pg_not_null(f, "tag_inheritance");
+    let intransitive = pg_boolean(field("intransitive"), "intransitive")?;
+    let maxdepth = pg_integer(field("maxdepth"), "maxdepth")?;
+    let noconfig = pg_boolean(field("noconfig"), "noconfig")?;
+    let pkg_filter = pg_text(field("pkg_filter"), "pkg_filter")?;
+    let priority = pg_integer(field("priority"), "priority")?;
     Ok(LinkValues {
-        priority: link_int(link, "priority")?,
-        maxdepth: match link.get("maxdepth") {
-            Some(Json::Null) => None,
-            _ => Some(link_int(link, "maxdepth")?),
-        },
-        intransitive: flag("intransitive")?,
-        noconfig: flag("noconfig")?,
-        pkg_filter: match link.get("pkg_filter") {
-            Some(Json::Null) => None,
-            Some(Json::String(s)) => Some(s.clone()),
-            Some(other) => {
-                return Err(Error::Parameter(format!(
-                    "Invalid type for pkg_filter: {}",
-                    py_repr(other)
-                )))
-            }
-            None => return Err(Error::generic("No value for pkg_filter")),
-        },
+        intransitive: intransitive.ok_or_else(|| not_null("intransitive"))?,
+        maxdepth,
+        noconfig: noconfig.ok_or_else(|| not_null("noconfig"))?,
+        pkg_filter,
+        priority: priority.ok_or_else(|| not_null("priority"))?,
     })
 }
 
@@ -963,7 +985,7 @@ async fn write_inheritance(
         .into_iter()
         .map(|l| Slot {
             parent_id: l.parent_id,
-            values: Some(LinkValues {
+            change: Change::Keep(LinkValues {
                 priority: l.priority,
                 maxdepth: l.maxdepth,
                 intransitive: l.intransitive,
@@ -974,28 +996,31 @@ async fn write_inheritance(
         })
         .collect();
     for link in links {
-        let parent_id = link_int(link, "parent_id")?;
+        // the parent exists, so a text id names a tag; the database reads
+        // it as a number
+        let parent_id = pg_integer(&link["parent_id"], "parent_id")?
+            .ok_or_else(|| pg_not_null("parent_id", "tag_inheritance"))?;
         let pos = data.iter().position(|s| s.parent_id == parent_id);
+        let orig = pos.and_then(|i| match &data[i].change {
+            Change::Keep(v) => Some(v),
+            _ => None,
+        });
         let slot = if link.get("delete link").is_some_and(truthy) {
             // deleting a link that does not exist changes nothing
-            pos.map(|_| Slot {
-                parent_id,
-                values: None,
-                is_update: true,
-            })
+            pos.map(|_| Change::Delete)
         } else {
-            let values = link_values(link)?;
-            let differs = match pos.and_then(|i| data[i].values.as_ref()) {
-                Some(orig) => clear || *orig != values,
+            let differs = match orig {
+                Some(orig) => clear || link_differs(orig, link),
                 None => true,
             };
-            differs.then_some(Slot {
-                parent_id,
-                values: Some(values),
-                is_update: true,
-            })
+            differs.then_some(Change::Write(link))
         };
-        if let Some(slot) = slot {
+        if let Some(change) = slot {
+            let slot = Slot {
+                parent_id,
+                change,
+                is_update: true,
+            };
             match pos {
                 Some(i) => data[i] = slot,
                 None => data.push(slot),
@@ -1004,7 +1029,7 @@ async fn write_inheritance(
     }
     if clear {
         for slot in data.iter_mut().filter(|s| !s.is_update) {
-            slot.values = None;
+            slot.change = Change::Delete;
             slot.is_update = true;
         }
     }
@@ -1012,20 +1037,53 @@ async fn write_inheritance(
         tracing::info!(tag_id, "no inheritance changes");
         return Ok(());
     }
-    let mut by_priority: Vec<(i64, Vec<i64>)> = vec![];
+    // duplicate priorities, compared as sent (as Python dict keys)
+    let mut by_priority: Vec<(Json, Vec<Json>)> = vec![];
     for slot in &data {
-        if let Some(v) = &slot.values {
-            match by_priority.iter_mut().find(|(p, _)| *p == v.priority) {
-                Some((_, ids)) => ids.push(slot.parent_id),
-                None => by_priority.push((v.priority, vec![slot.parent_id])),
-            }
+        let Some(pri) = slot.priority() else { continue };
+        if matches!(pri, Json::Array(_) | Json::Object(_)) {
+            return Err(py_exception(
+                "TypeError",
+                &format!("unhashable type: '{}'", py_type_of(&pri)),
+            ));
+        }
+        let parent = match &slot.change {
+            Change::Write(link) => link["parent_id"].clone(),
+            _ => Json::from(slot.parent_id),
+        };
+        match by_priority.iter_mut().find(|(p, _)| py_eq(p, &pri)) {
+            Some((_, ids)) => ids.push(parent),
+            None => by_priority.push((pri, vec![parent])),
         }
     }
     if let Some((pri, ids)) = by_priority.iter().find(|(_, ids)| ids.len() > 1) {
+        let pri = match pri {
+            Json::Bool(b) => (*b as i64).to_string(),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => i.to_string(),
+                None => format!("{:.0}", n.as_f64().unwrap_or_default().trunc()),
+            },
+            other => {
+                return Err(py_exception(
+                    "TypeError",
+                    &format!(
+                        "%d format: a real number is required, not {}",
+                        py_type_of(other)
+                    ),
+                ))
+            }
+        };
         return Err(Error::Generic(format!(
             "Multiple parent tags ({}) cannot have the same priority value ({pri}) on child tag {tag_id}",
             py_repr(&Json::from(ids.clone()))
         )));
+    }
+    // the values to write, as the database would take them
+    let mut writes: Vec<(i64, LinkValues)> = vec![];
+    for slot in data.iter().filter(|s| s.is_update) {
+        if let Change::Write(link) = slot.change {
+            writes.push((slot.parent_id, link_values(link)?));
+        }
     }
     for slot in data.iter().filter(|s| s.is_update) {
         versioned::revoke(
@@ -1037,8 +1095,7 @@ async fn write_inheritance(
         )
         .await?;
     }
-    for slot in data.iter().filter(|s| s.is_update) {
-        let Some(v) = &slot.values else { continue };
+    for (parent_id, v) in writes {
         versioned::insert(
             tx,
             "tag_inheritance",
@@ -1053,18 +1110,222 @@ async fn write_inheritance(
             ],
             params![
                 tag_id,
-                slot.parent_id,
+                parent_id,
                 v.priority,
                 v.maxdepth,
                 v.intransitive,
                 v.noconfig,
-                v.pkg_filter.clone()
+                v.pkg_filter
             ],
             user_id,
         )
         .await?;
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Values as upstream's database takes them
+// ---------------------------------------------------------------------------
+//
+// Upstream passes request values to PostgreSQL as psycopg2 renders them: a
+// str as a quoted literal, which the column type's input function parses
+// (so `'10'` fills an INTEGER column); an int, float or bool as a typed
+// literal, which only an assignment cast may convert. These helpers take a
+// decoded XML-RPC value for a column the way that round trip does (as
+// PostgreSQL 15 does: its `int4in` takes no `_` separators nor `0x` prefixes),
+// and refuse what it refuses with the fault upstream reports (code 1, the
+// psycopg2 error's class and first line).
+
+fn pg_fault(class: &str, msg: String) -> Error {
+    py_exception(&format!("psycopg2.errors.{class}"), &msg)
+}
+
+/// The fault for NULL in a NOT NULL column of `table`.
+pub fn pg_not_null(column: &str, table: &str) -> Error {
+    pg_fault(
+        "NotNullViolation",
+        format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+    )
+}
+
+/// The white space PostgreSQL's input functions skip (C `isspace`).
+fn pg_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r' | '\u{b}' | '\u{c}')
+}
+
+/// A str psycopg2 can send (it refuses NUL characters).
+fn pg_literal(s: &str) -> Result<&str> {
+    if s.contains('\0') {
+        return Err(py_exception(
+            "ValueError",
+            "A string literal cannot contain NUL (0x00) characters.",
+        ));
+    }
+    Ok(s)
+}
+
+/// The SQL type of the literal psycopg2 writes for a number.
+fn pg_number_type(n: &serde_json::Number) -> &'static str {
+    match n.as_i64() {
+        Some(i) if i32::try_from(i).is_ok() => "integer",
+        Some(_) => "bigint",
+        None => "numeric",
+    }
+}
+
+fn pg_type_mismatch(column: &str, ty: &str, expr: &str) -> Error {
+    pg_fault(
+        "DatatypeMismatch",
+        format!("column \"{column}\" is of type {ty} but expression is of type {expr}"),
+    )
+}
+
+/// PostgreSQL's `integer` input function: optional white space around an
+/// optionally signed run of ASCII digits, within 32 bits.
+pub fn pg_parse_int4(s: &str) -> Result<i64> {
+    let invalid = || {
+        pg_fault(
+            "InvalidTextRepresentation",
+            format!("invalid input syntax for type integer: \"{s}\""),
+        )
+    };
+    let out_of_range = || {
+        pg_fault(
+            "NumericValueOutOfRange",
+            format!("value \"{s}\" is out of range for type integer"),
+        )
+    };
+    let rest = s.trim_start_matches(pg_space);
+    let (negative, rest) = match rest.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, rest.strip_prefix('+').unwrap_or(rest)),
+    };
+    let ndigits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if ndigits == 0 {
+        return Err(invalid());
+    }
+    // accumulated as PostgreSQL does: overflow is found digit by digit,
+    // before the trailing characters are looked at
+    let limit = 1i64 << 31;
+    let mut value = 0i64;
+    for b in rest[..ndigits].bytes() {
+        value = value * 10 + i64::from(b - b'0');
+        if value > limit {
+            return Err(out_of_range());
+        }
+    }
+    if !rest[ndigits..].trim_start_matches(pg_space).is_empty() {
+        return Err(invalid());
+    }
+    match (negative, value == limit) {
+        (true, _) => Ok(-value),
+        (false, true) => Err(out_of_range()),
+        (false, false) => Ok(value),
+    }
+}
+
+/// PostgreSQL's `boolean` input function: `t`/`true`, `y`/`yes`, `on`,
+/// `1` and `f`/`false`, `n`/`no`, `off`, `0`, any case, any unambiguous
+/// prefix, with white space around.
+pub fn pg_parse_bool(s: &str) -> Result<bool> {
+    let word = s.trim_matches(pg_space).to_ascii_lowercase();
+    let prefix_of = |full: &str, min: usize| word.len() >= min && full.starts_with(&word);
+    let value = match word.as_bytes().first() {
+        Some(b't') if prefix_of("true", 1) => Some(true),
+        Some(b'f') if prefix_of("false", 1) => Some(false),
+        Some(b'y') if prefix_of("yes", 1) => Some(true),
+        Some(b'n') if prefix_of("no", 1) => Some(false),
+        Some(b'o') if prefix_of("on", 2) => Some(true),
+        Some(b'o') if prefix_of("off", 2) => Some(false),
+        Some(b'1') if word.len() == 1 => Some(true),
+        Some(b'0') if word.len() == 1 => Some(false),
+        _ => None,
+    };
+    value.ok_or_else(|| {
+        pg_fault(
+            "InvalidTextRepresentation",
+            format!("invalid input syntax for type boolean: \"{s}\""),
+        )
+    })
+}
+
+/// A value for an INTEGER column (`None`: NULL). Integers must fit in 32
+/// bits, floats are rounded (half away from zero), texts are parsed;
+/// booleans are refused.
+pub fn pg_integer(v: &Json, column: &str) -> Result<Option<i64>> {
+    let out_of_range = || pg_fault("NumericValueOutOfRange", "integer out of range".into());
+    let fits = |i: i64| i32::try_from(i).is_ok();
+    match v {
+        Json::Null => Ok(None),
+        Json::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) if fits(i) => Ok(Some(i)),
+            (Some(_), _) => Err(out_of_range()),
+            (None, Some(f)) if n.is_f64() => {
+                let r = f.round();
+                if r >= f64::from(i32::MIN) && r <= f64::from(i32::MAX) {
+                    Ok(Some(r as i64))
+                } else {
+                    Err(out_of_range())
+                }
+            }
+            _ => Err(out_of_range()),
+        },
+        Json::Bool(_) => Err(pg_type_mismatch(column, "integer", "boolean")),
+        Json::String(s) => pg_parse_int4(pg_literal(s)?).map(Some),
+        other => Err(Error::Parameter(format!(
+            "Invalid type for {column}: {}",
+            py_repr(other)
+        ))),
+    }
+}
+
+/// A value for a BOOLEAN column (`None`: NULL): a boolean, or a text
+/// PostgreSQL reads as one; numbers are refused.
+pub fn pg_boolean(v: &Json, column: &str) -> Result<Option<bool>> {
+    match v {
+        Json::Null => Ok(None),
+        Json::Bool(b) => Ok(Some(*b)),
+        Json::String(s) => pg_parse_bool(pg_literal(s)?).map(Some),
+        Json::Number(n) => Err(pg_type_mismatch(column, "boolean", pg_number_type(n))),
+        other => Err(Error::Parameter(format!(
+            "Invalid type for {column}: {}",
+            py_repr(other)
+        ))),
+    }
+}
+
+/// A value for a TEXT column (`None`: NULL): texts as they are; numbers
+/// and booleans as PostgreSQL prints them.
+pub fn pg_text(v: &Json, column: &str) -> Result<Option<String>> {
+    match v {
+        Json::Null => Ok(None),
+        Json::String(s) => Ok(Some(pg_literal(s)?.to_string())),
+        Json::Bool(b) => Ok(Some(b.to_string())),
+        Json::Number(n) => Ok(Some(match (n.as_f64(), n.is_f64()) {
+            (Some(f), true) => pg_float_text(f),
+            _ => n.to_string(),
+        })),
+        other => Err(Error::Parameter(format!(
+            "Invalid type for {column}: {}",
+            py_repr(other)
+        ))),
+    }
+}
+
+/// A Python float as PostgreSQL's `numeric` prints the literal psycopg2
+/// writes for it (Python's `repr`): plain decimal notation, and a `.0`
+/// where `repr` has one (integral values below 1e16).
+fn pg_float_text(f: f64) -> String {
+    if f == 0.0 {
+        return "0.0".into();
+    }
+    let text = format!("{f}");
+    if f.fract() == 0.0 && f.abs() < 1e16 {
+        format!("{text}.0")
+    } else {
+        text
+    }
 }
 
 /// Inserts a live `tag_extra` row (value: JSON text, or NULL for a block).
@@ -1704,6 +1965,9 @@ impl Tags<'_> {
                 .replace('*', "%");
             wh.and("LOWER(tag.name) LIKE LOWER(?) ESCAPE '\\'", params![like]);
         }
+        // upstream's rows carry their keys sorted (its query sorts its
+        // columns by alias)
+        cols.sort_by_key(|(_, alias)| *alias);
         let select: Vec<String> = cols.iter().map(|(c, a)| format!("{c} AS {a}")).collect();
         let sql = format!(
             "SELECT {} FROM tag_config {}{} ORDER BY tag.id",
@@ -1923,6 +2187,164 @@ mod tests {
         assert_eq!(
             order,
             vec![(1, 2, Some(1)), (2, 3, Some(0)), (1, 3, None), (3, 4, None)]
+        );
+    }
+
+    fn fault_text(r: Result<impl std::fmt::Debug>) -> String {
+        match r {
+            Err(e) => format!("{}: {e}", e.fault_code()),
+            Ok(v) => panic!("expected a fault, got {v:?}"),
+        }
+    }
+
+    #[test]
+    fn integer_text_is_read_as_postgresql_reads_it() {
+        // the answers of PostgreSQL 15's `'<text>'::integer`
+        for (text, want) in [
+            ("10", 10),
+            (" 10 ", 10),
+            ("+10", 10),
+            ("-10", -10),
+            ("\t10\n", 10),
+            ("2147483647", 2147483647),
+            ("-2147483648", -2147483648),
+        ] {
+            assert_eq!(pg_parse_int4(text).unwrap(), want, "{text:?}");
+        }
+        let invalid = "1: <class 'psycopg2.errors.InvalidTextRepresentation'>: \
+                       invalid input syntax for type integer: ";
+        let range = "1: <class 'psycopg2.errors.NumericValueOutOfRange'>: value ";
+        for (text, want) in [
+            ("10x", format!("{invalid}\"10x\"")),
+            ("1_0", format!("{invalid}\"1_0\"")),
+            ("0x1A", format!("{invalid}\"0x1A\"")),
+            ("1.5", format!("{invalid}\"1.5\"")),
+            ("", format!("{invalid}\"\"")),
+            (" ", format!("{invalid}\" \"")),
+            ("-", format!("{invalid}\"-\"")),
+            ("\u{661}\u{662}", format!("{invalid}\"\u{661}\u{662}\"")),
+            // overflow of a positive value is found after the trailing text
+            ("2147483648x", format!("{invalid}\"2147483648x\"")),
+            (
+                "2147483649x",
+                format!("{range}\"2147483649x\" is out of range for type integer"),
+            ),
+            (
+                "2147483648",
+                format!("{range}\"2147483648\" is out of range for type integer"),
+            ),
+            (
+                "-2147483649",
+                format!("{range}\"-2147483649\" is out of range for type integer"),
+            ),
+            (
+                "99999999999999999999",
+                format!("{range}\"99999999999999999999\" is out of range for type integer"),
+            ),
+        ] {
+            assert_eq!(fault_text(pg_parse_int4(text)), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn boolean_text_is_read_as_postgresql_reads_it() {
+        for (text, want) in [
+            ("t", true),
+            ("T", true),
+            ("true", true),
+            ("tru", true),
+            (" yes ", true),
+            ("y", true),
+            ("ye", true),
+            ("on", true),
+            ("ON", true),
+            ("1", true),
+            ("f", false),
+            ("fal", false),
+            ("FALSE", false),
+            ("n", false),
+            ("no", false),
+            ("of", false),
+            ("off", false),
+            ("0", false),
+        ] {
+            assert_eq!(pg_parse_bool(text).unwrap(), want, "{text:?}");
+        }
+        for text in ["truex", "yess", "non", "o", "offf", "10", "", " ", "y e"] {
+            assert_eq!(
+                fault_text(pg_parse_bool(text)),
+                format!(
+                    "1: <class 'psycopg2.errors.InvalidTextRepresentation'>: \
+                     invalid input syntax for type boolean: \"{text}\""
+                ),
+            );
+        }
+    }
+
+    #[test]
+    fn values_are_cast_to_the_column_type_as_postgresql_does() {
+        assert_eq!(pg_integer(&json!(10), "priority").unwrap(), Some(10));
+        assert_eq!(pg_integer(&json!("10"), "priority").unwrap(), Some(10));
+        assert_eq!(pg_integer(&json!(null), "maxdepth").unwrap(), None);
+        // a float goes through `numeric`, rounding half away from zero
+        assert_eq!(pg_integer(&json!(2.5), "priority").unwrap(), Some(3));
+        assert_eq!(pg_integer(&json!(-2.5), "priority").unwrap(), Some(-3));
+        assert_eq!(pg_integer(&json!(10.0), "priority").unwrap(), Some(10));
+        let range = "1: <class 'psycopg2.errors.NumericValueOutOfRange'>: integer out of range";
+        for v in [json!(3000000000i64), json!(1e16), json!(u64::MAX)] {
+            assert_eq!(fault_text(pg_integer(&v, "priority")), range, "{v}");
+        }
+        assert_eq!(
+            fault_text(pg_integer(&json!(true), "priority")),
+            "1: <class 'psycopg2.errors.DatatypeMismatch'>: column \"priority\" is of type \
+             integer but expression is of type boolean"
+        );
+        assert_eq!(
+            fault_text(pg_integer(&json!("1\u{0}"), "priority")),
+            "1: <class 'ValueError'>: A string literal cannot contain NUL (0x00) characters."
+        );
+
+        assert_eq!(pg_boolean(&json!(true), "noconfig").unwrap(), Some(true));
+        assert_eq!(pg_boolean(&json!("off"), "noconfig").unwrap(), Some(false));
+        for (v, ty) in [
+            (json!(1), "integer"),
+            (json!(3000000000i64), "bigint"),
+            (json!(1.5), "numeric"),
+            (json!(u64::MAX), "numeric"),
+        ] {
+            assert_eq!(
+                fault_text(pg_boolean(&v, "noconfig")),
+                format!(
+                    "1: <class 'psycopg2.errors.DatatypeMismatch'>: column \"noconfig\" is of \
+                     type boolean but expression is of type {ty}"
+                )
+            );
+        }
+
+        // numbers and booleans become the text PostgreSQL prints for them
+        for (v, want) in [
+            (json!("^a"), "^a"),
+            (json!(5), "5"),
+            (json!(true), "true"),
+            (json!(1.5), "1.5"),
+            (json!(100.0), "100.0"),
+            (json!(1e16), "10000000000000000"),
+            (json!(1.2345678901234567e20), "123456789012345670000"),
+            (json!(1e-5), "0.00001"),
+            (json!(1.5e-5), "0.000015"),
+            (json!(-0.0), "0.0"),
+        ] {
+            assert_eq!(
+                pg_text(&v, "pkg_filter").unwrap().as_deref(),
+                Some(want),
+                "{v}"
+            );
+        }
+        assert_eq!(pg_text(&json!(null), "pkg_filter").unwrap(), None);
+        assert_eq!(
+            pg_not_null("priority", "tag_inheritance").to_string(),
+            "<class 'psycopg2.errors.NotNullViolation'>: null value in column \"priority\" of \
+             relation \"tag_inheritance\" violates not-null constraint"
         );
     }
 }

@@ -51,12 +51,13 @@ pub struct UserInfo {
     pub groups: Option<Vec<Json>>,
 }
 
-/// A permission row.
+/// A permission row (`getAllPerms`), keys in upstream's order: its query's
+/// columns sorted by name.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PermInfo {
+    pub description: Option<String>,
     pub id: i64,
     pub name: String,
-    pub description: Option<String>,
 }
 
 /// A member of a group, as `getGroupMembers` lists it.

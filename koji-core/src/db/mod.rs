@@ -98,7 +98,7 @@ impl Db {
             generation: Default::default(),
         };
         if backend == Backend::Postgres {
-            db.listen_for_changes().await?;
+            db.listen_for_changes(&url).await?;
         }
         Ok(db)
     }
@@ -149,9 +149,11 @@ impl Db {
 
     /// Follows other hubs' commits on PostgreSQL. A lost connection counts as
     /// a change, since notifications may have been missed.
-    async fn listen_for_changes(&self) -> Result<()> {
-        let pool = self.conn.get_postgres_connection_pool().clone();
-        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool)
+    ///
+    /// The listener has a connection of its own, outside the pool, so that
+    /// closing the pool does not wait for it.
+    async fn listen_for_changes(&self, url: &str) -> Result<()> {
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url)
             .await
             .map_err(|e| Error::Db(format!("cannot listen for changes: {e}")))?;
         listener

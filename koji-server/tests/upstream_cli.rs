@@ -2179,12 +2179,25 @@ fn inheritance_values_cast_like_postgresql() {
                 "null value in column \"priority\" of relation \"tag_inheritance\" violates \
                  not-null constraint",
             ),
+            // b has 8: "8" passes the check of the priorities as sent, and
+            // collides in the table
+            (
+                link(json!("8"), json!(false)),
+                "UniqueViolation",
+                "duplicate key value violates unique constraint \
+                 \"tag_inheritance_tag_id_priority_active_key\"",
+            ),
         ] {
             // the client prints the fault's repr: both quote kinds, so
             // single-quoted with \' escapes
             let text = format!("<class 'psycopg2.errors.{class}'>: {msg}").replace('\'', "\\'");
             set(link).expect_fault(&format!("Fault: <Fault 1: '{text}'>"));
         }
+        let child = call_int(h, &["getTagID", "child"]);
+        set(link(json!(8.0), json!(false))).expect_fault(&format!(
+            "GenericError: Multiple parent tags ([{a}, {b}]) cannot have the same priority \
+             value (8) on child tag {child}"
+        ));
         // nothing was written by the refused calls
         assert_eq!(call_json(h, &["getInheritanceData", "child"]), data);
     }

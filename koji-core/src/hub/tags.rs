@@ -1078,11 +1078,29 @@ async fn write_inheritance(
             py_repr(&Json::from(ids.clone()))
         )));
     }
-    // the values to write, as the database would take them
+    // the values to write, as the database would take them; priorities
+    // that differed only as sent (`"7"` and 7) collide in its unique key
     let mut writes: Vec<(i64, LinkValues)> = vec![];
+    let mut taken: Vec<i64> = data
+        .iter()
+        .filter_map(|s| match &s.change {
+            Change::Keep(v) if !s.is_update => Some(v.priority),
+            _ => None,
+        })
+        .collect();
     for slot in data.iter().filter(|s| s.is_update) {
         if let Change::Write(link) = slot.change {
-            writes.push((slot.parent_id, link_values(link)?));
+            let values = link_values(link)?;
+            if taken.contains(&values.priority) {
+                return Err(pg_fault(
+                    "UniqueViolation",
+                    "duplicate key value violates unique constraint \
+                     \"tag_inheritance_tag_id_priority_active_key\""
+                        .into(),
+                ));
+            }
+            taken.push(values.priority);
+            writes.push((slot.parent_id, values));
         }
     }
     for slot in data.iter().filter(|s| s.is_update) {

@@ -110,9 +110,6 @@ impl Error {
     pub fn param(msg: impl Into<String>) -> Self {
         Error::Parameter(msg.into())
     }
-    pub fn not_allowed(msg: impl Into<String>) -> Self {
-        Error::ActionNotAllowed(msg.into())
-    }
 }
 
 impl From<sea_orm::DbErr> for Error {

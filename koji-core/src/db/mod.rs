@@ -200,7 +200,8 @@ fn normalize_url(url: &str) -> String {
 }
 
 /// A database transaction. Every write of the hub happens inside one, and
-/// every versioned write refers to the transaction's single event.
+/// every versioned write refers to the transaction's single event. Dropped
+/// without [`Tx::commit`], it rolls back: nothing is half-written.
 pub struct Tx {
     txn: DatabaseTransaction,
     event: Option<i64>,
@@ -227,12 +228,6 @@ impl Tx {
         Ok(id)
     }
 
-    /// Ends the current event so the next write opens a new one (upstream
-    /// gives each call of a multicall its own event).
-    pub fn next_event(&mut self) {
-        self.event = None;
-    }
-
     /// Commits, and tells this process's and (on PostgreSQL) other hubs'
     /// caches that data changed.
     pub async fn commit(self) -> Result<()> {
@@ -244,11 +239,6 @@ impl Tx {
         self.txn.commit().await?;
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        Ok(())
-    }
-
-    pub async fn rollback(self) -> Result<()> {
-        self.txn.rollback().await?;
         Ok(())
     }
 }

@@ -489,7 +489,7 @@ impl Auth<'_> {
                 ("renew_time", "renew_ts"),
             ] {
                 let t = r.ts(col)?;
-                m.insert(col.into(), t.map(super::misc::format_time).into());
+                m.insert(col.into(), t.map(crate::util::format_time).into());
                 m.insert(ts.into(), t.into());
             }
             m.insert(

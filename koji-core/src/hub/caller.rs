@@ -75,12 +75,4 @@ impl Caller {
             "{name} permission required{who}"
         )))
     }
-
-    /// Any one of `perms` (or admin); the message names the first.
-    pub fn assert_any_perm(&self, perms: &[&str]) -> Result<()> {
-        if perms.iter().any(|p| self.has_perm(p)) {
-            return Ok(());
-        }
-        self.assert_perm(perms.first().copied().unwrap_or("admin"))
-    }
 }

@@ -6,8 +6,6 @@ use crate::error::{Error, Result};
 use crate::params;
 use serde::Serialize;
 
-pub use crate::util::format_time;
-
 pub struct Misc<'a>(pub(super) &'a Hub);
 
 /// An event: `{'id': N, 'ts': seconds}`.

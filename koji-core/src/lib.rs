@@ -17,6 +17,8 @@ pub mod db;
 pub mod error;
 pub mod hub;
 pub mod model;
+pub mod pathinfo;
+pub mod policy;
 #[doc(hidden)]
 pub mod testing;
 pub mod util;

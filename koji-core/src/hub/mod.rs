@@ -4,7 +4,9 @@
 //! Areas are reached through small borrowing views, e.g.
 //! `hub.users().create(&caller, ...)`; each area lives in its own file.
 
+pub mod archives;
 pub mod auth;
+pub mod builds;
 pub mod cache;
 mod caller;
 pub mod history;
@@ -13,18 +15,28 @@ mod misc;
 pub mod packages;
 mod pyre;
 pub mod query_opts;
+pub mod rpms;
+pub mod search;
+pub mod tagging;
 pub mod tags;
 pub mod targets;
+pub mod uploads;
 pub mod users;
 
+pub use archives::Archives;
 pub use auth::{Auth, LoginInfo};
+pub use builds::Builds;
 pub use caller::{Caller, Session};
 pub use history::History;
 pub use hosts::Hosts;
 pub use misc::Misc;
 pub use packages::Packages;
+pub use rpms::Rpms;
+pub use search::Search;
+pub use tagging::Tagging;
 pub use tags::Tags;
 pub use targets::Targets;
+pub use uploads::Uploads;
 pub use users::Users;
 
 use crate::db::Db;
@@ -113,6 +125,11 @@ impl Hub {
         &self.inner.config
     }
 
+    /// The content-store layout below `topdir`.
+    pub fn pathinfo(&self) -> crate::pathinfo::PathInfo {
+        crate::pathinfo::PathInfo::new(self.inner.config.topdir.clone())
+    }
+
     pub fn auth(&self) -> Auth<'_> {
         Auth(self)
     }
@@ -143,5 +160,29 @@ impl Hub {
 
     pub fn history(&self) -> History<'_> {
         History(self)
+    }
+
+    pub fn builds(&self) -> Builds<'_> {
+        Builds(self)
+    }
+
+    pub fn rpms(&self) -> Rpms<'_> {
+        Rpms(self)
+    }
+
+    pub fn tagging(&self) -> Tagging<'_> {
+        Tagging(self)
+    }
+
+    pub fn uploads(&self) -> Uploads<'_> {
+        Uploads(self)
+    }
+
+    pub fn archives(&self) -> Archives<'_> {
+        Archives(self)
+    }
+
+    pub fn search(&self) -> Search<'_> {
+        Search(self)
     }
 }

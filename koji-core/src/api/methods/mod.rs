@@ -1,13 +1,20 @@
 //! The registration of every method, one file per area. Handlers only
 //! convert: they read parameters, call the hub, and serialize the answer.
 
+mod archives;
 mod auth;
+mod builds;
 mod history;
 mod hosts;
 mod misc;
 mod packages;
+mod policy;
+mod rpms;
+mod search;
+mod tagging;
 mod tags;
 mod targets;
+mod uploads;
 mod users;
 
 use super::Registry;
@@ -21,6 +28,13 @@ pub(super) fn register(r: &mut Registry) {
     targets::register(r);
     hosts::register(r);
     history::register(r);
+    builds::register(r);
+    rpms::register(r);
+    tagging::register(r);
+    uploads::register(r);
+    policy::register(r);
+    archives::register(r);
+    search::register(r);
     r.mark_cacheable(CACHEABLE);
 }
 

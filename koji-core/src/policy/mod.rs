@@ -1,0 +1,1 @@
+//! TODO: upstream's policy language.

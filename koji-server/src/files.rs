@@ -1,0 +1,1 @@
+//! TODO: /kojifiles/, the content store served read-only.

@@ -7,6 +7,16 @@
 //! ```
 //! `setup` makes a chain of tags (each inheriting the previous one) with
 //! packages spread over them, so inherited calls walk real inheritance.
+//!
+//! ```text
+//! koji-load dataset --db URL [--packages 30000 --builds-per-package 5 --rpms-per-build 10]
+//! koji-load latency --db URL --repeat 20 [--cold] --call 'getLatestBuilds:["bench-candidate"]'
+//! ```
+//! `dataset` writes a Fedora-sized dataset (see [`dataset`]); `latency`
+//! calls the API in-process, one call at a time, and reports latencies;
+//! `--cold` invalidates the hub's result cache before every call.
+
+mod dataset;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -47,6 +57,30 @@ enum Cmd {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
         /// `method:JSON-array-of-params`; repeat to mix calls round-robin.
+        #[arg(long, required = true)]
+        call: Vec<String>,
+    },
+    /// Write a Fedora-sized dataset into a database (user admin must exist).
+    Dataset {
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 30_000)]
+        packages: usize,
+        #[arg(long, default_value_t = 5)]
+        builds_per_package: usize,
+        #[arg(long, default_value_t = 10)]
+        rpms_per_build: usize,
+    },
+    /// Time calls in-process against a database, one at a time.
+    Latency {
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+        /// Invalidate the result cache before every call.
+        #[arg(long)]
+        cold: bool,
+        /// `method:JSON-array-of-params`; each is timed on its own.
         #[arg(long, required = true)]
         call: Vec<String>,
     },
@@ -247,5 +281,86 @@ async fn main() -> Result<()> {
             seconds,
             call,
         } => run(&url, clients, seconds, &call).await,
+        Cmd::Dataset {
+            db,
+            packages,
+            builds_per_package,
+            rpms_per_build,
+        } => {
+            let spec = dataset::Spec {
+                packages,
+                builds_per_package,
+                rpms_per_build,
+            };
+            dataset::generate(&db, &spec).await
+        }
+        Cmd::Latency {
+            db,
+            repeat,
+            cold,
+            call,
+        } => latency(&db, repeat, cold, &call).await,
+    }
+}
+
+async fn latency(db_url: &str, repeat: usize, cold: bool, calls: &[String]) -> Result<()> {
+    use koji_core::api::{Ctx, Registry};
+    let hub = koji_core::Hub::open(db_url, koji_core::HubConfig::default()).await?;
+    let caller = Arc::new(koji_core::Caller::anonymous("127.0.0.1"));
+    for spec in calls {
+        let (m, p) = spec.split_once(':').unwrap_or((spec, "[]"));
+        let params: Json =
+            serde_json::from_str(p).with_context(|| format!("bad params in {spec}"))?;
+        let params = match params {
+            Json::Array(a) => a,
+            other => vec![other],
+        };
+        let mut lat = vec![];
+        let mut size = 0usize;
+        for _ in 0..repeat.max(1) {
+            if cold {
+                hub.db().bump_generation();
+            }
+            let ctx = Ctx {
+                hub: hub.clone(),
+                caller: caller.clone(),
+            };
+            let t = Instant::now();
+            let v = Registry::standard()
+                .dispatch(ctx, m, params.clone())
+                .await
+                .map_err(|e| anyhow!("{m}: {e}"))?;
+            lat.push(t.elapsed());
+            size = match &v {
+                Json::Array(a) => a.len(),
+                Json::Null => 0,
+                _ => 1,
+            };
+        }
+        lat.sort_unstable();
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let p = |q: f64| ms(lat[((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1]);
+        println!(
+            "{m}{} {}: n={} items={size} p50={:.1}ms p90={:.1}ms max={:.1}ms",
+            if cold { " (cold)" } else { "" },
+            p_short(p_str(&params)),
+            lat.len(),
+            p(0.5),
+            p(0.9),
+            p(1.0),
+        );
+    }
+    Ok(())
+}
+
+fn p_str(params: &[Json]) -> String {
+    Json::Array(params.to_vec()).to_string()
+}
+
+fn p_short(s: String) -> String {
+    if s.len() > 80 {
+        format!("{}...", &s[..77])
+    } else {
+        s
     }
 }

@@ -209,6 +209,8 @@ pub async fn find_build_id_in<C: ConnectionTrait>(
 ) -> Result<Option<i64>> {
     let (name, version, release) = match info {
         Json::Number(n) if n.is_i64() => return Ok(n.as_i64()),
+        // Python's bool is an int
+        Json::Bool(b) => return Ok(Some(*b as i64)),
         Json::String(nvr) => {
             let (n, v, r, _) = parse_nvr(nvr)?;
             (n, v, r)

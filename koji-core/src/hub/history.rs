@@ -34,13 +34,13 @@
 
 use super::query_opts::{Columns, QueryOpts};
 use super::tags::lookup_name;
-use super::users::{py_class, Users};
+use super::users::Users;
 use super::{Caller, Hub};
 use crate::api::{py_type_of, truthy};
-use crate::db::{fetch_all, fetch_opt, RowExt, Value};
+use crate::db::{fetch_all, RowExt, Value};
 use crate::error::{Error, Result};
 use crate::params;
-use crate::util::{py_repr, py_str};
+use crate::util::py_str;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde_json::{Map, Value as Json};
@@ -871,78 +871,11 @@ fn event_value(v: &Json) -> Result<Value> {
     }
 }
 
-/// Upstream's `get_build(value, strict=True)['id']`: a build id, an N-V-R
-/// text, or a dict with `name`, `version` and `release`.
+/// `get_build(value, strict=True)['id']`.
 async fn find_build<C: ConnectionTrait>(c: &C, info: &Json) -> Result<i64> {
-    let by_nvr = "SELECT build.id FROM build JOIN package ON build.pkg_id = package.id \
-                  WHERE package.name = ? AND build.version = ? AND build.release = ?";
-    let (row, missing) = match info {
-        Json::Number(n) if n.is_i64() => {
-            let id = n.as_i64().unwrap_or_default();
-            let row = fetch_opt(
-                c,
-                "SELECT build.id FROM build JOIN package ON build.pkg_id = package.id \
-                 WHERE build.id = ?",
-                params![id],
-            )
-            .await?;
-            (row, format!("No such build: {id}"))
-        }
-        Json::Bool(b) => {
-            let id = *b as i64;
-            let row = fetch_opt(
-                c,
-                "SELECT build.id FROM build WHERE build.id = ?",
-                params![id],
-            )
-            .await?;
-            (row, format!("No such build: {}", py_str(info)))
-        }
-        Json::String(s) => {
-            let (n, v, r) = parse_nvr(s)?;
-            let row = fetch_opt(c, by_nvr, params![n, v, r]).await?;
-            (row, format!("No such build: {}", py_repr(info)))
-        }
-        Json::Object(m) => {
-            let (Some(n), Some(v), Some(r)) = (m.get("name"), m.get("version"), m.get("release"))
-            else {
-                return Err(Error::generic("did not provide name, version, and release"));
-            };
-            let row = fetch_opt(c, by_nvr, params![py_str(n), py_str(v), py_str(r)]).await?;
-            (row, format!("No such build: {}", py_repr(info)))
-        }
-        other => {
-            return Err(Error::Generic(format!(
-                "Invalid type for argument: {}",
-                py_class(other)
-            )))
-        }
-    };
-    match row {
-        Some(r) => r.int("id"),
-        None => Err(Error::Generic(missing)),
-    }
-}
-
-/// Upstream's `parse_NVR`: name, version and release of `N-V-R` (an
-/// `E:` prefix of the name is dropped).
-fn parse_nvr(nvr: &str) -> Result<(String, String, String)> {
-    let invalid = || Error::Generic(format!("invalid format: {nvr}"));
-    let p2 = nvr.rfind('-').ok_or_else(invalid)?;
-    if p2 + 1 == nvr.len() {
-        return Err(invalid());
-    }
-    let p1 = nvr[..p2].rfind('-').ok_or_else(invalid)?;
-    if p1 + 1 == p2 {
-        return Err(invalid());
-    }
-    let name = &nvr[..p1];
-    let name = name.split_once(':').map_or(name, |(_, n)| n);
-    Ok((
-        name.to_string(),
-        nvr[p1 + 1..p2].to_string(),
-        nvr[p2 + 1..].to_string(),
-    ))
+    let b = super::builds::get_build_in(c, info, true).await?;
+    b.map(|b| b.id)
+        .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))
 }
 
 /// Reads column `col` as `kind`.

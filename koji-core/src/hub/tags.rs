@@ -1946,7 +1946,7 @@ impl Tags<'_> {
             cols.push(("permissions.name", "perm"));
         }
         if !opts.build.is_null() {
-            let build_id = find_build_id(db, &opts.build)
+            let build_id = super::builds::find_build_id_in(db, &opts.build, false)
                 .await?
                 .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(&opts.build))))?;
             joins.push("JOIN tag_listing ON tag.id = tag_listing.tag_id".into());
@@ -2017,50 +2017,6 @@ impl Tags<'_> {
             });
         query_opts.apply(out, &columns)
     }
-}
-
-/// The id of a build given as id, N-V-R string or `{name, version,
-/// release}` map (upstream's `find_build_id`), or None.
-// TODO(builds): use the builds area's lookup once it exists.
-async fn find_build_id<C: ConnectionTrait>(c: &C, info: &Json) -> Result<Option<i64>> {
-    let (name, version, release) = match info {
-        Json::Number(n) if n.is_i64() => {
-            let row =
-                fetch_opt(c, "SELECT id FROM build WHERE id = ?", params![n.as_i64()]).await?;
-            return row.map(|r| r.int("id")).transpose();
-        }
-        Json::String(nvr) => {
-            let bad = || Error::Generic(format!("invalid format: {nvr}"));
-            let (rest, release) = nvr.rsplit_once('-').ok_or_else(bad)?;
-            let (name, version) = rest.rsplit_once('-').ok_or_else(bad)?;
-            if release.is_empty() || version.is_empty() {
-                return Err(bad());
-            }
-            let name = name.rsplit_once(':').map_or(name, |(_, n)| n);
-            (name.to_string(), version.to_string(), release.to_string())
-        }
-        Json::Object(m) => {
-            let field = |k: &str| m.get(k).map(py_str);
-            match (field("name"), field("version"), field("release")) {
-                (Some(n), Some(v), Some(r)) => (n, v, r),
-                _ => return Err(Error::generic("did not provide name, version, and release")),
-            }
-        }
-        other => {
-            return Err(Error::Generic(format!(
-                "Invalid type for argument: <class '{}'>",
-                py_type_of(other)
-            )))
-        }
-    };
-    let row = fetch_opt(
-        c,
-        "SELECT build.id FROM build JOIN package ON build.pkg_id = package.id \
-         WHERE package.name = ? AND build.version = ? AND build.release = ?",
-        params![name, version, release],
-    )
-    .await?;
-    row.map(|r| r.int("id")).transpose()
 }
 
 #[cfg(test)]

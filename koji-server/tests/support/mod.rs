@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod rpms;
+
 use koji_core::db::Backend;
 use koji_core::testing::{backends, fresh_db, DbGuard};
 use regex::Regex;
@@ -244,6 +246,16 @@ impl Hub {
     /// `http://127.0.0.1:PORT/kojihub`
     pub fn url(&self) -> String {
         format!("{}/kojihub", self.base)
+    }
+
+    /// The hub's content store (its `--topdir`).
+    pub fn topdir(&self) -> &Path {
+        self._topdir.path()
+    }
+
+    /// The client's HOME (its working directory).
+    pub fn home(&self) -> &Path {
+        self.home.path()
     }
 
     pub fn port(&self) -> u16 {

@@ -1,0 +1,173 @@
+//! Real RPMs for the CLI tests, built once per test process with
+//! `rpmbuild` from `tests/fixtures/hello.spec`, and a throwaway gpg key to
+//! sign copies with `rpmsign`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+/// The RPMs of one build of the fixture package.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub srpm: PathBuf,
+    /// Binary RPMs: `NAME`, `NAME-doc` (noarch), `NAME-debuginfo`.
+    pub rpms: Vec<PathBuf>,
+}
+
+impl Built {
+    /// The binary RPM whose file name starts with `prefix`.
+    pub fn rpm(&self, prefix: &str) -> &Path {
+        self.rpms
+            .iter()
+            .find(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(prefix))
+            })
+            .unwrap_or_else(|| panic!("no rpm {prefix}* in {:?}", self.rpms))
+    }
+}
+
+fn workdir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().expect("tempdir").keep())
+}
+
+fn spec() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello.spec")
+}
+
+/// The RPMs of `name-version-release` (source, arch, noarch, debuginfo).
+pub fn build(name: &str, version: &str, release: &str) -> Built {
+    static BUILT: OnceLock<Mutex<HashMap<String, Built>>> = OnceLock::new();
+    let nvr = format!("{name}-{version}-{release}");
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
+    if let Some(b) = built.get(&nvr) {
+        return b.clone();
+    }
+    let top = workdir().join(&nvr);
+    let out = Command::new("rpmbuild")
+        .arg("-ba")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .args(["--define", &format!("pkg {name}")])
+        .args(["--define", &format!("ver {version}")])
+        .args(["--define", &format!("rel {release}")])
+        .arg(spec())
+        .output()
+        .expect("rpmbuild (apt-get install rpm)");
+    assert!(
+        out.status.success(),
+        "rpmbuild failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rpms = vec![];
+    let mut srpm = None;
+    for sub in ["SRPMS", "RPMS/noarch", "RPMS/x86_64", "RPMS/aarch64"] {
+        let Ok(rd) = std::fs::read_dir(top.join(sub)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if sub == "SRPMS" {
+                srpm = Some(p);
+            } else {
+                rpms.push(p);
+            }
+        }
+    }
+    rpms.sort();
+    let b = Built {
+        srpm: srpm.expect("no source rpm built"),
+        rpms,
+    };
+    built.insert(nvr, b.clone());
+    b
+}
+
+/// A gpg key made for this test process.
+pub struct Key {
+    pub gnupghome: PathBuf,
+    /// upstream's sigkey: the last 8 hex digits of the key id, lower case
+    pub sigkey: String,
+}
+
+pub fn key() -> &'static Key {
+    static KEY: OnceLock<Key> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let home = workdir().join("gnupg");
+        std::fs::create_dir_all(&home).expect("mkdir gnupg");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700));
+        }
+        let gpg = |args: &[&str]| {
+            let out = Command::new("gpg")
+                .env("GNUPGHOME", &home)
+                .arg("--batch")
+                .args(args)
+                .output()
+                .expect("gpg (apt-get install gnupg)");
+            assert!(
+                out.status.success(),
+                "gpg {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        gpg(&[
+            "--passphrase",
+            "",
+            "--quick-gen-key",
+            "koji-rs test <test@example.com>",
+            "rsa2048",
+            "sign",
+            "never",
+        ]);
+        let listing = gpg(&["--list-keys", "--with-colons"]);
+        let keyid = listing
+            .lines()
+            .find(|l| l.starts_with("pub:"))
+            .and_then(|l| l.split(':').nth(4))
+            .expect("key id")
+            .to_lowercase();
+        Key {
+            gnupghome: home,
+            sigkey: keyid[keyid.len() - 8..].to_string(),
+        }
+    })
+}
+
+/// A signed copy of `rpm` (in a directory of its own, same file name).
+pub fn signed_copy(rpm: &Path) -> PathBuf {
+    let k = key();
+    let dir = workdir().join(format!("signed-{}", k.sigkey));
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let dest = dir.join(rpm.file_name().expect("file name"));
+    if dest.exists() {
+        return dest;
+    }
+    std::fs::copy(rpm, &dest).expect("copy rpm");
+    let out = Command::new("rpmsign")
+        .env("GNUPGHOME", &k.gnupghome)
+        .arg("--addsign")
+        .args(["--define", "__gpg /usr/bin/gpg"])
+        .args(["--define", "_gpg_name koji-rs test"])
+        .arg("--define")
+        .arg(format!("_gpg_path {}", k.gnupghome.display()))
+        .args([
+            "--define",
+            "_gpg_sign_cmd_extra_args --batch --pinentry-mode loopback --passphrase ''",
+        ])
+        .arg(&dest)
+        .output()
+        .expect("rpmsign (apt-get install rpm)");
+    assert!(
+        out.status.success(),
+        "rpmsign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dest
+}

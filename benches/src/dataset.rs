@@ -118,9 +118,13 @@ pub async fn generate(db_url: &str, spec: &Spec) -> Result<()> {
     // packages and the base tag's package list
     let tx = db.begin().await?;
     let ev = new_event(&*tx).await?;
-    let first_pkg = fetch_one(&*tx, "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM package", vec![])
-        .await?
-        .int("id")?;
+    let first_pkg = fetch_one(
+        &*tx,
+        "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM package",
+        vec![],
+    )
+    .await?
+    .int("id")?;
     bulk(
         &*tx,
         "package",
@@ -136,7 +140,14 @@ pub async fn generate(db_url: &str, spec: &Spec) -> Result<()> {
     bulk(
         &*tx,
         "tag_packages",
-        &["package_id", "tag_id", "blocked", "create_event", "creator_id", "active"],
+        &[
+            "package_id",
+            "tag_id",
+            "blocked",
+            "create_event",
+            "creator_id",
+            "active",
+        ],
         (0..spec.packages).map(|p| {
             vec![
                 Value::from(first_pkg + p as i64),
@@ -152,7 +163,14 @@ pub async fn generate(db_url: &str, spec: &Spec) -> Result<()> {
     bulk(
         &*tx,
         "tag_package_owners",
-        &["package_id", "tag_id", "owner", "create_event", "creator_id", "active"],
+        &[
+            "package_id",
+            "tag_id",
+            "owner",
+            "create_event",
+            "creator_id",
+            "active",
+        ],
         (0..spec.packages).map(|p| {
             vec![
                 Value::from(first_pkg + p as i64),
@@ -174,17 +192,29 @@ pub async fn generate(db_url: &str, spec: &Spec) -> Result<()> {
         .await?;
     }
     tx.commit().await?;
-    eprintln!("dataset: tags and {} packages in {:.1?}", spec.packages, t0.elapsed());
+    eprintln!(
+        "dataset: tags and {} packages in {:.1?}",
+        spec.packages,
+        t0.elapsed()
+    );
 
     // builds: round k makes build k of every package, in chunks of
     // packages, each chunk at its own event; the build is tagged into the
     // base tag (rounds 0-1), updates (2-3) or candidate (the rest)
-    let first_build = fetch_one(db.conn(), "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM build", vec![])
-        .await?
-        .int("id")?;
-    let first_rpm = fetch_one(db.conn(), "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM rpminfo", vec![])
-        .await?
-        .int("id")?;
+    let first_build = fetch_one(
+        db.conn(),
+        "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM build",
+        vec![],
+    )
+    .await?
+    .int("id")?;
+    let first_rpm = fetch_one(
+        db.conn(),
+        "SELECT COALESCE(MAX(id), 0) + 1 AS id FROM rpminfo",
+        vec![],
+    )
+    .await?
+    .int("id")?;
     let pkgs_per_event = 500usize;
     let mut build_id = first_build;
     let mut rpm_id = first_rpm;
@@ -212,8 +242,18 @@ pub async fn generate(db_url: &str, spec: &Spec) -> Result<()> {
                 &*tx,
                 "build",
                 &[
-                    "id", "pkg_id", "version", "release", "epoch", "draft", "state", "volume_id",
-                    "owner", "start_time", "completion_time", "create_event",
+                    "id",
+                    "pkg_id",
+                    "version",
+                    "release",
+                    "epoch",
+                    "draft",
+                    "state",
+                    "volume_id",
+                    "owner",
+                    "start_time",
+                    "completion_time",
+                    "create_event",
                 ],
                 ids.iter().map(|(id, p)| {
                     vec![
@@ -284,8 +324,19 @@ pub async fn generate(db_url: &str, spec: &Spec) -> Result<()> {
                 &*tx,
                 "rpminfo",
                 &[
-                    "id", "build_id", "name", "version", "release", "epoch", "arch", "draft",
-                    "external_repo_id", "payloadhash", "size", "buildtime", "metadata_only",
+                    "id",
+                    "build_id",
+                    "name",
+                    "version",
+                    "release",
+                    "epoch",
+                    "arch",
+                    "draft",
+                    "external_repo_id",
+                    "payloadhash",
+                    "size",
+                    "buildtime",
+                    "metadata_only",
                 ],
                 rows_with_ids.into_iter(),
             )

@@ -11,7 +11,11 @@ async fn typed_build_info() -> Result<()> {
     for th in TestHub::each().await? {
         let admin = th.admin().await?;
         let id = th
-            .call(&admin, "createEmptyBuild", json!(["javapkg", "1.0", "1", Json::Null]))
+            .call(
+                &admin,
+                "createEmptyBuild",
+                json!(["javapkg", "1.0", "1", Json::Null]),
+            )
             .await?
             .as_i64()
             .unwrap();
@@ -25,9 +29,15 @@ async fn typed_build_info() -> Result<()> {
             params![id, "org.example", "javapkg", "1.0"],
         )
         .await?;
-        exec(db, "INSERT INTO image_builds (build_id) VALUES (?)", params![id]).await?;
+        exec(
+            db,
+            "INSERT INTO image_builds (build_id) VALUES (?)",
+            params![id],
+        )
+        .await?;
         assert_eq!(
-            th.call(&admin, "getMavenBuild", json!(["javapkg-1.0-1"])).await?,
+            th.call(&admin, "getMavenBuild", json!(["javapkg-1.0-1"]))
+                .await?,
             json!({"artifact_id": "javapkg", "build_id": id, "group_id": "org.example", "version": "1.0"})
         );
         assert_eq!(
@@ -45,7 +55,8 @@ async fn typed_build_info() -> Result<()> {
             .unwrap_err();
         assert_eq!(e.to_string(), "No such build: 'nope-1-1'");
         assert_eq!(
-            th.call(&admin, "getMavenBuild", json!(["nope-1-1"])).await?,
+            th.call(&admin, "getMavenBuild", json!(["nope-1-1"]))
+                .await?,
             Json::Null
         );
     }

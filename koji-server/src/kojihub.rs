@@ -6,7 +6,7 @@
 //! upstream's code.
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -61,9 +61,21 @@ async fn handle(
     State(State_ { hub, encoded }): State<State_>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<HashMap<String, String>>,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if is_raw_upload(&headers) {
+        let hostip = peer.ip().to_string();
+        let raw_query = raw_query.unwrap_or_default();
+        return match raw_upload(&hub, &headers, &query, &raw_query, &hostip, body).await {
+            Ok(v) => xml(xmlrpc::write_response(&Value::from(v))),
+            Err(e) => {
+                tracing::debug!(code = e.fault_code(), error = %e, "upload fault");
+                fault(&e)
+            }
+        };
+    }
     let limit = hub.config().max_request_length;
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
@@ -114,6 +126,35 @@ async fn handle(
             fault(&e)
         }
     }
+}
+
+/// Upstream routes a POST by its content type alone: an
+/// `application/octet-stream` body is a raw upload (`fastUpload`).
+fn is_raw_upload(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == b"application/octet-stream")
+}
+
+/// A raw upload: the file's name, directory, offset and checksum kind are
+/// in the query string, the chunk is the body (streamed to the file, not
+/// bounded by `max_request_length`, as upstream). The session is checked
+/// as for any call (upstream's method name is `None` here); the answer is
+/// an XML-RPC response holding `{size, fileverify, offset, hexdigest}`.
+async fn raw_upload(
+    hub: &Hub,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    raw_query: &str,
+    hostip: &str,
+    body: Body,
+) -> Result<serde_json::Value, Error> {
+    let caller = authenticate(hub, headers, query, hostip, "None").await?;
+    Auth::enforce_lock(&caller, "None")?;
+    let req = koji_core::hub::uploads::RawUpload::from_query(raw_query)?;
+    hub.uploads()
+        .raw_upload(&caller, &req, body.into_data_stream())
+        .await
 }
 
 /// Reads session credentials from the headers (preferred) or, when the hub

@@ -8,6 +8,7 @@
 //! Handlers convert between the wire and koji-core's types; every decision
 //! is made by [`koji_core::Hub`].
 
+mod files;
 pub mod grpc;
 pub mod kojihub;
 
@@ -25,9 +26,9 @@ pub fn router(hub: Hub) -> Router {
         .nest_service("/kojifiles", files)
 }
 
-fn tower_files(_topdir: std::path::PathBuf) -> Router {
-    // The content store is served by the builds issue; until then nothing.
-    Router::new()
+/// The content store, read-only (see [`files`]).
+fn tower_files(topdir: std::path::PathBuf) -> Router {
+    files::router(topdir)
 }
 
 /// Serves `hub` on `listener` until `shutdown` resolves.

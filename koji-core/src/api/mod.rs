@@ -64,6 +64,10 @@ impl Registry {
             Err(e) => panic!("bad signature {signature:?}: {e}"),
         };
         let name = spec.name.clone();
+        assert!(
+            !self.methods.contains_key(&name),
+            "method {name} registered twice"
+        );
         self.methods.insert(
             name.clone(),
             Method {

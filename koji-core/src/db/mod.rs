@@ -228,6 +228,13 @@ impl Tx {
         Ok(id)
     }
 
+    /// Makes the next write open a new event (upstream's `_delete_event_id`),
+    /// for calls that must record an order among their own writes, e.g.
+    /// `massTag`, where the build tagged last must be the latest.
+    pub fn next_event(&mut self) {
+        self.event = None;
+    }
+
     /// Commits, and tells this process's and (on PostgreSQL) other hubs'
     /// caches that data changed.
     pub async fn commit(self) -> Result<()> {

@@ -10,19 +10,23 @@
 //!   failed or canceled build of the same N-V-R);
 //! - [`BuildInfo::path`] — where the build lives in the content store.
 
+use super::buildtypes::{get_typed_build_in, TypedBuild};
 use super::packages::new_package_in;
+use super::query_opts::{Columns, QueryOpts};
+use super::tags::{lookup_name, pg_integer, verify_name_internal};
 use super::users::Users;
 use super::{Caller, Hub};
-use crate::api::py_type_of;
-use crate::db::{backend_of, exec, fetch_opt, Backend, RowExt, Tx};
+use crate::api::{py_type_of, truthy};
+use crate::db::{backend_of, exec, fetch_all, fetch_opt, versioned, Backend, RowExt, Tx, Where};
 use crate::error::{Error, Result};
 use crate::model::BuildState;
 use crate::params;
-use crate::pathinfo::{BuildPath, PathInfo};
-use crate::util::{format_time, py_repr, py_str};
+use crate::pathinfo::{BuildPath, PathInfo, DEFAULT_VOLUME};
+use crate::util::{format_time, py_repr, py_str, py_str_repr};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::Serialize;
-use serde_json::{Map, Value as Json};
+use serde_json::{json, Map, Value as Json};
+use std::path::{Path, PathBuf};
 
 pub struct Builds<'a>(pub(super) &'a Hub);
 
@@ -88,22 +92,36 @@ impl BuildInfo {
     }
 }
 
+/// The column list of [`BUILD_SELECT`] (a macro so the pieces concatenate
+/// at compile time).
+macro_rules! build_columns {
+    () => {
+        "build.id, build.version, build.release, build.epoch, \
+         build.draft, build.state, build.completion_time, build.promotion_time, build.start_time, \
+         build.task_id, events.id AS creation_event_id, events.time AS creation_time, \
+         package.id AS package_id, package.name AS package_name, volume.id AS volume_id, \
+         volume.name AS volume_name, users.id AS owner_id, users.name AS owner_name, \
+         promoter.id AS promoter_id, promoter.name AS promoter_name, build.cg_id, \
+         content_generator.name AS cg_name, build.source, build.extra"
+    };
+}
+
+/// The tables of [`BUILD_SELECT`].
+macro_rules! build_from {
+    () => {
+        "FROM build JOIN events ON build.create_event = events.id \
+         JOIN package ON build.pkg_id = package.id \
+         JOIN volume ON build.volume_id = volume.id \
+         JOIN users ON build.owner = users.id \
+         LEFT JOIN users AS promoter ON build.promoter = promoter.id \
+         LEFT JOIN content_generator ON build.cg_id = content_generator.id"
+    };
+}
+
 /// The columns of [`BuildInfo`], for `get_build_in` and the queries that
 /// return whole builds. Joins: `events`, `package`, `volume`, `users`, the
 /// promoter and the content generator.
-pub const BUILD_SELECT: &str = "SELECT build.id, build.version, build.release, build.epoch, \
-     build.draft, build.state, build.completion_time, build.promotion_time, build.start_time, \
-     build.task_id, events.id AS creation_event_id, events.time AS creation_time, \
-     package.id AS package_id, package.name AS package_name, volume.id AS volume_id, \
-     volume.name AS volume_name, users.id AS owner_id, users.name AS owner_name, \
-     promoter.id AS promoter_id, promoter.name AS promoter_name, build.cg_id, \
-     content_generator.name AS cg_name, build.source, build.extra \
-     FROM build JOIN events ON build.create_event = events.id \
-     JOIN package ON build.pkg_id = package.id \
-     JOIN volume ON build.volume_id = volume.id \
-     JOIN users ON build.owner = users.id \
-     LEFT JOIN users AS promoter ON build.promoter = promoter.id \
-     LEFT JOIN content_generator ON build.cg_id = content_generator.id";
+pub const BUILD_SELECT: &str = concat!("SELECT ", build_columns!(), " ", build_from!());
 
 /// Upstream's `parse_json(extra, errstr='Invalid extra data')`.
 pub fn parse_extra(text: Option<String>) -> Result<Option<Json>> {
@@ -252,7 +270,12 @@ pub async fn get_build_in<C: ConnectionTrait>(
     let Some(id) = find_build_id_in(c, info, strict).await? else {
         return Ok(None);
     };
-    let row = fetch_opt(c, &format!("{BUILD_SELECT} WHERE build.id = ?"), params![id]).await?;
+    let row = fetch_opt(
+        c,
+        &format!("{BUILD_SELECT} WHERE build.id = ?"),
+        params![id],
+    )
+    .await?;
     match row {
         Some(r) => Ok(Some(build_from_row(&r)?)),
         None if strict => Err(Error::Generic(format!("No such build: {}", py_str(info)))),
@@ -302,7 +325,12 @@ pub fn draft_release(release: &str, build_id: i64) -> String {
 /// the same N-V-R is refused while building or done; a failed or canceled
 /// one with no tag history, RPMs or archives is recycled (`strict` refuses
 /// any existing build).
-pub async fn new_build_in(tx: &mut Tx, caller: &Caller, data: &NewBuild, strict: bool) -> Result<i64> {
+pub async fn new_build_in(
+    tx: &mut Tx,
+    caller: &Caller,
+    data: &NewBuild,
+    strict: bool,
+) -> Result<i64> {
     let (pkg_id, name) = match data.pkg_id {
         Some(id) => {
             let r = fetch_opt(&**tx, "SELECT name FROM package WHERE id = ?", params![id])
@@ -320,12 +348,10 @@ pub async fn new_build_in(tx: &mut Tx, caller: &Caller, data: &NewBuild, strict:
         }
     };
     let owner = match &data.owner {
-        Some(o) if crate::api::truthy(o) => {
-            Users::get_in(&**tx, caller, o, true, false, false)
-                .await?
-                .map(|u| u.id)
-                .ok_or_else(|| Error::Generic(format!("No such user: {}", py_repr(o))))?
-        }
+        Some(o) if crate::api::truthy(o) => Users::get_in(&**tx, caller, o, true, false, false)
+            .await?
+            .map(|u| u.id)
+            .ok_or_else(|| Error::Generic(format!("No such user: {}", py_repr(o))))?,
         _ => caller.user_id()?,
     };
     let state = data.state.unwrap_or(BuildState::Complete);
@@ -340,11 +366,14 @@ pub async fn new_build_in(tx: &mut Tx, caller: &Caller, data: &NewBuild, strict:
         (None, _) => Some(now()),
     };
     let volume_id = data.volume_id.unwrap_or(0);
-    let nvr_map = serde_json::json!({"name": name, "version": data.version, "release": data.release});
+    let nvr_map =
+        serde_json::json!({"name": name, "version": data.version, "release": data.release});
     if let Some(old) = get_build_in(&**tx, &nvr_map, false).await? {
         let old_str = format!("{} (id={})", old.nvr, old.id);
         if data.draft {
-            return Err(Error::Generic(format!("Target build already exists: {old_str}")));
+            return Err(Error::Generic(format!(
+                "Target build already exists: {old_str}"
+            )));
         }
         if strict {
             return Err(Error::Generic(format!("Existing build found: {old_str}")));
@@ -372,7 +401,12 @@ pub async fn new_build_in(tx: &mut Tx, caller: &Caller, data: &NewBuild, strict:
         )
         .await?;
         if let Some(cg) = data.cg_id {
-            exec(&**tx, "UPDATE build SET cg_id = ? WHERE id = ?", params![cg, old.id]).await?;
+            exec(
+                &**tx,
+                "UPDATE build SET cg_id = ? WHERE id = ?",
+                params![cg, old.id],
+            )
+            .await?;
         }
         return Ok(old.id);
     }
@@ -382,7 +416,8 @@ pub async fn new_build_in(tx: &mut Tx, caller: &Caller, data: &NewBuild, strict:
     if data.draft {
         let id = next_build_id(tx).await?;
         release = draft_release(&data.release, id);
-        let draft_nvr = serde_json::json!({"name": name, "version": data.version, "release": release});
+        let draft_nvr =
+            serde_json::json!({"name": name, "version": data.version, "release": release});
         if find_build_id_in(&**tx, &draft_nvr, false).await?.is_some() {
             return Err(Error::Generic(format!(
                 "The build already exists: {}",
@@ -467,7 +502,11 @@ async fn recycle_build_in(
         ("rpminfo", "has rpm data"),
         ("archiveinfo", "has archive data"),
     ] {
-        let col = if table == "tag_listing" { "tag_id" } else { "id" };
+        let col = if table == "tag_listing" {
+            "tag_id"
+        } else {
+            "id"
+        };
         let sql = format!("SELECT {col} FROM {table} WHERE build_id = ? LIMIT 1");
         if fetch_opt(&**tx, &sql, params![old.id]).await?.is_some() {
             return Err(Error::Generic(format!(
@@ -511,6 +550,7 @@ impl Builds<'_> {
     }
 
     /// `createEmptyBuild(name, version, release, epoch, owner=None, draft=False)`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create_empty(
         &self,
         caller: &Caller,
@@ -529,12 +569,7 @@ impl Builds<'_> {
             Json::String(s) => Some(s.parse().map_err(|_| {
                 Error::Generic(format!("invalid input syntax for type integer: \"{s}\""))
             })?),
-            other => {
-                return Err(Error::Generic(format!(
-                    "Invalid epoch: {}",
-                    py_repr(other)
-                )))
-            }
+            other => return Err(Error::Generic(format!("Invalid epoch: {}", py_repr(other)))),
         };
         let data = NewBuild {
             name: Some(name.clone()),
@@ -550,6 +585,1622 @@ impl Builds<'_> {
         tx.commit().await?;
         Ok(id)
     }
+}
+
+// ---------------------------------------------------------------------------
+// Small shared pieces: faults shaped like Python's, time arguments, globs
+// ---------------------------------------------------------------------------
+
+/// A fault as upstream reports an exception that is not a koji error
+/// (fault code 1, `<class 'X'>: message`).
+fn py_fault(class: &str, msg: impl std::fmt::Display) -> Error {
+    Error::Fault {
+        code: 1,
+        message: format!("<class '{class}'>: {msg}"),
+    }
+}
+
+/// Python's `int(v)` for the values an XML-RPC call can carry.
+fn py_int(v: &Json) -> Option<i64> {
+    match v {
+        Json::Bool(b) => Some(*b as i64),
+        Json::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.trunc() as i64)
+        }),
+        Json::String(s) => s.trim().replace('_', "").parse().ok(),
+        _ => None,
+    }
+}
+
+/// Python's `d[key]` on an argument that should be a dict.
+fn py_index<'a>(v: &'a Json, key: &str) -> Result<&'a Json> {
+    match v {
+        Json::Object(m) => m
+            .get(key)
+            .ok_or_else(|| py_fault("KeyError", py_str_repr(key))),
+        Json::String(_) => Err(py_fault(
+            "TypeError",
+            "string indices must be integers, not 'str'",
+        )),
+        Json::Array(_) => Err(py_fault(
+            "TypeError",
+            "list indices must be integers or slices, not str",
+        )),
+        other => Err(py_fault(
+            "TypeError",
+            format!("'{}' object is not subscriptable", py_type_of(other)),
+        )),
+    }
+}
+
+/// Upstream's `_prepareSearchTerms(terms, 'glob')`: a glob as a LIKE
+/// pattern (with `\\` as the escape character).
+fn glob_to_like(v: &Json) -> Result<String> {
+    let Json::String(s) = v else {
+        return Err(py_fault(
+            "AttributeError",
+            format!("'{}' object has no attribute 'replace'", py_type_of(v)),
+        ));
+    };
+    Ok(s.replace('\\', "\\\\")
+        .replace('_', "\\_")
+        .replace('?', "_")
+        .replace('*', "%"))
+}
+
+/// A time filter of `listBuilds`: seconds since the epoch, or a date/time
+/// text as PostgreSQL reads it for a `timestamptz` (UTC without a zone).
+fn time_filter(v: &Json) -> Result<chrono::DateTime<chrono::Utc>> {
+    let secs = match v {
+        Json::String(s) => {
+            return parse_time_text(s).ok_or_else(|| {
+                py_fault(
+                    "psycopg2.errors.InvalidDatetimeFormat",
+                    format!("invalid input syntax for type timestamp with time zone: \"{s}\""),
+                )
+            })
+        }
+        Json::Bool(b) => *b as i64 as f64,
+        Json::Number(n) => n.as_f64().unwrap_or_default(),
+        other => {
+            return Err(py_fault(
+                "TypeError",
+                format!(
+                    "'{}' object cannot be interpreted as an integer",
+                    py_type_of(other)
+                ),
+            ))
+        }
+    };
+    chrono::DateTime::from_timestamp_micros((secs * 1e6).round() as i64)
+        .ok_or_else(|| py_fault("ValueError", "year is out of range"))
+}
+
+fn parse_time_text(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%#z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ] {
+        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(t.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+}
+
+/// A map with its keys sorted, as upstream's queries return rows.
+fn sorted_map(m: Map<String, Json>) -> Json {
+    let sorted: std::collections::BTreeMap<String, Json> = m.into_iter().collect();
+    Json::Object(sorted.into_iter().collect())
+}
+
+// ---------------------------------------------------------------------------
+// listBuilds
+// ---------------------------------------------------------------------------
+
+/// The filters of `listBuilds`, as given (upstream's parameter names in
+/// the comments).
+#[derive(Debug, Clone, Default)]
+pub struct ListBuilds {
+    /// `packageID`: id or name.
+    pub package: Json,
+    /// `userID`: id, name or map.
+    pub user: Json,
+    /// `taskID`: a task id; -1 means any task.
+    pub task: Json,
+    pub prefix: Json,
+    pub state: Json,
+    /// `volumeID`.
+    pub volume: Json,
+    pub source: Json,
+    pub created_before: Json,
+    pub created_after: Json,
+    pub complete_before: Json,
+    pub complete_after: Json,
+    /// `type`: maven, win, image or any btype name (rpm...).
+    pub btype: Json,
+    pub type_info: Json,
+    pub query_opts: Json,
+    pub pattern: Json,
+    /// `cgID`: content generator id or name.
+    pub cg: Json,
+    pub draft: Json,
+}
+
+/// The result keys of `listBuilds` and the SQL spelling of each (accepted
+/// as `order` terms too).
+const LIST_BUILDS_COLUMNS: &[(&str, &str)] = &[
+    ("build.id", "build_id"),
+    ("build.version", "version"),
+    ("build.release", "release"),
+    ("build.epoch", "epoch"),
+    ("build.draft", "draft"),
+    ("build.state", "state"),
+    ("build.completion_time", "completion_time"),
+    ("build.promotion_time", "promotion_time"),
+    ("build.start_time", "start_time"),
+    ("build.source", "source"),
+    ("build.extra", "extra"),
+    ("events.id", "creation_event_id"),
+    ("events.time", "creation_time"),
+    ("build.task_id", "task_id"),
+    ("date_part('epoch', events.time)", "creation_ts"),
+    ("date_part('epoch', build.start_time)", "start_ts"),
+    ("date_part('epoch', build.completion_time)", "completion_ts"),
+    ("date_part('epoch', build.promotion_time)", "promotion_ts"),
+    ("package.id", "package_id"),
+    ("package.name", "package_name"),
+    ("package.name", "name"),
+    ("volume.id", "volume_id"),
+    ("volume.name", "volume_name"),
+    (
+        "package.name || '-' || build.version || '-' || build.release",
+        "nvr",
+    ),
+    ("users.id", "owner_id"),
+    ("users.name", "owner_name"),
+    ("promoter.id", "promoter_id"),
+    ("promoter.name", "promoter_name"),
+];
+
+/// A `listBuilds` row from a [`BuildInfo`]: its keys but `id` and the
+/// content generator's.
+fn list_row(b: BuildInfo) -> Map<String, Json> {
+    let Json::Object(mut m) = b.to_json() else {
+        return Map::new();
+    };
+    for k in ["id", "cg_id", "cg_name"] {
+        m.remove(k);
+    }
+    m
+}
+
+// ---------------------------------------------------------------------------
+// Volumes, tags of a build, tag updates
+// ---------------------------------------------------------------------------
+
+/// A storage volume (`{id, name}`).
+pub type VolumeInfo = super::tags::TagRef;
+
+/// Upstream's `lookup_name('volume', info, strict)`.
+pub async fn lookup_volume_in<C: ConnectionTrait>(
+    c: &C,
+    info: &Json,
+    strict: bool,
+) -> Result<Option<VolumeInfo>> {
+    lookup_name(c, "volume", info, strict, false).await
+}
+
+/// Every volume, by id.
+pub async fn list_volumes_in<C: ConnectionTrait>(c: &C) -> Result<Vec<VolumeInfo>> {
+    fetch_all(c, "SELECT id, name FROM volume ORDER BY id", vec![])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(VolumeInfo {
+                id: r.int("id")?,
+                name: r.string("name")?,
+            })
+        })
+        .collect()
+}
+
+/// The ids of the tags a build is in now (upstream's `list_tags(build=...)`).
+async fn tags_of_build<C: ConnectionTrait>(c: &C, build_id: i64) -> Result<Vec<i64>> {
+    fetch_all(
+        c,
+        "SELECT tag_id FROM tag_listing WHERE build_id = ? AND active = TRUE ORDER BY tag_id",
+        params![build_id],
+    )
+    .await?
+    .iter()
+    .map(|r| r.int("tag_id"))
+    .collect()
+}
+
+/// Upstream's `TAG_UPDATE_TYPES`.
+#[derive(Debug, Clone, Copy)]
+pub enum TagUpdate {
+    VolumeChange = 0,
+    Import = 1,
+    Manual = 2,
+    DraftPromotion = 3,
+}
+
+/// Upstream's `set_tag_update`: records a non-versioned change of a tag's
+/// content (for kojira), in the transaction's event.
+pub async fn set_tag_update_in(
+    tx: &mut Tx,
+    tag_id: i64,
+    kind: TagUpdate,
+    user_id: i64,
+) -> Result<()> {
+    let event = tx.event().await?;
+    exec(
+        &**tx,
+        "INSERT INTO tag_updates (tag_id, update_event, updater_id, update_type) \
+         VALUES (?, ?, ?, ?)",
+        params![tag_id, event, user_id, kind as i64],
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Content-store helpers (upstream's path juggling around volumes)
+// ---------------------------------------------------------------------------
+
+/// The directory of build `b` if it were on `volume`, with `release`
+/// instead of its own when given.
+fn dir_on(pathinfo: &PathInfo, b: &BuildInfo, volume: &str, release: Option<&str>) -> PathBuf {
+    pathinfo.build(BuildPath {
+        name: &b.name,
+        version: &b.version,
+        release: release.unwrap_or(&b.release),
+        volume: Some(volume),
+    })
+}
+
+fn is_symlink(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Python's `os.path.lexists`.
+fn lexists(p: &Path) -> bool {
+    std::fs::symlink_metadata(p).is_ok()
+}
+
+/// Python's `os.path.relpath(target, start)` for absolute paths.
+fn relpath(target: &Path, start: &Path) -> PathBuf {
+    let t: Vec<_> = target.components().collect();
+    let s: Vec<_> = start.components().collect();
+    let common = t.iter().zip(&s).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..s.len() {
+        out.push("..");
+    }
+    for c in &t[common..] {
+        out.push(c);
+    }
+    if out.as_os_str().is_empty() {
+        out.push(".");
+    }
+    out
+}
+
+/// Removes a directory tree (or a lone file or link).
+fn rmtree(p: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(p) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if meta.is_dir() {
+        std::fs::remove_dir_all(p)?;
+    } else {
+        std::fs::remove_file(p)?;
+    }
+    Ok(())
+}
+
+/// Python's `shutil.copytree(src, dst, symlinks=True)`: links are copied
+/// as links; files keep their permissions and modification times.
+fn copytree(src: &Path, dst: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst)?;
+    let mut entries: Vec<_> = std::fs::read_dir(src)?.collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let from = e.path();
+        let to = dst.join(e.file_name());
+        let ft = e.file_type()?;
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if ft.is_dir() {
+            copytree(&from, &to)?;
+        } else {
+            std::fs::copy(&from, &to)?;
+            let mtime = e.metadata()?.modified()?;
+            std::fs::File::options()
+                .write(true)
+                .open(&to)?
+                .set_modified(mtime)?;
+        }
+    }
+    let perms = std::fs::metadata(src)?.permissions();
+    std::fs::set_permissions(dst, perms)?;
+    Ok(())
+}
+
+/// Upstream's `ensure_volume_symlink`: a build on another volume gets a
+/// relative link at its place on the default volume.
+fn ensure_volume_symlink(pathinfo: &PathInfo, b: &BuildInfo) -> Result<()> {
+    if b.volume_name == DEFAULT_VOLUME {
+        return Ok(());
+    }
+    let build_dir = b.dir(pathinfo);
+    let basedir = dir_on(pathinfo, b, DEFAULT_VOLUME, None);
+    let parent = basedir.parent().unwrap_or(Path::new("/"));
+    let rel = relpath(&build_dir, parent);
+    if is_symlink(&basedir) {
+        if std::fs::read_link(&basedir)? == rel {
+            return Ok(());
+        }
+        std::fs::remove_file(&basedir)?;
+    } else if basedir.exists() {
+        return Err(Error::Generic(format!(
+            "Unexpected build content: {}",
+            basedir.display()
+        )));
+    } else {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::os::unix::fs::symlink(rel, &basedir)?;
+    Ok(())
+}
+
+/// Upstream's `_delete_build_symlinks`: the default-volume link of a build
+/// on another volume, and the links left at a promoted draft's old place.
+fn delete_build_symlinks(pathinfo: &PathInfo, b: &BuildInfo, volumes: &[VolumeInfo]) -> Result<()> {
+    if b.volume_id != 0 {
+        let basedir = dir_on(pathinfo, b, DEFAULT_VOLUME, None);
+        if is_symlink(&basedir) {
+            std::fs::remove_file(&basedir)?;
+        }
+    }
+    if !b.draft {
+        let draft = draft_release(&b.release, b.id);
+        for v in volumes {
+            let checkdir = dir_on(pathinfo, b, &v.name, Some(&draft));
+            if is_symlink(&checkdir) {
+                std::fs::remove_file(&checkdir)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Lifecycle helpers other areas reuse (inside the caller's transaction)
+// ---------------------------------------------------------------------------
+
+/// Upstream's `cancel_build`: a BUILDING build becomes CANCELED (with its
+/// completion time) and loses its content-generator reservation. False
+/// when the build is not building. The permission check is the caller's.
+pub async fn cancel_build_in(tx: &mut Tx, build_id: i64, cancel_task: bool) -> Result<bool> {
+    let b = get_build_in(&**tx, &Json::from(build_id), true)
+        .await?
+        .ok_or_else(|| Error::Generic(format!("No such build: {build_id}")))?;
+    if b.state != BuildState::Building as i64 {
+        return Ok(false);
+    }
+    exec(
+        &**tx,
+        "UPDATE build SET state = ?, completion_time = ? WHERE id = ? AND state = ?",
+        params![
+            BuildState::Canceled as i64,
+            now(),
+            build_id,
+            BuildState::Building as i64
+        ],
+    )
+    .await?;
+    let b = get_build_in(&**tx, &Json::from(build_id), true).await?;
+    if b.as_ref().map(|b| b.state) != Some(BuildState::Canceled as i64) {
+        return Ok(false);
+    }
+    if let Some(task_id) = b.and_then(|b| b.task_id) {
+        // TODO(issue 4): upstream sends the build notification
+        // (build_notification) and, with cancel_task, cancels the task
+        // with all of its group (Task.cancelFull(strict=False)).
+        let _ = (task_id, cancel_task);
+    }
+    exec(
+        &**tx,
+        "DELETE FROM build_reservations WHERE build_id = ?",
+        params![build_id],
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The ids of a build's RPMs (`rpminfo`) and archives (`archiveinfo`).
+async fn component_ids<C: ConnectionTrait>(c: &C, build_id: i64) -> Result<(Vec<i64>, Vec<i64>)> {
+    let ids = |sql: &'static str| async move {
+        fetch_all(c, sql, params![build_id])
+            .await?
+            .iter()
+            .map(|r| r.int("id"))
+            .collect::<Result<Vec<i64>>>()
+    };
+    Ok((
+        ids("SELECT id FROM rpminfo WHERE build_id = ? ORDER BY id").await?,
+        ids("SELECT id FROM archiveinfo WHERE build_id = ? ORDER BY id").await?,
+    ))
+}
+
+fn limit_sql(limit: Option<i64>) -> String {
+    match limit {
+        Some(l) if l != 0 => format!(" LIMIT {l}"),
+        _ => String::new(),
+    }
+}
+
+/// Upstream's `build_references`: what refers to a build (the tags it is
+/// in, the builds whose buildroots used its RPMs or archives, the archives
+/// containing them, the last use in a buildroot). `limit` bounds each
+/// kind; `lazy` stops at the first kind found. Keys in upstream's order.
+pub async fn build_references_in<C: ConnectionTrait>(
+    c: &C,
+    build_id: i64,
+    limit: Option<i64>,
+    lazy: bool,
+) -> Result<Map<String, Json>> {
+    let complete = BuildState::Complete as i64;
+    let mut ret = Map::new();
+    let tags: Vec<Json> = fetch_all(
+        c,
+        "SELECT tag_listing.tag_id AS tag_id, tag.name AS name FROM tag_listing \
+         JOIN tag ON tag_listing.tag_id = tag.id \
+         WHERE tag_listing.build_id = ? AND tag_listing.active = TRUE ORDER BY tag_listing.tag_id",
+        params![build_id],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok(json!({"name": r.string("name")?, "tag_id": r.int("tag_id")?})))
+    .collect::<Result<_>>()?;
+    let found = !tags.is_empty();
+    ret.insert("tags".into(), Json::Array(tags));
+    if lazy && found {
+        return Ok(ret);
+    }
+    let (rpm_ids, archive_ids) = component_ids(c, build_id).await?;
+
+    // builds whose buildroots had our RPMs
+    let mut seen = std::collections::HashSet::new();
+    let mut rpms = vec![];
+    for rpm_id in &rpm_ids {
+        let sql = format!(
+            "SELECT rpminfo.id, rpminfo.name, rpminfo.version, rpminfo.release, rpminfo.arch, \
+             rpminfo.build_id FROM rpminfo JOIN build ON rpminfo.build_id = build.id \
+             WHERE rpminfo.buildroot_id IN \
+             (SELECT DISTINCT buildroot_id FROM buildroot_listing WHERE rpm_id = ?) \
+             AND build.state = ? ORDER BY rpminfo.id{}",
+            limit_sql(limit)
+        );
+        for r in fetch_all(c, &sql, params![*rpm_id, complete]).await? {
+            let id = r.int("id")?;
+            if seen.insert(id) {
+                rpms.push(json!({
+                    "arch": r.string("arch")?,
+                    "build_id": r.opt_int("build_id")?,
+                    "id": id,
+                    "name": r.string("name")?,
+                    "release": r.string("release")?,
+                    "version": r.string("version")?,
+                }));
+            }
+        }
+        if limit.is_some_and(|l| rpms.len() as i64 > l) {
+            break;
+        }
+    }
+    let found = !rpms.is_empty();
+    ret.insert("rpms".into(), Json::Array(rpms));
+    if lazy && found {
+        return Ok(ret);
+    }
+
+    // archives of complete builds containing our RPMs
+    let mut component_of: Vec<Json> = vec![];
+    for rpm_id in &rpm_ids {
+        let sql = format!(
+            "SELECT archive_rpm_components.archive_id AS archive_id FROM archive_rpm_components \
+             JOIN archiveinfo ON archiveinfo.id = archive_rpm_components.archive_id \
+             JOIN build ON archiveinfo.build_id = build.id \
+             WHERE archive_rpm_components.rpm_id = ? AND build.state = ? \
+             ORDER BY archive_rpm_components.archive_id{}",
+            limit_sql(limit)
+        );
+        for r in fetch_all(c, &sql, params![*rpm_id, complete]).await? {
+            component_of.push(Json::from(r.int("archive_id")?));
+        }
+    }
+    if lazy && !component_of.is_empty() {
+        ret.insert("component_of".into(), Json::Array(component_of));
+        return Ok(ret);
+    }
+
+    // builds whose buildroots had our archives
+    let mut seen = std::collections::HashSet::new();
+    let mut archives = vec![];
+    for archive_id in &archive_ids {
+        let sql = format!(
+            "SELECT archiveinfo.id, archiveinfo.type_id, archivetypes.name AS type_name, \
+             archiveinfo.build_id, archiveinfo.filename FROM buildroot_archives \
+             JOIN archiveinfo ON archiveinfo.buildroot_id = buildroot_archives.buildroot_id \
+             JOIN build ON archiveinfo.build_id = build.id \
+             JOIN archivetypes ON archivetypes.id = archiveinfo.type_id \
+             WHERE buildroot_archives.archive_id = ? AND build.state = ? \
+             ORDER BY archiveinfo.id{}",
+            limit_sql(limit)
+        );
+        for r in fetch_all(c, &sql, params![*archive_id, complete]).await? {
+            let id = r.int("id")?;
+            if seen.insert(id) {
+                archives.push(json!({
+                    "build_id": r.int("build_id")?,
+                    "filename": r.string("filename")?,
+                    "id": id,
+                    "type_id": r.int("type_id")?,
+                    "type_name": r.string("type_name")?,
+                }));
+            }
+        }
+        if limit.is_some_and(|l| archives.len() as i64 > l) {
+            break;
+        }
+    }
+    ret.insert("component_of".into(), Json::Array(component_of.clone()));
+    let found = !archives.is_empty();
+    ret.insert("archives".into(), Json::Array(archives));
+    if lazy && found {
+        return Ok(ret);
+    }
+
+    // archives of complete builds containing our archives
+    for archive_id in &archive_ids {
+        let sql = format!(
+            "SELECT archive_components.archive_id AS archive_id FROM archive_components \
+             JOIN archiveinfo ON archiveinfo.id = archive_components.archive_id \
+             JOIN build ON archiveinfo.build_id = build.id \
+             WHERE archive_components.component_id = ? AND build.state = ? \
+             ORDER BY archive_components.archive_id{}",
+            limit_sql(limit)
+        );
+        for r in fetch_all(c, &sql, params![*archive_id, complete]).await? {
+            component_of.push(Json::from(r.int("archive_id")?));
+        }
+    }
+    ret.insert("component_of".into(), Json::Array(component_of.clone()));
+    if lazy && !component_of.is_empty() {
+        return Ok(ret);
+    }
+
+    // the last buildroot that used any of them
+    let mut event_id = 0;
+    for (ids, table, col) in [
+        (&rpm_ids, "buildroot_listing", "rpm_id"),
+        (&archive_ids, "buildroot_archives", "archive_id"),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let sql = format!(
+            "SELECT MAX(create_event) AS ev FROM standard_buildroot WHERE buildroot_id IN \
+             (SELECT DISTINCT buildroot_id FROM {table} WHERE {col} IN ({marks}))"
+        );
+        let p = ids.iter().map(|i| crate::db::Value::from(*i)).collect();
+        if let Some(r) = fetch_opt(c, &sql, p).await? {
+            event_id = event_id.max(r.opt_int("ev")?.unwrap_or(0));
+        }
+    }
+    let last_used = if event_id != 0 {
+        let r = fetch_opt(c, "SELECT time FROM events WHERE id = ?", params![event_id]).await?;
+        match r {
+            Some(r) => r.ts("time")?.map_or(Json::Null, Json::from),
+            None => Json::Null,
+        }
+    } else {
+        Json::Null
+    };
+    ret.insert("last_used".into(), last_used);
+    ret.insert("images".into(), Json::Array(component_of));
+    Ok(ret)
+}
+
+/// The database part of upstream's `_delete_build` (no reference checks):
+/// the RPMs' signatures and checksums go, tag entries are revoked, the
+/// build is marked DELETED; RPM, archive and type rows stay. The caller
+/// removes the files ([`remove_build_files`]) before committing.
+pub async fn delete_build_in(tx: &mut Tx, caller: &Caller, b: &BuildInfo) -> Result<()> {
+    let user_id = caller.user_id()?;
+    for table in ["rpmsigs", "rpm_checksum"] {
+        exec(
+            &**tx,
+            &format!(
+                "DELETE FROM {table} WHERE rpm_id IN (SELECT id FROM rpminfo WHERE build_id = ?)"
+            ),
+            params![b.id],
+        )
+        .await?;
+    }
+    versioned::revoke(tx, "tag_listing", "build_id = ?", params![b.id], user_id).await?;
+    exec(
+        &**tx,
+        "UPDATE build SET state = ? WHERE id = ?",
+        params![BuildState::Deleted as i64, b.id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes a deleted or reset build's files: its links on other volumes
+/// and after a promotion, then its directory (on `b`'s volume).
+pub async fn remove_build_files<C: ConnectionTrait>(
+    c: &C,
+    pathinfo: &PathInfo,
+    b: &BuildInfo,
+) -> Result<()> {
+    let volumes = list_volumes_in(c).await?;
+    delete_build_symlinks(pathinfo, b, &volumes)?;
+    let dir = b.dir(pathinfo);
+    if dir.exists() {
+        rmtree(&dir)?;
+    }
+    Ok(())
+}
+
+/// A build's move to another volume, copied and recorded but not yet
+/// committed (see [`set_build_volume_in`]).
+#[derive(Debug)]
+pub struct VolumeMove {
+    olddir: PathBuf,
+    newdir: PathBuf,
+    /// The build as it is after the move.
+    pub moved: BuildInfo,
+    /// The default-volume link removed to make room (its path and target).
+    removed_link: Option<(PathBuf, PathBuf)>,
+}
+
+impl VolumeMove {
+    /// After the commit: removes the old copy and links the build from
+    /// the default volume.
+    pub fn finish(&self, pathinfo: &PathInfo) -> Result<()> {
+        rmtree(&self.olddir)?;
+        ensure_volume_symlink(pathinfo, &self.moved)
+    }
+
+    /// When the transaction does not commit: drops the new copy.
+    pub fn undo(&self) {
+        let _ = rmtree(&self.newdir);
+        if let Some((link, target)) = &self.removed_link {
+            let _ = std::os::unix::fs::symlink(target, link);
+        }
+    }
+}
+
+/// Upstream's `_set_build_volume`, inside the caller's transaction: checks
+/// the move, copies the build's directory to the volume and points the
+/// build there (with a VOLUME_CHANGE update of its tags). `None` when the
+/// build is there already (an error with `strict`). Commit, then
+/// [`VolumeMove::finish`]; or [`VolumeMove::undo`].
+pub async fn set_build_volume_in(
+    tx: &mut Tx,
+    pathinfo: &PathInfo,
+    b: &BuildInfo,
+    vol: &VolumeInfo,
+    strict: bool,
+    user_id: i64,
+) -> Result<Option<VolumeMove>> {
+    if b.volume_id == vol.id {
+        if strict {
+            return Err(Error::Generic(format!(
+                "Build {} already on volume {}",
+                b.nvr, b.volume_name
+            )));
+        }
+        return Ok(None);
+    }
+    let state = b.state();
+    if !matches!(
+        state,
+        Some(BuildState::Complete) | Some(BuildState::Deleted)
+    ) {
+        return Err(Error::Generic(format!(
+            "Build {} is {}",
+            b.nvr,
+            state.map_or("?", |s| s.name())
+        )));
+    }
+    if !pathinfo.volumedir(Some(&vol.name)).is_dir() {
+        return Err(Error::Generic(format!(
+            "Directory entry missing for volume {}",
+            vol.name
+        )));
+    }
+    for check in list_volumes_in(&**tx).await? {
+        let checkdir = dir_on(pathinfo, b, &check.name, None);
+        if check.id == b.volume_id {
+            // where we move from
+        } else if check.name == DEFAULT_VOLUME && is_symlink(&checkdir) {
+            // the convenience link of a build on another volume
+        } else if check.id == vol.id {
+            if lexists(&checkdir) {
+                return Err(Error::Generic(format!(
+                    "Destination directory exists: {}",
+                    checkdir.display()
+                )));
+            }
+        } else if lexists(&checkdir) {
+            return Err(Error::Generic(format!(
+                "Unexpected cross-volume content: {}",
+                checkdir.display()
+            )));
+        }
+    }
+    let olddir = b.dir(pathinfo);
+    let newdir = dir_on(pathinfo, b, &vol.name, None);
+    if !olddir.exists() {
+        return Err(Error::Generic(format!(
+            "Build directory missing: {}",
+            olddir.display()
+        )));
+    }
+    if !olddir.is_dir() {
+        return Err(Error::Generic(format!(
+            "Not a directory: {}",
+            olddir.display()
+        )));
+    }
+    let mut mv = VolumeMove {
+        olddir,
+        newdir,
+        moved: BuildInfo {
+            volume_id: vol.id,
+            volume_name: vol.name.clone(),
+            ..b.clone()
+        },
+        removed_link: None,
+    };
+    if vol.name == DEFAULT_VOLUME && is_symlink(&mv.newdir) {
+        let target = std::fs::read_link(&mv.newdir)?;
+        std::fs::remove_file(&mv.newdir)?;
+        mv.removed_link = Some((mv.newdir.clone(), target));
+    }
+    let res = async {
+        if let Some(parent) = mv.newdir.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        copytree(&mv.olddir, &mv.newdir)?;
+        exec(
+            &**tx,
+            "UPDATE build SET volume_id = ? WHERE id = ?",
+            params![vol.id, b.id],
+        )
+        .await?;
+        for tag_id in tags_of_build(&**tx, b.id).await? {
+            set_tag_update_in(tx, tag_id, TagUpdate::VolumeChange, user_id).await?;
+        }
+        Ok(())
+    };
+    if let Err(e) = res.await {
+        mv.undo();
+        return Err(e);
+    }
+    Ok(Some(mv))
+}
+
+// ---------------------------------------------------------------------------
+// The API calls
+// ---------------------------------------------------------------------------
+
+/// Upstream's `getNextRelease` increments: a number, `N.dist` or
+/// `date.nightly.N`; None for any other release.
+fn increment_release(release: &str, incr: i64) -> Option<String> {
+    let is_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let add = |s: &str| -> Option<String> {
+        let n: i128 = s.parse().ok()?;
+        Some((n + i128::from(incr)).to_string())
+    };
+    if is_digits(release) {
+        return add(release);
+    }
+    let mut parts: Vec<String> = release.split('.').map(str::to_string).collect();
+    let idx = match parts.len() {
+        2 if is_digits(&parts[0]) => 0,
+        3 if is_digits(&parts[2]) => 2,
+        _ => return None,
+    };
+    parts[idx] = add(&parts[idx])?;
+    Some(parts.join("."))
+}
+
+/// `setBuildTimestamp`'s value: a number, or an XML-RPC DateTime (which
+/// reaches us as its text, `YYYYMMDDTHH:MM:SS`).
+fn timestamp_arg(ts: &Json) -> Result<f64> {
+    match ts {
+        Json::Number(n) => Ok(n.as_f64().unwrap_or_default()),
+        Json::Bool(b) => Ok(*b as i64 as f64),
+        Json::String(s) => chrono::NaiveDateTime::parse_from_str(s, "%Y%m%dT%H:%M:%S")
+            .map(|t| t.and_utc().timestamp() as f64)
+            .map_err(|_| Error::generic("Invalid type for timestamp")),
+        _ => Err(Error::generic("Invalid type for timestamp")),
+    }
+}
+
+impl Builds<'_> {
+    /// `listBuilds(...)`: builds matching every given filter, as maps with
+    /// upstream's keys (sorted), then `queryOpts`.
+    pub async fn list(&self, caller: &Caller, o: &ListBuilds) -> Result<Json> {
+        let c = self.0.db().conn();
+        let qo = QueryOpts::parse(&o.query_opts)?;
+        let mut wh = Where::new();
+        let mut joins = String::new();
+        let mut join_params = vec![];
+        let mut extra: Vec<(&str, &str)> = vec![];
+        if !o.package.is_null() {
+            match lookup_name(c, "package", &o.package, false, false).await? {
+                Some(p) => wh.and("package.id = ?", params![p.id]),
+                None => return Ok(json!([])),
+            };
+        }
+        if !o.user.is_null() {
+            match Users::get_in(c, caller, &o.user, false, false, false).await? {
+                Some(u) => wh.and("users.id = ?", params![u.id]),
+                None => return Ok(json!([])),
+            };
+        }
+        if !o.volume.is_null() {
+            wh.and("volume.id = ?", params![pg_integer(&o.volume, "id")?]);
+        }
+        if !o.task.is_null() {
+            if o.task.as_f64() == Some(-1.0) {
+                wh.and("build.task_id IS NOT NULL", vec![]);
+            } else {
+                wh.and(
+                    "build.task_id = ?",
+                    params![pg_integer(&o.task, "task_id")?],
+                );
+            }
+        }
+        if !o.source.is_null() {
+            let like = glob_to_like(&o.source)?;
+            wh.and(
+                "LOWER(build.source) LIKE LOWER(?) ESCAPE '\\'",
+                params![like],
+            );
+        }
+        if truthy(&o.prefix) {
+            let prefix = format!("{}%", py_str(&o.prefix));
+            wh.and(
+                "LOWER(package.name) LIKE LOWER(?) ESCAPE '\\'",
+                params![prefix],
+            );
+        }
+        if truthy(&o.pattern) {
+            let like = glob_to_like(&o.pattern)?;
+            wh.and(
+                "LOWER(package.name || '-' || build.version || '-' || build.release) \
+                 LIKE LOWER(?) ESCAPE '\\'",
+                params![like],
+            );
+        }
+        if !o.state.is_null() {
+            wh.and("build.state = ?", params![pg_integer(&o.state, "state")?]);
+        }
+        for (v, clause) in [
+            (&o.created_before, "events.time < ?"),
+            (&o.created_after, "events.time > ?"),
+            (&o.complete_before, "build.completion_time < ?"),
+            (&o.complete_after, "build.completion_time > ?"),
+        ] {
+            if truthy(v) {
+                wh.and(clause, params![time_filter(v)?]);
+            }
+        }
+        if truthy(&o.cg) {
+            match lookup_name(c, "content_generator", &o.cg, false, false).await? {
+                Some(cg) => wh.and("build.cg_id = ?", params![cg.id]),
+                None => return Ok(json!([])),
+            };
+        }
+        let type_info = match &o.type_info {
+            Json::Object(m) if !m.is_empty() => Some(m),
+            _ => None,
+        };
+        match o.btype.as_str() {
+            _ if o.btype.is_null() => {}
+            Some("maven") => {
+                joins.push_str(" JOIN maven_builds ON build.id = maven_builds.build_id");
+                extra.extend([
+                    ("maven_builds.group_id", "maven_group_id"),
+                    ("maven_builds.artifact_id", "maven_artifact_id"),
+                    ("maven_builds.version", "maven_version"),
+                ]);
+                if let Some(ti) = type_info {
+                    for key in ["group_id", "artifact_id", "version"] {
+                        if let Some(v) = ti.get(key) {
+                            wh.and(format!("maven_builds.{key} = ?"), params![py_str(v)]);
+                        }
+                    }
+                }
+            }
+            Some("win") => {
+                joins.push_str(" JOIN win_builds ON build.id = win_builds.build_id");
+                extra.push(("win_builds.platform", "platform"));
+                if truthy(&o.type_info) {
+                    let platform = py_index(&o.type_info, "platform")?;
+                    wh.and("win_builds.platform = ?", params![py_str(platform)]);
+                }
+            }
+            Some("image") => {
+                joins.push_str(" JOIN image_builds ON build.id = image_builds.build_id");
+                // upstream selects image_builds.build_id as a second build_id
+                extra.push(("image_builds.build_id", "build_id"));
+            }
+            _ => {
+                let Some(bt) = lookup_name(c, "btype", &o.btype, false, false).await? else {
+                    return Err(Error::Generic(format!(
+                        "unsupported build type: {}",
+                        py_str(&o.btype)
+                    )));
+                };
+                joins.push_str(
+                    " JOIN build_types ON build.id = build_types.build_id \
+                     AND build_types.btype_id = ?",
+                );
+                join_params.push(bt.id.into());
+            }
+        }
+        if !o.draft.is_null() {
+            wh.and("build.draft = ?", params![truthy(&o.draft)]);
+        }
+        let extra_sql: String = extra
+            .iter()
+            .filter(|(_, alias)| *alias != "build_id")
+            .map(|(col, alias)| format!(", {col} AS {alias}"))
+            .collect();
+        let sql = format!(
+            "SELECT {}{extra_sql} {}{joins}{} ORDER BY build.id",
+            build_columns!(),
+            build_from!(),
+            wh.sql()
+        );
+        let mut p = join_params;
+        p.extend(wh.params);
+        let rows = fetch_all(c, &sql, p).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut m = list_row(build_from_row(r)?);
+            for (_, alias) in &extra {
+                if *alias != "build_id" {
+                    m.insert(alias.to_string(), Json::from(r.opt_string(alias)?));
+                }
+            }
+            out.push(sorted_map(m));
+        }
+        let mut names: Vec<&str> = LIST_BUILDS_COLUMNS.iter().map(|(_, a)| *a).collect();
+        names.extend(extra.iter().map(|(_, a)| *a));
+        let mut cols = Columns::sorted(&names);
+        for (expr, alias) in LIST_BUILDS_COLUMNS.iter().chain(extra.iter()) {
+            cols = cols.expr(expr, alias);
+        }
+        qo.apply(out, &cols)
+    }
+
+    /// `getNextRelease(build_info, incr=1)`: the release after the latest
+    /// non-draft building, complete or deleted build of a name and version.
+    pub async fn next_release(&self, info: &Json, incr: &Json) -> Result<String> {
+        let bad_incr = || Error::param("incr parameter must be an integer");
+        let incr = if incr.is_null() {
+            return Err(bad_incr());
+        } else {
+            py_int(incr).ok_or_else(bad_incr)?
+        };
+        let name = py_str(py_index(info, "name")?);
+        let version = py_str(py_index(info, "version")?);
+        let row = fetch_opt(
+            self.0.db().conn(),
+            "SELECT build.id, build.release FROM build JOIN package ON build.pkg_id = package.id \
+             WHERE package.name = ? AND build.version = ? AND build.state IN (?, ?, ?) \
+             AND NOT build.draft ORDER BY build.id DESC LIMIT 1",
+            params![
+                name,
+                version,
+                BuildState::Complete as i64,
+                BuildState::Deleted as i64,
+                BuildState::Building as i64
+            ],
+        )
+        .await?;
+        let release = match row {
+            Some(r) => r.string("release")?,
+            None => String::new(),
+        };
+        if release.is_empty() {
+            return Ok(incr.to_string());
+        }
+        increment_release(&release, incr)
+            .ok_or_else(|| Error::Build(format!("Unable to increment release value: {release}")))
+    }
+
+    /// `cancelBuild(buildID, strict=False)`: the owner or an admin cancels
+    /// a building build; True when it was canceled.
+    pub async fn cancel(&self, caller: &Caller, info: &Json, strict: bool) -> Result<bool> {
+        let user_id = caller.user_id()?;
+        let mut tx = self.0.db().begin().await?;
+        let Some(b) = get_build_in(&*tx, info, strict).await? else {
+            return Ok(false);
+        };
+        if b.owner_id != user_id && !caller.has_perm("admin") {
+            return Err(Error::ActionNotAllowed(
+                "Cannot cancel build, not owner".into(),
+            ));
+        }
+        let done = cancel_build_in(&mut tx, b.id, true).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// `buildReferences(build, limit=None, lazy=False)`.
+    pub async fn references(&self, info: &Json, limit: &Json, lazy: bool) -> Result<Json> {
+        let c = self.0.db().conn();
+        let b = get_build_in(c, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        let limit = match limit {
+            Json::Null => None,
+            v => Some(py_int(v).ok_or_else(|| {
+                py_fault(
+                    "TypeError",
+                    format!(
+                        "'>' not supported between instances of 'int' and '{}'",
+                        py_type_of(v)
+                    ),
+                )
+            })?),
+        };
+        Ok(Json::Object(
+            build_references_in(c, b.id, limit, lazy).await?,
+        ))
+    }
+
+    /// `deleteBuild(build, strict=True, min_ref_age=604800)` (admin): marks
+    /// an unreferenced build DELETED and removes its files. None for a
+    /// build already deleted; False (or, strict, a fault) when referenced.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        info: &Json,
+        strict: bool,
+        min_ref_age: &Json,
+    ) -> Result<Json> {
+        caller.assert_perm("admin")?;
+        let mut tx = self.0.db().begin().await?;
+        let b = get_build_in(&*tx, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        if b.state == BuildState::Deleted as i64 {
+            return Ok(Json::Null);
+        }
+        let refs = build_references_in(&*tx, b.id, Some(10), true).await?;
+        let refused = |msg: String| -> Result<Json> {
+            if strict {
+                Err(Error::Generic(msg))
+            } else {
+                Ok(Json::Bool(false))
+            }
+        };
+        let nonempty = |k: &str| refs.get(k).is_some_and(truthy);
+        if nonempty("tags") {
+            return refused(format!(
+                "Cannot delete build, tagged: {}",
+                py_repr(&refs["tags"])
+            ));
+        }
+        if nonempty("rpms") {
+            return refused(format!(
+                "Cannot delete build, used in buildroots: {}",
+                py_repr(&refs["rpms"])
+            ));
+        }
+        if nonempty("archives") {
+            return refused(format!(
+                "Cannot delete build, used in archive buildroots: {}",
+                py_repr(&refs["archives"])
+            ));
+        }
+        if nonempty("component_of") {
+            return refused(format!(
+                "Cannot delete build, used as component of: {}",
+                py_repr(&refs["component_of"])
+            ));
+        }
+        if let Some(last) = refs.get("last_used").and_then(Json::as_f64) {
+            let min_age = match min_ref_age {
+                Json::Number(n) => n.as_f64().unwrap_or_default(),
+                Json::Bool(b) => *b as i64 as f64,
+                other => {
+                    return Err(py_fault(
+                        "TypeError",
+                        format!(
+                            "'<' not supported between instances of 'float' and '{}'",
+                            py_type_of(other)
+                        ),
+                    ))
+                }
+            };
+            let age = chrono::Utc::now().timestamp_micros() as f64 / 1e6 - last;
+            if age < min_age {
+                return refused("Cannot delete build, used in recent buildroot".into());
+            }
+        }
+        delete_build_in(&mut tx, caller, &b).await?;
+        // files go before the commit: a failure leaves the build as it was
+        remove_build_files(&*tx, &self.0.pathinfo(), &b).await?;
+        tx.commit().await?;
+        tracing::warn!(
+            build = %b.nvr,
+            user = %caller.session()?.user_name,
+            "build deleted"
+        );
+        Ok(Json::Bool(true))
+    }
+
+    /// `resetBuild(build)` (admin): strips a build to its `build` row
+    /// (CANCELED, no task, default volume) so it can be imported again.
+    pub async fn reset(&self, caller: &Caller, info: &Json) -> Result<()> {
+        caller.assert_perm("admin")?;
+        let tx = self.0.db().begin().await?;
+        let Some(mut b) = get_build_in(&*tx, info, false).await? else {
+            return Ok(());
+        };
+        let by_rpm = "rpm_id IN (SELECT id FROM rpminfo WHERE build_id = ?)";
+        let by_archive = "IN (SELECT id FROM archiveinfo WHERE build_id = ?)";
+        let deletes = [
+            format!("DELETE FROM rpmsigs WHERE {by_rpm}"),
+            format!("DELETE FROM buildroot_listing WHERE {by_rpm}"),
+            format!("DELETE FROM archive_rpm_components WHERE {by_rpm}"),
+            format!("DELETE FROM rpm_checksum WHERE {by_rpm}"),
+            "DELETE FROM rpminfo WHERE build_id = ?".to_string(),
+            format!("DELETE FROM maven_archives WHERE archive_id {by_archive}"),
+            format!("DELETE FROM win_archives WHERE archive_id {by_archive}"),
+            format!("DELETE FROM image_archives WHERE archive_id {by_archive}"),
+            format!("DELETE FROM buildroot_archives WHERE archive_id {by_archive}"),
+            format!("DELETE FROM archive_rpm_components WHERE archive_id {by_archive}"),
+            format!("DELETE FROM archive_components WHERE archive_id {by_archive}"),
+            format!("DELETE FROM archive_components WHERE component_id {by_archive}"),
+            "DELETE FROM archiveinfo WHERE build_id = ?".to_string(),
+            "DELETE FROM maven_builds WHERE build_id = ?".to_string(),
+            "DELETE FROM win_builds WHERE build_id = ?".to_string(),
+            "DELETE FROM image_builds WHERE build_id = ?".to_string(),
+            "DELETE FROM build_types WHERE build_id = ?".to_string(),
+            // upstream erases the tag history too (not a revoke)
+            "DELETE FROM tag_listing WHERE build_id = ?".to_string(),
+        ];
+        for sql in &deletes {
+            exec(&*tx, sql, params![b.id]).await?;
+        }
+        exec(
+            &*tx,
+            "UPDATE build SET state = ?, task_id = NULL, volume_id = 0 WHERE id = ?",
+            params![BuildState::Canceled as i64, b.id],
+        )
+        .await?;
+        // the files are removed where they were (the old volume)
+        b.state = BuildState::Canceled as i64;
+        remove_build_files(&*tx, &self.0.pathinfo(), &b).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `setBuildOwner(build, user)` (admin).
+    pub async fn set_owner(&self, caller: &Caller, info: &Json, user: &Json) -> Result<()> {
+        caller.assert_perm("admin")?;
+        let tx = self.0.db().begin().await?;
+        let b = get_build_in(&*tx, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        let u = Users::get_in(&*tx, caller, user, true, false, false)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such user: {}", py_str(user))))?;
+        exec(
+            &*tx,
+            "UPDATE build SET owner = ? WHERE id = ?",
+            params![u.id, b.id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `setBuildTimestamp(build, ts)` (admin): the completion time.
+    pub async fn set_timestamp(&self, caller: &Caller, info: &Json, ts: &Json) -> Result<()> {
+        caller.assert_perm("admin")?;
+        let tx = self.0.db().begin().await?;
+        let b = get_build_in(&*tx, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        let ts = timestamp_arg(ts)?;
+        exec(
+            &*tx,
+            "UPDATE build SET completion_time = ? WHERE id = ?",
+            params![to_datetime(ts), b.id],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `getVolume(volume, strict=False)`.
+    pub async fn get_volume(&self, info: &Json, strict: bool) -> Result<Option<VolumeInfo>> {
+        let v = lookup_volume_in(self.0.db().conn(), info, false).await?;
+        if v.is_none() && strict {
+            return Err(Error::Generic(format!("No such volume: {}", py_str(info))));
+        }
+        Ok(v)
+    }
+
+    /// `listVolumes()`.
+    pub async fn list_volumes(&self) -> Result<Vec<VolumeInfo>> {
+        list_volumes_in(self.0.db().conn()).await
+    }
+
+    /// `addVolume(name, strict=True)` (admin): its directory
+    /// (`topdir/vol/NAME`) must exist already.
+    pub async fn add_volume(
+        &self,
+        caller: &Caller,
+        name: &Json,
+        strict: bool,
+    ) -> Result<VolumeInfo> {
+        caller.assert_perm("admin")?;
+        let name = verify_name_internal(name)?.to_string();
+        let voldir = self.0.pathinfo().volumedir(Some(&name));
+        if !voldir.is_dir() {
+            return Err(Error::generic("please create the volume directory first"));
+        }
+        let tx = self.0.db().begin().await?;
+        let key = Json::from(name.clone());
+        if strict && lookup_volume_in(&*tx, &key, false).await?.is_some() {
+            return Err(Error::Generic(format!("volume {name} already exists")));
+        }
+        let v = lookup_name(&*tx, "volume", &key, false, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such volume: {name}")))?;
+        tx.commit().await?;
+        Ok(v)
+    }
+
+    /// `removeVolume(volume)` (admin): only a volume no build is on.
+    pub async fn remove_volume(&self, caller: &Caller, info: &Json) -> Result<()> {
+        caller.assert_perm("admin")?;
+        let tx = self.0.db().begin().await?;
+        let v = lookup_volume_in(&*tx, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such volume: {}", py_str(info))))?;
+        if fetch_opt(
+            &*tx,
+            "SELECT id FROM build WHERE volume_id = ? LIMIT 1",
+            params![v.id],
+        )
+        .await?
+        .is_some()
+        {
+            return Err(Error::Generic(format!(
+                "volume {} has build references",
+                v.name
+            )));
+        }
+        exec(&*tx, "DELETE FROM volume WHERE id = ?", params![v.id]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `changeBuildVolume(build, volume, strict=True)` (admin): copies the
+    /// build's directory to the volume, points the build there, removes
+    /// the old copy and keeps a link on the default volume.
+    pub async fn change_volume(
+        &self,
+        caller: &Caller,
+        info: &Json,
+        volume: &Json,
+        strict: bool,
+    ) -> Result<()> {
+        caller.assert_perm("admin")?;
+        let user_id = caller.user_id()?;
+        let pathinfo = self.0.pathinfo();
+        let mut tx = self.0.db().begin().await?;
+        let vol = lookup_volume_in(&*tx, volume, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such volume: {}", py_str(volume))))?;
+        let b = get_build_in(&*tx, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        let Some(mv) = set_build_volume_in(&mut tx, &pathinfo, &b, &vol, strict, user_id).await?
+        else {
+            return Ok(());
+        };
+        if let Err(e) = tx.commit().await {
+            mv.undo();
+            return Err(e);
+        }
+        mv.finish(&pathinfo)
+    }
+
+    /// `promoteBuild(build, force=False)`: a complete draft build takes its
+    /// target release (`R,draft_ID` becomes `R`); its directory moves and
+    /// a link stays at the draft's place. Answers the promoted build.
+    pub async fn promote(&self, caller: &Caller, info: &Json, force: bool) -> Result<BuildInfo> {
+        let user_id = caller.user_id()?;
+        let pathinfo = self.0.pathinfo();
+        let mut tx = self.0.db().begin().await?;
+        let b = get_build_in(&*tx, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        let refuse =
+            |why: String| Error::Generic(format!("Cannot promote build {}. Reason: {why}", b.nvr));
+        if !b.draft {
+            return Err(refuse("Not a draft build".into()));
+        }
+        let state = b.state().map_or("?", |s| s.name());
+        if state != "COMPLETE" {
+            return Err(refuse(format!("state ({state}) is not COMPLETE.")));
+        }
+        let target_release = match b.release.split_once(',') {
+            Some((r, rest)) if rest.starts_with("draft_") => r.to_string(),
+            _ => {
+                return Err(Error::Generic(format!(
+                    "draft release: {} is not in valid format",
+                    b.release
+                )))
+            }
+        };
+        let target = json!({"name": b.name, "version": b.version, "release": target_release});
+        if let Some(old) = get_build_in(&*tx, &target, false).await? {
+            return Err(refuse(format!(
+                "Target build exists: {}(#{})",
+                old.nvr, old.id
+            )));
+        }
+        let data = json!({"build": b.id, "target_release": target_release, "user_id": user_id});
+        self.0
+            .policy()
+            .assert_in(&*tx, caller, "draft_promotion", &data, force)
+            .await?;
+        exec(
+            &*tx,
+            "UPDATE build SET draft = ?, release = ?, promoter = ?, promotion_time = ? \
+             WHERE id = ?",
+            params![false, target_release.clone(), user_id, now(), b.id],
+        )
+        .await?;
+        let new = get_build_in(&*tx, &Json::from(b.id), true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", b.id)))?;
+        for tag_id in tags_of_build(&*tx, b.id).await? {
+            set_tag_update_in(&mut tx, tag_id, TagUpdate::DraftPromotion, user_id).await?;
+        }
+        let oldpath = b.dir(&pathinfo);
+        let newpath = new.dir(&pathinfo);
+        if lexists(&newpath) {
+            return Err(Error::Generic(format!(
+                "Destination exists: {}",
+                newpath.display()
+            )));
+        }
+        if !lexists(&oldpath) {
+            return Err(py_fault(
+                "FileNotFoundError",
+                format!(
+                    "[Errno 2] No such file or directory: {}",
+                    py_str_repr(&oldpath.display().to_string())
+                ),
+            ));
+        }
+        std::fs::rename(&oldpath, &newpath)?;
+        let undo_move = || {
+            if is_symlink(&oldpath) {
+                let _ = std::fs::remove_file(&oldpath);
+            }
+            let _ = std::fs::rename(&newpath, &oldpath);
+        };
+        let base = dir_on(&pathinfo, &new, DEFAULT_VOLUME, None);
+        let link = relpath(&base, oldpath.parent().unwrap_or(Path::new("/")));
+        let res = async {
+            ensure_volume_symlink(&pathinfo, &new)?;
+            std::os::unix::fs::symlink(&link, &oldpath)?;
+            // the release changed: the volume policy may want it elsewhere
+            match self.volume_policy_in(&*tx, caller, &new).await? {
+                Some(vol) if vol.id != new.volume_id => {
+                    set_build_volume_in(&mut tx, &pathinfo, &new, &vol, true, user_id).await
+                }
+                _ => Ok(None),
+            }
+        };
+        let mv = match res.await {
+            Ok(mv) => mv,
+            Err(e) => {
+                undo_move();
+                return Err(e);
+            }
+        };
+        if let Err(e) = tx.commit().await {
+            if let Some(mv) = &mv {
+                mv.undo();
+            }
+            undo_move();
+            return Err(e);
+        }
+        if let Some(mv) = mv {
+            mv.finish(&pathinfo)?;
+        }
+        Ok(new)
+    }
+
+    /// Upstream's `check_volume_policy(data, strict=False)` for a build:
+    /// the volume the `volume` policy picks, or None (a failing policy or
+    /// an unknown volume is logged and ignored).
+    async fn volume_policy_in<C: ConnectionTrait + Sync>(
+        &self,
+        c: &C,
+        caller: &Caller,
+        b: &BuildInfo,
+    ) -> Result<Option<VolumeInfo>> {
+        // TODO(issue 4): upstream adds the build task's policy data
+        // (policy_data_from_task) when the build has a task.
+        let data = json!({"build": b.to_json()});
+        let env = crate::policy::HubEnv::new(c, caller);
+        let action = match self.0.policy().policies().eval(&env, "volume", &data).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "Volume policy error");
+                None
+            }
+        };
+        let Some(name) = action else {
+            tracing::warn!("No volume policy match");
+            return Ok(None);
+        };
+        let vol = lookup_volume_in(c, &Json::from(name.clone()), false).await?;
+        if vol.is_none() {
+            tracing::error!(volume = %name, "Volume policy returned no such volume");
+        }
+        Ok(vol)
+    }
+
+    /// `getBuildLogs(build)`: the files under a build's `data/logs`, as
+    /// `{name, dir, path}` (path relative to topdir).
+    pub async fn logs(&self, info: &Json) -> Result<Vec<Json>> {
+        let b = get_build_in(self.0.db().conn(), info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        let pathinfo = self.0.pathinfo();
+        let logdir = pathinfo.build_logs(b.path());
+        let reldir = relpath(&logdir, pathinfo.topdir());
+        if !logdir.exists() {
+            return Ok(vec![]);
+        }
+        if !logdir.is_dir() {
+            return Err(Error::Generic(format!(
+                "Not a directory: {}",
+                logdir.display()
+            )));
+        }
+        let mut out = vec![];
+        walk_logs(&logdir, &logdir, &reldir, &mut out)?;
+        Ok(out)
+    }
+
+    /// `getBuildType(buildInfo, strict=False)`: `{btype: typeinfo}` of a
+    /// build (legacy maven/win/image rows win over `extra.typeinfo`).
+    pub async fn build_type(&self, info: &Json, strict: bool) -> Result<Json> {
+        let c = self.0.db().conn();
+        let (id, extra) = match info {
+            Json::Object(m) if m.contains_key("extra") && m.contains_key("id") => {
+                let id = py_int(&m["id"])
+                    .ok_or_else(|| py_fault("TypeError", "%i format: a real number is required"))?;
+                (id, m["extra"].clone())
+            }
+            _ => match get_build_in(c, info, strict).await? {
+                Some(b) => (b.id, b.extra.unwrap_or(Json::Null)),
+                None => return Ok(Json::Null),
+            },
+        };
+        let mut ret = Map::new();
+        let rows = fetch_all(
+            c,
+            "SELECT btype.name FROM btype JOIN build_types ON build_types.btype_id = btype.id \
+             WHERE build_types.build_id = ? ORDER BY btype.id",
+            params![id],
+        )
+        .await?;
+        let typeinfo = extra.get("typeinfo");
+        for r in rows {
+            let name = r.string("name")?;
+            let v = typeinfo
+                .and_then(|t| t.get(&name))
+                .cloned()
+                .unwrap_or(Json::Null);
+            ret.insert(name, v);
+        }
+        for (kind, name) in [
+            (TypedBuild::Maven, "maven"),
+            (TypedBuild::Win, "win"),
+            (TypedBuild::Image, "image"),
+        ] {
+            if let Some(v) = get_typed_build_in(c, kind, &Json::from(id), false).await? {
+                ret.insert(name.into(), v);
+            }
+        }
+        Ok(Json::Object(ret))
+    }
+}
+
+/// Upstream's walk of a logs directory (`os.walk`, top-down): regular
+/// files only, links and other entries skipped; entries by name.
+fn walk_logs(top: &Path, dir: &Path, reldir: &Path, out: &mut Vec<Json>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    let sub = relpath(dir, top);
+    let mut subdirs = vec![];
+    for e in entries {
+        let ft = e.file_type()?;
+        let fname = e.file_name().to_string_lossy().into_owned();
+        if ft.is_dir() {
+            subdirs.push(e.path());
+        } else if ft.is_symlink() {
+            if e.path().is_dir() {
+                // os.walk lists it as a directory and does not follow it
+                continue;
+            }
+            tracing::warn!(path = %e.path().display(), "Symlink under logdir");
+        } else if !ft.is_file() {
+            tracing::warn!(path = %e.path().display(), "Non-regular file under logdir");
+        } else {
+            out.push(json!({
+                "name": fname,
+                "dir": sub.display().to_string(),
+                "path": format!("{}/{}/{}", reldir.display(), sub.display(), fname),
+            }));
+        }
+    }
+    for d in subdirs {
+        walk_logs(top, &d, reldir, out)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

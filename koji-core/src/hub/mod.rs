@@ -7,6 +7,7 @@
 pub mod archives;
 pub mod auth;
 pub mod builds;
+pub mod buildtypes;
 pub mod cache;
 mod caller;
 pub mod history;
@@ -56,6 +57,8 @@ pub struct HubConfig {
     pub url_sessions: bool,
     /// Largest XML-RPC request body accepted, in bytes.
     pub max_request_length: usize,
+    /// The policies (`[policy]` section; upstream's defaults otherwise).
+    pub policies: Arc<crate::policy::Policies>,
 }
 
 impl HubConfig {
@@ -77,6 +80,7 @@ impl Default for HubConfig {
             session_renewal_timeout: 1440,
             url_sessions: true,
             max_request_length: 4 * 1024 * 1024,
+            policies: Arc::default(),
         }
     }
 }

@@ -7,9 +7,9 @@
 //! its parents' in inheritance order), so a block in a child hides its
 //! parents' entry, and a parent's `pkg_filter` regexes limit what flows down.
 //!
-//! Changes to a list go through the `package_list` policy; until the policy
-//! engine exists, [`package_list_default_policy`] is upstream's default
-//! (admin or `tag` permission).
+//! Changes to a list go through the `package_list` policy (see
+//! [`assert_package_list_policy`]; upstream's default: admin or `tag`
+//! permission).
 //!
 //! Helpers other areas may reuse: [`read_package_list_in`] (upstream's
 //! `readPackageList`, on any connection), [`pkglist_add_in`] (upstream's
@@ -202,59 +202,21 @@ pub struct PackageListPolicyData {
     pub force: bool,
 }
 
-/// A policy's verdict and its reason.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PolicyVerdict {
-    pub allow: bool,
-    pub reason: String,
-}
-
-/// Upstream's default `package_list` policy: `has_perm admin :: allow`,
-/// `has_perm tag :: allow`, otherwise deny. The policy engine will replace
-/// this with the configured rules.
-pub fn package_list_default_policy(
-    caller: &Caller,
-    _data: &PackageListPolicyData,
-) -> PolicyVerdict {
-    if caller.has_perm("admin") || caller.has_perm("tag") {
-        PolicyVerdict {
-            allow: true,
-            reason: String::new(),
-        }
-    } else {
-        PolicyVerdict {
-            allow: false,
-            reason: "Only admin/tag can do this via default policy".into(),
-        }
-    }
-}
-
-/// Enforces the `package_list` policy: a denial is ActionNotAllowed
+/// Enforces the `package_list` policy through the policy engine (upstream's
+/// `assert_policy('package_list', data, force=force)`), reading facts
+/// through `conn` (the caller's transaction): a denial is ActionNotAllowed
 /// `policy violation (package_list): REASON`, unless `force` is set by an
 /// admin.
-pub fn assert_package_list_policy(
+pub async fn assert_package_list_policy<C: ConnectionTrait + Sync>(
+    hub: &Hub,
+    conn: &C,
     caller: &Caller,
     data: &PackageListPolicyData,
-    force: bool,
 ) -> Result<()> {
-    let verdict = package_list_default_policy(caller, data);
-    if verdict.allow {
-        return Ok(());
-    }
-    if force && caller.has_perm("admin") {
-        tracing::info!(
-            user = caller.session.as_ref().map(|s| s.user_name.as_str()),
-            reason = %verdict.reason,
-            "policy package_list overridden by force"
-        );
-        return Ok(());
-    }
-    let mut msg = "policy violation (package_list)".to_string();
-    if !verdict.reason.is_empty() {
-        msg.push_str(": ");
-        msg.push_str(&verdict.reason);
-    }
-    Err(Error::ActionNotAllowed(msg))
+    let json = serde_json::to_value(data)?;
+    hub.policy()
+        .assert_in(conn, caller, "package_list", &json, data.force)
+        .await
 }
 
 // ---------------------------------------------------------------------------
@@ -551,7 +513,7 @@ pub async fn pkglist_add_in(
             package: pkginfo.clone(),
             force: ch.force,
         };
-        assert_package_list_policy(caller, &data, ch.force)?;
+        assert_package_list_policy(hub, &**tx, caller, &data).await?;
     }
     let pkg = match pkg.take() {
         Some(p) => p,
@@ -613,6 +575,7 @@ pub async fn pkglist_add_in(
 
 /// Upstream's `_direct_pkglist_remove` inside `tx`.
 pub async fn pkglist_remove_in(
+    hub: &Hub,
     tx: &mut Tx,
     caller: &Caller,
     taginfo: &Json,
@@ -633,7 +596,7 @@ pub async fn pkglist_remove_in(
             package: Json::from(pkg.id),
             force,
         };
-        assert_package_list_policy(caller, &data, force)?;
+        assert_package_list_policy(hub, &**tx, caller, &data).await?;
     }
     let user_id = caller.user_id()?;
     revoke_entry(tx, tag.id, pkg.id, user_id).await
@@ -674,7 +637,7 @@ impl Packages<'_> {
         force: bool,
     ) -> Result<()> {
         let mut tx = self.0.db().begin().await?;
-        pkglist_remove_in(&mut tx, caller, taginfo, pkginfo, force, true).await?;
+        pkglist_remove_in(self.0, &mut tx, caller, taginfo, pkginfo, force, true).await?;
         tx.commit().await
     }
 
@@ -732,7 +695,7 @@ impl Packages<'_> {
             package: Json::from(pkg.id),
             force,
         };
-        assert_package_list_policy(caller, &data, force)?;
+        assert_package_list_policy(self.0, &*tx, caller, &data).await?;
         let user_id = caller.user_id()?;
         let q = PackageListQuery::inherited(tag.id, pkg.id);
         let list = read_package_list_in(&*tx, &q).await?;

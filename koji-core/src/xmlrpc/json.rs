@@ -13,6 +13,10 @@
 //!   breaks); `DateTime` → its text as received (e.g. `20240102T03:04:05`);
 //! - `Struct` → object; a repeated member name keeps its first position and
 //!   takes the last value, as a Python `dict` does.
+//!
+//! Bytes: an answer that upstream sends as `<base64>` (Python `bytes`, e.g.
+//! binary RPM headers) is made with [`bytes_json`], an object whose only
+//! member is [`BYTES_KEY`]; it becomes `Base64` on the way out.
 
 use super::Value;
 use base64::engine::general_purpose::STANDARD;
@@ -29,6 +33,27 @@ fn number_to_value(n: &Number) -> Value {
     }
 }
 
+/// The member name that marks a JSON object as bytes (see [`bytes_json`]).
+pub const BYTES_KEY: &str = "__bytes_base64__";
+
+/// Bytes as JSON: `{BYTES_KEY: "<standard base64>"}`, sent as `<base64>`.
+pub fn bytes_json(b: &[u8]) -> Json {
+    let mut m = Map::with_capacity(1);
+    m.insert(BYTES_KEY.to_string(), Json::String(STANDARD.encode(b)));
+    Json::Object(m)
+}
+
+/// The bytes of a [`bytes_json`] object.
+fn as_bytes(map: &Map<String, Json>) -> Option<Vec<u8>> {
+    if map.len() != 1 {
+        return None;
+    }
+    match map.get(BYTES_KEY) {
+        Some(Json::String(s)) => STANDARD.decode(s).ok(),
+        _ => None,
+    }
+}
+
 fn double_to_json(d: f64) -> Json {
     Number::from_f64(d).map_or(Json::Null, Json::Number)
 }
@@ -41,9 +66,10 @@ impl From<Json> for Value {
             Json::Number(n) => number_to_value(&n),
             Json::String(s) => Value::Str(s),
             Json::Array(items) => Value::Array(items.into_iter().map(Value::from).collect()),
-            Json::Object(map) => {
-                Value::Struct(map.into_iter().map(|(k, v)| (k, Value::from(v))).collect())
-            }
+            Json::Object(map) => match as_bytes(&map) {
+                Some(b) => Value::Base64(b),
+                None => Value::Struct(map.into_iter().map(|(k, v)| (k, Value::from(v))).collect()),
+            },
         }
     }
 }
@@ -56,11 +82,14 @@ impl From<&Json> for Value {
             Json::Number(n) => number_to_value(n),
             Json::String(s) => Value::Str(s.clone()),
             Json::Array(items) => Value::Array(items.iter().map(Value::from).collect()),
-            Json::Object(map) => Value::Struct(
-                map.iter()
-                    .map(|(k, v)| (k.clone(), Value::from(v)))
-                    .collect(),
-            ),
+            Json::Object(map) => match as_bytes(map) {
+                Some(b) => Value::Base64(b),
+                None => Value::Struct(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), Value::from(v)))
+                        .collect(),
+                ),
+            },
         }
     }
 }

@@ -33,6 +33,7 @@ mod write;
 #[cfg(test)]
 mod tests;
 
+pub use json::{bytes_json, BYTES_KEY};
 pub use parse::{parse_call, parse_response, MAX_DEPTH};
 pub use write::{write_call, write_fault, write_response, write_value};
 

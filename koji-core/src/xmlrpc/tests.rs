@@ -1357,3 +1357,18 @@ sys.stdout.write("<?xml version='1.0'?>\n<methodCall>\n<methodName>getThing</met
         ]
     );
 }
+
+#[test]
+fn bytes_marker_becomes_base64() {
+    let j = json!({"sigmd5": super::bytes_json(&[0, 1, 255])});
+    let v = Value::from(&j);
+    match &v {
+        Value::Struct(m) => assert_eq!(m[0].1, Value::Base64(vec![0, 1, 255])),
+        other => panic!("{other:?}"),
+    }
+    let xml = write_response(&v);
+    assert!(xml.contains("<base64>AAH/</base64>"), "{xml}");
+    // an object that merely has the key among others stays a struct
+    let j = json!({super::BYTES_KEY: "AAH/", "x": 1});
+    assert!(matches!(Value::from(&j), Value::Struct(_)));
+}

@@ -293,6 +293,24 @@ impl Hub {
         self.koji_as("admin", "admin", args)
     }
 
+    /// Runs `koji <args>` as admin in directory `dir`.
+    pub fn koji_in(&self, dir: &Path, args: &[&str]) -> Out {
+        let mut cmd = self.client();
+        cmd.current_dir(dir)
+            .arg("--server")
+            .arg(self.url())
+            .args([
+                "--authtype",
+                "password",
+                "--user",
+                "admin",
+                "--password",
+                "admin",
+            ])
+            .args(args);
+        run(cmd)
+    }
+
     /// Runs `koji <args>` logged in as `user` with `password`.
     pub fn koji_as(&self, user: &str, password: &str, args: &[&str]) -> Out {
         let mut cmd = self.client();

@@ -4,6 +4,7 @@
 mod archives;
 mod auth;
 mod builds;
+mod buildtypes;
 mod history;
 mod hosts;
 mod misc;
@@ -29,6 +30,7 @@ pub(super) fn register(r: &mut Registry) {
     hosts::register(r);
     history::register(r);
     builds::register(r);
+    buildtypes::register(r);
     rpms::register(r);
     tagging::register(r);
     uploads::register(r);

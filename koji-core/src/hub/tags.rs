@@ -1946,8 +1946,9 @@ impl Tags<'_> {
             cols.push(("permissions.name", "perm"));
         }
         if !opts.build.is_null() {
-            let build_id = super::builds::find_build_id_in(db, &opts.build, false)
+            let build_id = super::builds::get_build_in(db, &opts.build, false)
                 .await?
+                .map(|b| b.id)
                 .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(&opts.build))))?;
             joins.push("JOIN tag_listing ON tag.id = tag_listing.tag_id".into());
             wh.and("tag_listing.active = TRUE", params![]);

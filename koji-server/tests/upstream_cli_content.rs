@@ -517,3 +517,249 @@ fn sorted(names: &[&str], hub: &Hub, args: &[&str]) -> String {
     assert_eq!(lines, want, "[{}] koji {}", hub.label(), args.join(" "));
     got
 }
+
+// ------------------------------------------------------------- tagging
+
+/// `list-tagged`/`latest-build` table rows: `(nvr, tag)` built by admin.
+fn tagged_table(rows: &[(&str, &str)]) -> String {
+    let mut s = format!(
+        "{:<40}  {:<20}  Built by\n{}  {}  {}\n",
+        "Build",
+        "Tag",
+        "-".repeat(40),
+        "-".repeat(20),
+        "-".repeat(16)
+    );
+    for (nvr, tag) in rows {
+        s.push_str(&format!("{nvr:<40}  {tag:<20}  admin\n"));
+    }
+    s
+}
+
+fn last_event(hub: &Hub) -> i64 {
+    let out = ok(hub, &["call", "--json-output", "getLastEvent"]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    v["id"].as_i64().expect("event id")
+}
+
+#[test]
+fn tagging_listings_history_and_clone() {
+    let builds = [
+        rpms::build("hello", "1.0", "1"),
+        rpms::build("hello", "1.1", "1"),
+        rpms::build("hello", "0.9", "1"),
+        rpms::build("bye", "2.0", "3"),
+    ];
+    for hub in Hub::each() {
+        for b in &builds {
+            assert_eq!(import_all(&hub, b).code, 0, "[{}]", hub.label());
+        }
+        ok(&hub, &["add-tag", "f40"]);
+        ok(&hub, &["add-tag", "--parent", "f40", "f40-updates"]);
+        ok(
+            &hub,
+            &["add-pkg", "--owner", "admin", "f40", "hello", "bye"],
+        );
+        ok_eq(
+            &hub,
+            &["call", "tagBuildBypass", "f40", "hello-1.0-1"],
+            "None\n",
+        );
+        ok_eq(
+            &hub,
+            &["call", "tagBuildBypass", "f40", "bye-2.0-3"],
+            "None\n",
+        );
+        let before_updates = last_event(&hub);
+        ok_eq(
+            &hub,
+            &["call", "tagBuildBypass", "f40-updates", "hello-1.1-1"],
+            "None\n",
+        );
+        // tagging twice is upstream's TagError
+        let out = hub.koji(&["call", "tagBuildBypass", "f40", "hello-1.0-1"]);
+        assert_eq!(out.code, 1);
+        assert!(
+            out.stderr
+                .contains("TagError: build hello-1.0-1 already tagged (f40)"),
+            "[{}] {}",
+            hub.label(),
+            out.stderr
+        );
+
+        ok_eq(
+            &hub,
+            &["list-tagged", "f40"],
+            &tagged_table(&[("bye-2.0-3", "f40"), ("hello-1.0-1", "f40")]),
+        );
+        ok_eq(
+            &hub,
+            &["list-tagged", "--inherit", "f40-updates"],
+            &tagged_table(&[
+                ("bye-2.0-3", "f40"),
+                ("hello-1.0-1", "f40"),
+                ("hello-1.1-1", "f40-updates"),
+            ]),
+        );
+        // latest: the package's build in the first tag along the
+        // inheritance that has one
+        ok_eq(
+            &hub,
+            &["list-tagged", "--inherit", "--latest", "f40-updates"],
+            &tagged_table(&[("bye-2.0-3", "f40"), ("hello-1.1-1", "f40-updates")]),
+        );
+        ok_eq(
+            &hub,
+            &[
+                "list-tagged",
+                "--inherit",
+                "--latest",
+                "--quiet",
+                "f40-updates",
+                "bye",
+            ],
+            &format!("{:<40}  {:<20}  admin\n", "bye-2.0-3", "f40"),
+        );
+        ok_eq(
+            &hub,
+            &["list-tagged", "--rpms", "f40-updates"],
+            "hello-1.1-1.src\nhello-1.1-1.x86_64\nhello-debuginfo-1.1-1.x86_64\n\
+             hello-doc-1.1-1.noarch\n",
+        );
+        ok_eq(
+            &hub,
+            &[
+                "list-tagged",
+                "--inherit",
+                "--latest",
+                "--arch",
+                "x86_64",
+                "f40-updates",
+            ],
+            "bye-2.0-3.x86_64\nbye-debuginfo-2.0-3.x86_64\nhello-1.1-1.x86_64\n\
+             hello-debuginfo-1.1-1.x86_64\n",
+        );
+        // as of an event: before hello-1.1-1 was tagged
+        let out = ok(
+            &hub,
+            &[
+                "list-tagged",
+                "--inherit",
+                "--event",
+                &before_updates.to_string(),
+                "f40-updates",
+            ],
+        );
+        assert_match(
+            &format!(
+                "^Querying at event {before_updates} \\(\\w{{3}} \\w{{3}} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d \\d{{4}}\\)\n{}$",
+                regex::escape(&tagged_table(&[("bye-2.0-3", "f40"), ("hello-1.0-1", "f40")]))
+            ),
+            &out,
+        );
+
+        ok_eq(
+            &hub,
+            &["latest-build", "f40-updates", "hello"],
+            &tagged_table(&[("hello-1.1-1", "f40-updates")]),
+        );
+        ok_eq(
+            &hub,
+            &["latest-build", "--all", "f40-updates"],
+            &tagged_table(&[("bye-2.0-3", "f40"), ("hello-1.1-1", "f40-updates")]),
+        );
+        ok_eq(
+            &hub,
+            &["latest-build", "--arch", "noarch", "f40-updates", "hello"],
+            "hello-doc-1.1-1.noarch\n",
+        );
+
+        ok_eq(&hub, &["list-untagged"], "hello-0.9-1\n");
+        ok_eq(&hub, &["list-untagged", "bye"], "");
+
+        // untag-build goes through untagBuild (and the tag policy)
+        ok_eq(
+            &hub,
+            &["untag-build", "-v", "f40", "bye-2.0-3"],
+            "untagging bye-2.0-3\n",
+        );
+        let out = hub.koji(&["untag-build", "f40", "nope-1-1"]);
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (1, "No such build: nope-1-1\n"),
+            "[{}]",
+            hub.label()
+        );
+        ok_eq(
+            &hub,
+            &["list-tagged", "f40"],
+            &tagged_table(&[("hello-1.0-1", "f40")]),
+        );
+        ok_eq(&hub, &["list-untagged"], "bye-2.0-3\nhello-0.9-1\n");
+
+        // list-history shows the tagging
+        let hist = ok(&hub, &["list-history", "--build", "bye-2.0-3"]);
+        let when = r"\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}";
+        assert_match(
+            &format!(
+                "^{when} bye-2.0-3 tagged into f40 by admin\n\
+                 {when} bye-2.0-3 untagged from f40 by admin\n$"
+            ),
+            &hist,
+        );
+        let hist = ok(
+            &hub,
+            &[
+                "list-history",
+                "--tag",
+                "f40-updates",
+                "--build",
+                "hello-1.1-1",
+            ],
+        );
+        assert_match(
+            &format!("^{when} hello-1.1-1 tagged into f40-updates by admin \\[still active\\]\n$"),
+            &hist,
+        );
+
+        // clone-tag: the latest builds, inherited ones included
+        ok_eq(
+            &hub,
+            &[
+                "clone-tag",
+                "--config",
+                "--pkgs",
+                "--builds",
+                "--latest-only",
+                "--inherit-builds",
+                "f40-updates",
+                "f40-copy",
+            ],
+            "",
+        );
+        ok_eq(
+            &hub,
+            &["list-tagged", "f40-copy"],
+            &tagged_table(&[("hello-1.1-1", "f40-copy")]),
+        );
+        ok_eq(
+            &hub,
+            &["list-pkgs", "--quiet", "--tag", "f40-copy"],
+            &format!(
+                "{:<23} {:<23} {:<16} {:<15}\n{:<23} {:<23} {:<16} {:<15}\n",
+                "hello", "f40-copy", "", "admin", "bye", "f40-copy", "", "admin"
+            ),
+        );
+        // without --latest-only: every build of the source tag itself
+        ok_eq(
+            &hub,
+            &["clone-tag", "--pkgs", "--builds", "f40", "f40-all"],
+            "",
+        );
+        ok_eq(
+            &hub,
+            &["list-tagged", "f40-all"],
+            &tagged_table(&[("hello-1.0-1", "f40-all")]),
+        );
+    }
+}

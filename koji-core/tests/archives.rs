@@ -766,3 +766,67 @@ async fn import_archive() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn import_archive_refuses_linked_directories() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let (b, dir) = build(&th, "pkg").await?;
+        exec(
+            th.hub.db().conn(),
+            "INSERT INTO build_types (build_id, btype_id) VALUES (?, 4)",
+            params![b],
+        )
+        .await?;
+        let topdir = th.hub.config().topdir.clone();
+        let work = topdir.join("work");
+        let outside = topdir.join("outside");
+        std::fs::create_dir_all(outside.join("deep"))?;
+        std::fs::write(outside.join("disk.iso"), b"secret")?;
+        std::fs::write(outside.join("deep/disk.iso"), b"secret")?;
+        std::fs::create_dir_all(work.join("up"))?;
+        // a link right below work, and one further down
+        std::os::unix::fs::symlink(&outside, work.join("evil"))?;
+        std::os::unix::fs::symlink(&outside, work.join("up/evil"))?;
+        let arch = json!({"arch": "x86_64"});
+        for (rel, link) in [
+            ("evil/disk.iso", work.join("evil")),
+            ("evil/deep/disk.iso", work.join("evil")),
+            ("up/evil/disk.iso", work.join("up/evil")),
+            ("up/./evil/deep/disk.iso", work.join("up/evil")),
+        ] {
+            assert_eq!(
+                fault(
+                    th.call(&admin, "importArchive", json!([rel, b, "image", arch]))
+                        .await
+                ),
+                (
+                    1000,
+                    format!(
+                        "Error importing archive file, {} is a symbolic link",
+                        link.display()
+                    )
+                ),
+                "{l}: {rel}"
+            );
+        }
+        assert_eq!(std::fs::read(outside.join("disk.iso"))?, b"secret", "{l}");
+        assert_eq!(
+            std::fs::read(outside.join("deep/disk.iso"))?,
+            b"secret",
+            "{l}"
+        );
+        assert!(
+            std::fs::symlink_metadata(outside.join("disk.iso"))?.is_file(),
+            "{l}: not replaced by a link"
+        );
+        assert!(!dir.join("images/disk.iso").exists(), "{l}");
+        assert_eq!(
+            th.call(&admin, "listArchives", json!([])).await?,
+            json!([]),
+            "{l}: refusals write nothing"
+        );
+    }
+    Ok(())
+}

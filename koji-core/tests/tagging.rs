@@ -988,6 +988,66 @@ async fn snapshots() -> Result<()> {
 }
 
 #[tokio::test]
+async fn snapshot_is_atomic() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let src = tag(&th, &admin, "src").await?;
+        th.call(
+            &admin,
+            "editTag2",
+            json!(["src", kw(json!({"arches": "x86_64", "extra": {"k": "v"}}))]),
+        )
+        .await?;
+        th.call(
+            &admin,
+            "packageListAdd",
+            json!(["src", "a", "admin", kw(json!({"extra_arches": "noarch"}))]),
+        )
+        .await?;
+        build(&th, &admin, "a-1-1").await?;
+        tag_build(&th, &admin, "src", "a-1-1").await?;
+        // a package entry the copy refuses: the tag's creation has been
+        // done by then, the failure must take it back
+        exec(
+            th.hub.db().conn(),
+            "UPDATE tag_packages SET extra_arches = ? WHERE tag_id = ?",
+            params!["bad!arch", src],
+        )
+        .await?;
+        let before = last_event(&th, &admin).await?;
+        assert_eq!(
+            fault(&th, &admin, "snapshotTag", json!(["src", "snap"])).await,
+            (1000, "Architecture can be only [a-zA-Z0-9_-]".into()),
+            "{l}"
+        );
+        assert_eq!(
+            th.call(&admin, "getTag", json!(["snap"])).await?,
+            Json::Null,
+            "{l}: no tag left behind"
+        );
+        assert_eq!(
+            th.call(&admin, "getTagID", json!(["snap"])).await?,
+            Json::Null,
+            "{l}: not even its name"
+        );
+        assert_eq!(last_event(&th, &admin).await?, before, "{l}: no event");
+        // without the package list the same snapshot goes through
+        th.call(
+            &admin,
+            "snapshotTag",
+            json!(["src", "snap", kw(json!({"pkgs": false, "builds": false}))]),
+        )
+        .await?;
+        let snap = th.call(&admin, "getTag", json!(["snap"])).await?;
+        assert_eq!(snap["arches"], json!("x86_64"), "{l}");
+        assert_eq!(snap["extra"], json!({"k": "v"}), "{l}");
+        assert!(last_event(&th, &admin).await? > before, "{l}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn untagged_and_change_events() -> Result<()> {
     for th in TestHub::each().await? {
         let l = th.label();

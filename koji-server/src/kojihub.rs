@@ -32,7 +32,8 @@ struct State_ {
 pub fn router(hub: Hub) -> Router {
     let state = State_ {
         hub,
-        encoded: Arc::default(),
+        // weights in KiB: at most 512 MiB of encoded answers, 128 MiB each
+        encoded: Arc::new(ResultCache::with_max_weight(512 * 1024)),
     };
     Router::new()
         .route("/kojihub", post(handle).get(not_post))
@@ -117,7 +118,8 @@ async fn handle(
         Ok(v) => {
             let body = Bytes::from(xmlrpc::write_response(&Value::from(v)));
             if cacheable {
-                encoded.put(bytes.to_vec(), generation, Arc::new(body.clone()));
+                let weight = body.len() / 1024;
+                encoded.put_weighted(bytes.to_vec(), generation, Arc::new(body.clone()), weight);
             }
             xml(body)
         }

@@ -123,7 +123,12 @@ impl Registry {
         let args = method.spec.bind(params)?;
         let hub = ctx.hub.clone();
         let value = (method.handler)(ctx, args).await?;
-        hub.results().put(key, generation, Arc::new(value.clone()));
+        let weight = match &value {
+            Json::Array(items) => items.len(),
+            _ => 1,
+        };
+        hub.results()
+            .put_weighted(key, generation, Arc::new(value.clone()), weight);
         Ok(value)
     }
 

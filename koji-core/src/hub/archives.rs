@@ -989,6 +989,8 @@ impl Archives<'_> {
             Ok(m) if std::fs::metadata(&src).is_ok() => m,
             _ => return Err(Error::Generic(format!("No such file: {}", src.display()))),
         };
+        // nothing is read through a symbolic link below the work directory
+        assert_no_linked_dirs(&pathinfo.work(None), &rel)?;
         let filename = src
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -1068,6 +1070,7 @@ impl Archives<'_> {
                 src.display()
             )));
         }
+        assert_no_linked_dirs(&pathinfo.work(None), &rel)?;
         move_and_symlink(&src, &dest)?;
         if let Err(e) = tx.commit().await {
             // put the upload back where it was
@@ -1077,6 +1080,37 @@ impl Archives<'_> {
         }
         Ok(())
     }
+}
+
+/// Refuses a `rel` path below `work` whose directories (every component
+/// but the last, which the caller checks) include a symbolic link, as the
+/// upload area does: an upload must not reach outside the work directory.
+fn assert_no_linked_dirs(work: &Path, rel: &str) -> Result<()> {
+    let comps: Vec<&str> = rel
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let mut p = work.to_path_buf();
+    for c in comps.iter().take(comps.len().saturating_sub(1)) {
+        p.push(c);
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_symlink() => {
+                tracing::warn!(path = %p.display(), "archive import through a symbolic link refused");
+                return Err(Error::Generic(format!(
+                    "Error importing archive file, {} is a symbolic link",
+                    p.display()
+                )));
+            }
+            Ok(m) if m.is_dir() => {}
+            _ => {
+                return Err(Error::Generic(format!(
+                    "Error importing archive file, {} is not a directory",
+                    p.display()
+                )))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Upstream's `move_and_symlink(src, dst, create_dir=True)`: `src` moves

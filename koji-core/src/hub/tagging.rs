@@ -28,7 +28,8 @@
 use super::builds::{get_build_in, parse_extra, BuildInfo};
 use super::packages::{pkglist_add_in, read_package_list_in, ListChange, PackageListQuery};
 use super::tags::{
-    get_tag_in, lookup_name, read_full_inheritance_in, InheritanceLink, NewTag, TagEvent, TagInfo,
+    create_tag_in, edit_tag_in, get_tag_in, lookup_name, read_full_inheritance_in, InheritanceLink,
+    NewTag, TagEvent, TagInfo,
 };
 use super::{Caller, Hub};
 use crate::api::{py_type_of, truthy};
@@ -1599,8 +1600,8 @@ impl Tagging<'_> {
     /// list (inheritance flattened) and builds (oldest first, each in its
     /// own event). Tag groups are not copied yet (no groups area).
     ///
-    /// The tag is created in a transaction of its own (the tags area has no
-    /// in-transaction creation yet); the contents follow in a second one.
+    /// All of it happens in one transaction: a failure part way leaves no
+    /// new tag behind.
     pub async fn snapshot_tag(
         &self,
         caller: &Caller,
@@ -1614,14 +1615,14 @@ impl Tagging<'_> {
                 "builds can't be used without pkgs in snapshotTag",
             ));
         }
-        let c = self.0.db().conn();
-        if get_tag_in(c, dst, false, TagEvent::At(None), false)
+        let mut tx = self.0.db().begin().await?;
+        if get_tag_in(&*tx, dst, false, TagEvent::At(None), false)
             .await?
             .is_some()
         {
             return Err(Error::generic("Target tag already exists"));
         }
-        let src = get_tag_in(c, src, true, TagEvent::At(o.event), false)
+        let src = get_tag_in(&*tx, src, true, TagEvent::At(o.event), false)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(src))))?;
         if src.locked && !o.force {
@@ -1644,8 +1645,9 @@ impl Tagging<'_> {
                 ..NewTag::default()
             }
         };
-        let dst_id = self.0.tags().create(caller, &new).await?;
-        let mut tx = self.0.db().begin().await?;
+        let dst_id = create_tag_in(&mut tx, caller, &new).await?;
+        // the contents follow in events of their own
+        tx.next_event();
         let dst = strict_tag(&*tx, &Json::from(dst_id)).await?;
         if o.pkgs {
             self.copy_package_list(&mut tx, caller, &src, &dst, o.event, None)
@@ -1715,8 +1717,8 @@ impl Tagging<'_> {
     /// packages missing from `src` are blocked) and builds, in `src`'s order
     /// (with `remove`, `dst`'s own extra builds are untagged; otherwise
     /// they are kept, ordered before `src`'s). Tag groups are not copied
-    /// yet (no groups area). The configuration is changed in a transaction
-    /// of its own (through the tags area), the contents in a second one.
+    /// yet (no groups area). Configuration and contents change in one
+    /// transaction.
     pub async fn snapshot_tag_modify(
         &self,
         caller: &Caller,
@@ -1730,11 +1732,11 @@ impl Tagging<'_> {
                 "builds can't be used without pkgs in snapshotTag",
             ));
         }
-        let c = self.0.db().conn();
-        let src = get_tag_in(c, src, true, TagEvent::At(o.event), false)
+        let mut tx = self.0.db().begin().await?;
+        let src = get_tag_in(&*tx, src, true, TagEvent::At(o.event), false)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(src))))?;
-        let mut dst = strict_tag(c, dst).await?;
+        let mut dst = strict_tag(&*tx, dst).await?;
         if (src.locked || dst.locked) && !o.force {
             return Err(Error::generic(
                 "Source or destination tag is locked, use force to copy",
@@ -1762,10 +1764,10 @@ impl Tagging<'_> {
             );
             kw.insert("extra".into(), Json::Object(src.extra.clone()));
             kw.insert("remove_extra".into(), Json::Array(remove_extra));
-            self.0.tags().edit(caller, &Json::from(dst.id), &kw).await?;
-            dst = strict_tag(c, &Json::from(dst.id)).await?;
+            edit_tag_in(&mut tx, caller, &Json::from(dst.id), &kw).await?;
+            tx.next_event();
+            dst = strict_tag(&*tx, &Json::from(dst.id)).await?;
         }
-        let mut tx = self.0.db().begin().await?;
         if o.pkgs {
             let list = |tag: i64, event: Option<i64>| {
                 let mut q = PackageListQuery::inherited(tag, 0);

@@ -1393,6 +1393,287 @@ const TAG_OWNED: &[(&str, &str)] = &[
     ("group_package_listing", "tag_id"),
 ];
 
+/// Upstream's `_create_tag` inside `tx` (no permission check): validates
+/// the parameters of `createTag` and creates the tag, reusing the id of an
+/// earlier deleted tag of the same name. Returns the tag's id.
+pub async fn create_tag_in(tx: &mut Tx, caller: &Caller, t: &NewTag) -> Result<i64> {
+    let user_id = caller.user_id()?;
+    let name = verify_name_internal(&t.name)?.to_string();
+    let arches = parse_arches_strict(&t.arches)?;
+    if !MAVEN_ENABLED && (t.maven_support || t.maven_include_all) {
+        return Err(Error::generic("Maven support not enabled"));
+    }
+    let name_json = Json::from(name.as_str());
+    if get_tag_in(&**tx, &name_json, false, TagEvent::At(None), false)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Generic(format!(
+            "A tag with the name '{name}' already exists"
+        )));
+    }
+    let parent_id = if truthy(&t.parent) {
+        match get_tag_in(&**tx, &t.parent, false, TagEvent::At(None), false).await? {
+            Some(p) => Some(p.id),
+            None => {
+                return Err(Error::Generic(format!(
+                    "Parent tag '{}' could not be found",
+                    py_str(&t.parent)
+                )))
+            }
+        }
+    } else {
+        None
+    };
+    let perm_id = match &t.perm {
+        Json::Null => None,
+        perm => lookup_name(&**tx, "permissions", perm, true, false)
+            .await?
+            .map(|p| p.id),
+    };
+    let tag_id = lookup_name(&**tx, "tag", &name_json, false, true)
+        .await?
+        .map(|r| r.id)
+        .ok_or_else(|| Error::generic("tag creation failed"))?;
+    versioned::insert(
+        tx,
+        "tag_config",
+        &[
+            "tag_id",
+            "arches",
+            "perm_id",
+            "locked",
+            "maven_support",
+            "maven_include_all",
+        ],
+        params![
+            tag_id,
+            arches,
+            perm_id,
+            t.locked,
+            t.maven_support,
+            t.maven_include_all
+        ],
+        user_id,
+    )
+    .await?;
+    match &t.extra {
+        Json::Null => {}
+        Json::Object(extra) => {
+            for (key, value) in extra {
+                insert_extra(tx, tag_id, key, Some(py_json_dumps(value)), user_id).await?;
+            }
+        }
+        other => {
+            return Err(py_exception(
+                "AttributeError",
+                &format!("'{}' object has no attribute 'items'", py_type_of(other)),
+            ))
+        }
+    }
+    if let Some(parent_id) = parent_id {
+        let link = serde_json::json!({
+            "parent_id": parent_id,
+            "priority": 0,
+            "maxdepth": null,
+            "intransitive": false,
+            "noconfig": false,
+            "pkg_filter": "",
+        });
+        write_inheritance(tx, tag_id, &link, false, user_id).await?;
+    }
+    Ok(tag_id)
+}
+
+/// Upstream's `_edit_tag` inside `tx` (no permission check): the changes
+/// of `editTag2` (see [`Tags::edit`]).
+pub async fn edit_tag_in(
+    tx: &mut Tx,
+    caller: &Caller,
+    info: &Json,
+    kw: &Map<String, Json>,
+) -> Result<()> {
+    let user_id = caller.user_id()?;
+    if !MAVEN_ENABLED && (kw.contains_key("maven_support") || kw.contains_key("maven_include_all"))
+    {
+        return Err(Error::generic("Maven support not enabled"));
+    }
+    for key in ["remove_extra", "block_extra"] {
+        if let Some(v) = kw.get(key).filter(|v| truthy(v)) {
+            if !v.is_array() {
+                return Err(Error::Parameter(format!(
+                    "Invalid type for value '{}': <class '{}'>, expected type <class 'list'>",
+                    py_str(v),
+                    py_type_of(v)
+                )));
+            }
+        }
+    }
+    let tag = get_tag_in(&**tx, info, true, TagEvent::At(None), false)
+        .await?
+        .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(info))))?;
+
+    // perm_id (perm is its older spelling; perm_id wins)
+    let perm_arg = kw.get("perm_id").or_else(|| kw.get("perm"));
+    let new_perm = match perm_arg {
+        None => None,
+        Some(Json::Null) => Some(None),
+        Some(p) => Some(
+            lookup_name(&**tx, "permissions", p, true, false)
+                .await?
+                .map(|r| r.id),
+        ),
+    };
+
+    if let Some(name) = kw.get("name").filter(|n| truthy(n)) {
+        if !py_eq(&Json::from(tag.name.as_str()), name) {
+            let name = verify_name_internal(name)?;
+            let taken =
+                fetch_opt(&**tx, "SELECT id FROM tag WHERE name = ?", params![name]).await?;
+            if let Some(r) = taken {
+                return Err(Error::Generic(format!(
+                    "Name {name} already taken by tag {}",
+                    r.int("id")?
+                )));
+            }
+            db::exec(
+                &**tx,
+                "UPDATE tag SET name = ? WHERE id = ?",
+                params![name, tag.id],
+            )
+            .await?;
+        }
+    }
+
+    let new_arches: Option<Option<String>> = match kw.get("arches") {
+        None => None,
+        Some(a) if truthy(a) && !py_eq(&Json::from(tag.arches.clone()), a) => {
+            Some(Some(parse_arches_strict(a)?))
+        }
+        Some(Json::Null) => Some(None),
+        Some(Json::String(s)) => Some(Some(s.clone())),
+        Some(other) => {
+            return Err(Error::Parameter(format!(
+                "Invalid type for arches: {}",
+                py_repr(other)
+            )))
+        }
+    };
+
+    let mut perm_id = tag.perm_id;
+    let mut arches = tag.arches.clone();
+    let mut locked = tag.locked;
+    let mut changed = false;
+    if let Some(p) = new_perm {
+        if p != perm_id {
+            perm_id = p;
+            changed = true;
+        }
+    }
+    if let Some(a) = new_arches {
+        if a != arches {
+            arches = a;
+            changed = true;
+        }
+    }
+    if let Some(l) = kw.get("locked") {
+        if !py_eq(&Json::Bool(locked), l) {
+            locked = truthy(l);
+            changed = true;
+        }
+    }
+    if changed {
+        versioned::revoke(tx, "tag_config", "tag_id = ?", params![tag.id], user_id).await?;
+        versioned::insert(
+            tx,
+            "tag_config",
+            &[
+                "arches",
+                "perm_id",
+                "locked",
+                "tag_id",
+                "maven_support",
+                "maven_include_all",
+            ],
+            params![
+                arches,
+                perm_id,
+                locked,
+                tag.id,
+                tag.maven_support,
+                tag.maven_include_all
+            ],
+            user_id,
+        )
+        .await?;
+    }
+
+    if let Some(extra) = kw.get("extra") {
+        let mut removed = vec![];
+        for key in ["block_extra", "remove_extra"] {
+            if let Some(v) = kw.get(key) {
+                removed.extend(py_set(v)?);
+            }
+        }
+        let keys = py_set(extra)?;
+        if let Some(conflict) = removed.iter().find(|r| keys.iter().any(|k| py_eq(k, r))) {
+            return Err(Error::Generic(format!(
+                "Can not both add/update and remove tag-extra: '{}'",
+                py_str(conflict)
+            )));
+        }
+        match extra {
+            Json::Object(extra) => {
+                for (key, value) in extra {
+                    if tag.extra.get(key).is_some_and(|old| py_eq(old, value)) {
+                        continue;
+                    }
+                    revoke_extra(tx, tag.id, key, user_id).await?;
+                    insert_extra(tx, tag.id, key, Some(py_json_dumps(value)), user_id).await?;
+                }
+            }
+            other if !keys.is_empty() => {
+                return Err(py_exception(
+                    "TypeError",
+                    &format!(
+                        "{} indices must be integers or slices, not str",
+                        py_type_of(other)
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+
+    if let Some(block) = kw.get("block_extra") {
+        for key in py_iter(block)? {
+            let key = py_str(&key);
+            revoke_extra(tx, tag.id, &key, user_id).await?;
+            insert_extra(tx, tag.id, &key, None, user_id).await?;
+        }
+    }
+
+    if let Some(remove) = kw.get("remove_extra") {
+        let keys: Vec<String> = py_iter(remove)?.iter().map(py_str).collect();
+        let missing: Vec<&str> = keys
+            .iter()
+            .filter(|k| !tag.extra.contains_key(k.as_str()))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Generic(format!(
+                "Tag: {} doesn't have extra: {}",
+                tag.name,
+                missing.join(", ")
+            )));
+        }
+        for key in &keys {
+            revoke_extra(tx, tag.id, key, user_id).await?;
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // The API
 // ---------------------------------------------------------------------------
@@ -1473,92 +1754,8 @@ impl Tags<'_> {
     /// (the id of an earlier deleted tag of the same name is reused).
     pub async fn create(&self, caller: &Caller, t: &NewTag) -> Result<i64> {
         caller.assert_perm("tag")?;
-        let user_id = caller.user_id()?;
-        let name = verify_name_internal(&t.name)?.to_string();
-        let arches = parse_arches_strict(&t.arches)?;
-        if !MAVEN_ENABLED && (t.maven_support || t.maven_include_all) {
-            return Err(Error::generic("Maven support not enabled"));
-        }
         let mut tx = self.0.db().begin().await?;
-        let name_json = Json::from(name.as_str());
-        if get_tag_in(&*tx, &name_json, false, TagEvent::At(None), false)
-            .await?
-            .is_some()
-        {
-            return Err(Error::Generic(format!(
-                "A tag with the name '{name}' already exists"
-            )));
-        }
-        let parent_id = if truthy(&t.parent) {
-            match get_tag_in(&*tx, &t.parent, false, TagEvent::At(None), false).await? {
-                Some(p) => Some(p.id),
-                None => {
-                    return Err(Error::Generic(format!(
-                        "Parent tag '{}' could not be found",
-                        py_str(&t.parent)
-                    )))
-                }
-            }
-        } else {
-            None
-        };
-        let perm_id = match &t.perm {
-            Json::Null => None,
-            perm => lookup_name(&*tx, "permissions", perm, true, false)
-                .await?
-                .map(|p| p.id),
-        };
-        let tag_id = lookup_name(&*tx, "tag", &name_json, false, true)
-            .await?
-            .map(|r| r.id)
-            .ok_or_else(|| Error::generic("tag creation failed"))?;
-        versioned::insert(
-            &mut tx,
-            "tag_config",
-            &[
-                "tag_id",
-                "arches",
-                "perm_id",
-                "locked",
-                "maven_support",
-                "maven_include_all",
-            ],
-            params![
-                tag_id,
-                arches,
-                perm_id,
-                t.locked,
-                t.maven_support,
-                t.maven_include_all
-            ],
-            user_id,
-        )
-        .await?;
-        match &t.extra {
-            Json::Null => {}
-            Json::Object(extra) => {
-                for (key, value) in extra {
-                    insert_extra(&mut tx, tag_id, key, Some(py_json_dumps(value)), user_id).await?;
-                }
-            }
-            other => {
-                return Err(py_exception(
-                    "AttributeError",
-                    &format!("'{}' object has no attribute 'items'", py_type_of(other)),
-                ))
-            }
-        }
-        if let Some(parent_id) = parent_id {
-            let link = serde_json::json!({
-                "parent_id": parent_id,
-                "priority": 0,
-                "maxdepth": null,
-                "intransitive": false,
-                "noconfig": false,
-                "pkg_filter": "",
-            });
-            write_inheritance(&mut tx, tag_id, &link, false, user_id).await?;
-        }
+        let tag_id = create_tag_in(&mut tx, caller, t).await?;
         tx.commit().await?;
         Ok(tag_id)
     }
@@ -1568,194 +1765,8 @@ impl Tags<'_> {
     /// maven_include_all, extra, remove_extra, block_extra; others are ignored.
     pub async fn edit(&self, caller: &Caller, info: &Json, kw: &Map<String, Json>) -> Result<()> {
         caller.assert_perm("tag")?;
-        let user_id = caller.user_id()?;
-        if !MAVEN_ENABLED
-            && (kw.contains_key("maven_support") || kw.contains_key("maven_include_all"))
-        {
-            return Err(Error::generic("Maven support not enabled"));
-        }
-        for key in ["remove_extra", "block_extra"] {
-            if let Some(v) = kw.get(key).filter(|v| truthy(v)) {
-                if !v.is_array() {
-                    return Err(Error::Parameter(format!(
-                        "Invalid type for value '{}': <class '{}'>, expected type <class 'list'>",
-                        py_str(v),
-                        py_type_of(v)
-                    )));
-                }
-            }
-        }
         let mut tx = self.0.db().begin().await?;
-        let tag = get_tag_in(&*tx, info, true, TagEvent::At(None), false)
-            .await?
-            .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(info))))?;
-
-        // perm_id (perm is its older spelling; perm_id wins)
-        let perm_arg = kw.get("perm_id").or_else(|| kw.get("perm"));
-        let new_perm = match perm_arg {
-            None => None,
-            Some(Json::Null) => Some(None),
-            Some(p) => Some(
-                lookup_name(&*tx, "permissions", p, true, false)
-                    .await?
-                    .map(|r| r.id),
-            ),
-        };
-
-        if let Some(name) = kw.get("name").filter(|n| truthy(n)) {
-            if !py_eq(&Json::from(tag.name.as_str()), name) {
-                let name = verify_name_internal(name)?;
-                let taken =
-                    fetch_opt(&*tx, "SELECT id FROM tag WHERE name = ?", params![name]).await?;
-                if let Some(r) = taken {
-                    return Err(Error::Generic(format!(
-                        "Name {name} already taken by tag {}",
-                        r.int("id")?
-                    )));
-                }
-                db::exec(
-                    &*tx,
-                    "UPDATE tag SET name = ? WHERE id = ?",
-                    params![name, tag.id],
-                )
-                .await?;
-            }
-        }
-
-        let new_arches: Option<Option<String>> = match kw.get("arches") {
-            None => None,
-            Some(a) if truthy(a) && !py_eq(&Json::from(tag.arches.clone()), a) => {
-                Some(Some(parse_arches_strict(a)?))
-            }
-            Some(Json::Null) => Some(None),
-            Some(Json::String(s)) => Some(Some(s.clone())),
-            Some(other) => {
-                return Err(Error::Parameter(format!(
-                    "Invalid type for arches: {}",
-                    py_repr(other)
-                )))
-            }
-        };
-
-        let mut perm_id = tag.perm_id;
-        let mut arches = tag.arches.clone();
-        let mut locked = tag.locked;
-        let mut changed = false;
-        if let Some(p) = new_perm {
-            if p != perm_id {
-                perm_id = p;
-                changed = true;
-            }
-        }
-        if let Some(a) = new_arches {
-            if a != arches {
-                arches = a;
-                changed = true;
-            }
-        }
-        if let Some(l) = kw.get("locked") {
-            if !py_eq(&Json::Bool(locked), l) {
-                locked = truthy(l);
-                changed = true;
-            }
-        }
-        if changed {
-            versioned::revoke(
-                &mut tx,
-                "tag_config",
-                "tag_id = ?",
-                params![tag.id],
-                user_id,
-            )
-            .await?;
-            versioned::insert(
-                &mut tx,
-                "tag_config",
-                &[
-                    "arches",
-                    "perm_id",
-                    "locked",
-                    "tag_id",
-                    "maven_support",
-                    "maven_include_all",
-                ],
-                params![
-                    arches,
-                    perm_id,
-                    locked,
-                    tag.id,
-                    tag.maven_support,
-                    tag.maven_include_all
-                ],
-                user_id,
-            )
-            .await?;
-        }
-
-        if let Some(extra) = kw.get("extra") {
-            let mut removed = vec![];
-            for key in ["block_extra", "remove_extra"] {
-                if let Some(v) = kw.get(key) {
-                    removed.extend(py_set(v)?);
-                }
-            }
-            let keys = py_set(extra)?;
-            if let Some(conflict) = removed.iter().find(|r| keys.iter().any(|k| py_eq(k, r))) {
-                return Err(Error::Generic(format!(
-                    "Can not both add/update and remove tag-extra: '{}'",
-                    py_str(conflict)
-                )));
-            }
-            match extra {
-                Json::Object(extra) => {
-                    for (key, value) in extra {
-                        if tag.extra.get(key).is_some_and(|old| py_eq(old, value)) {
-                            continue;
-                        }
-                        revoke_extra(&mut tx, tag.id, key, user_id).await?;
-                        insert_extra(&mut tx, tag.id, key, Some(py_json_dumps(value)), user_id)
-                            .await?;
-                    }
-                }
-                other if !keys.is_empty() => {
-                    return Err(py_exception(
-                        "TypeError",
-                        &format!(
-                            "{} indices must be integers or slices, not str",
-                            py_type_of(other)
-                        ),
-                    ))
-                }
-                _ => {}
-            }
-        }
-
-        if let Some(block) = kw.get("block_extra") {
-            for key in py_iter(block)? {
-                let key = py_str(&key);
-                revoke_extra(&mut tx, tag.id, &key, user_id).await?;
-                insert_extra(&mut tx, tag.id, &key, None, user_id).await?;
-            }
-        }
-
-        if let Some(remove) = kw.get("remove_extra") {
-            let keys: Vec<String> = py_iter(remove)?.iter().map(py_str).collect();
-            let missing: Vec<&str> = keys
-                .iter()
-                .filter(|k| !tag.extra.contains_key(k.as_str()))
-                .map(String::as_str)
-                .collect();
-            if !missing.is_empty() {
-                return Err(Error::Generic(format!(
-                    "Tag: {} doesn't have extra: {}",
-                    tag.name,
-                    missing.join(", ")
-                )));
-            }
-            for key in &keys {
-                revoke_extra(&mut tx, tag.id, key, user_id).await?;
-            }
-        }
+        edit_tag_in(&mut tx, caller, info, kw).await?;
         tx.commit().await
     }
 

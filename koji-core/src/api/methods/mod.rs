@@ -40,7 +40,8 @@ pub(super) fn register(r: &mut Registry) {
     r.mark_cacheable(CACHEABLE);
 }
 
-/// Pure reads of versioned data (tags, inheritance, package lists, targets):
+/// Pure reads of data written only by transactions (tags, inheritance,
+/// package lists, targets, builds and their tagging):
 /// their answers change only when a transaction commits, so the dispatcher
 /// may serve them from the hub's result cache.
 const CACHEABLE: &[&str] = &[
@@ -55,6 +56,12 @@ const CACHEABLE: &[&str] = &[
     "getPackageConfig",
     "getBuildTarget",
     "getBuildTargets",
+    "getBuild",
+    "listTagged",
+    "listTaggedRPMS",
+    "listTaggedArchives",
+    "getLatestBuilds",
+    "getLatestRPMS",
 ];
 
 /// `method!(registry, "name(a, b=None)", "doc", |ctx, args| async body)`.

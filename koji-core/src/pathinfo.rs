@@ -9,6 +9,24 @@ use std::path::{Path, PathBuf};
 /// The volume that is `topdir` itself.
 pub const DEFAULT_VOLUME: &str = "DEFAULT";
 
+/// Refuses a value that cannot stand as one directory or file name in the
+/// content store: empty, `.`, `..`, or holding `/` or NUL. `what` names
+/// the value in the message ("build release", "rpm arch", ...).
+pub fn check_component(what: &str, value: &str) -> crate::Result<()> {
+    let bad = value.is_empty()
+        || value == "."
+        || value == ".."
+        || value.contains('/')
+        || value.contains('\0');
+    if bad {
+        return Err(crate::Error::Generic(format!(
+            "Invalid {what}: {} (not usable in a file path)",
+            crate::util::py_str_repr(value)
+        )));
+    }
+    Ok(())
+}
+
 /// The fields of a build its paths depend on.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildPath<'a> {
@@ -17,6 +35,19 @@ pub struct BuildPath<'a> {
     pub release: &'a str,
     /// `None` or `"DEFAULT"`: the main volume.
     pub volume: Option<&'a str>,
+}
+
+impl BuildPath<'_> {
+    /// [`check_component`] on name, version, release and volume.
+    pub fn check(&self) -> crate::Result<()> {
+        check_component("build name", self.name)?;
+        check_component("build version", self.version)?;
+        check_component("build release", self.release)?;
+        if let Some(v) = self.volume {
+            check_component("volume name", v)?;
+        }
+        Ok(())
+    }
 }
 
 /// The fields of an RPM its paths depend on.
@@ -135,6 +166,37 @@ impl PathInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_components_are_checked() {
+        for ok in ["bash", "5.2", "1.fc40", "a..b", ".hidden", "x,draft_7"] {
+            assert!(check_component("build release", ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "/", "../x", "a\0b"] {
+            let e = check_component("build release", bad).unwrap_err();
+            assert_eq!(e.fault_code(), 1000, "{bad}");
+            assert!(e.to_string().starts_with("Invalid build release: "), "{e}");
+        }
+        let b = BuildPath {
+            name: "bash",
+            version: "5.2",
+            release: "..",
+            volume: None,
+        };
+        assert_eq!(
+            b.check().unwrap_err().to_string(),
+            "Invalid build release: '..' (not usable in a file path)"
+        );
+        let v = BuildPath {
+            release: "1",
+            volume: Some("a/b"),
+            ..b
+        };
+        assert_eq!(
+            v.check().unwrap_err().to_string(),
+            "Invalid volume name: 'a/b' (not usable in a file path)"
+        );
+    }
 
     #[test]
     fn upstream_layout() {

@@ -1363,3 +1363,339 @@ async fn build_logs_and_types() -> Result<()> {
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------
+// files follow rows: failures after the file step leave everything in place
+// ---------------------------------------------------------------------------
+
+/// Makes the next commit that ran `op` (INSERT, UPDATE or DELETE) on
+/// `table` with `cond` true (`NEW.`/`OLD.` columns) fail at COMMIT: a
+/// deferred constraint on PostgreSQL, a deferred foreign key on SQLite.
+async fn fail_commit_when(
+    th: &TestHub,
+    name: &str,
+    table: &str,
+    op: &str,
+    cond: &str,
+) -> Result<()> {
+    let c = th.hub.db().conn();
+    match th.backend {
+        koji_core::db::Backend::Sqlite => {
+            for q in [
+                "CREATE TABLE IF NOT EXISTS inj_parent (id INTEGER PRIMARY KEY)".to_string(),
+                "CREATE TABLE IF NOT EXISTS inj_child (pid INTEGER REFERENCES inj_parent (id) \
+                 DEFERRABLE INITIALLY DEFERRED)"
+                    .to_string(),
+                format!(
+                    "CREATE TRIGGER inj_fail_{name} AFTER {op} ON {table} WHEN {cond} \
+                     BEGIN INSERT INTO inj_child VALUES (999); END"
+                ),
+            ] {
+                exec(c, &q, vec![]).await?;
+            }
+        }
+        koji_core::db::Backend::Postgres => {
+            for q in [
+                "CREATE OR REPLACE FUNCTION inj_fail() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'injected commit failure'; END $$ LANGUAGE plpgsql"
+                    .to_string(),
+                format!(
+                    "CREATE CONSTRAINT TRIGGER inj_fail_{name} AFTER {op} ON {table} \
+                     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ({cond}) \
+                     EXECUTE FUNCTION inj_fail()"
+                ),
+            ] {
+                exec(c, &q, vec![]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn clear_fail(th: &TestHub, name: &str, table: &str) -> Result<()> {
+    let q = match th.backend {
+        koji_core::db::Backend::Sqlite => format!("DROP TRIGGER IF EXISTS inj_fail_{name}"),
+        koji_core::db::Backend::Postgres => {
+            format!("DROP TRIGGER IF EXISTS inj_fail_{name} ON {table}")
+        }
+    };
+    exec(th.hub.db().conn(), &q, vec![]).await?;
+    Ok(())
+}
+
+/// The names in a directory (hidden ones included), sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn delete_and_reset_keep_files_when_the_commit_fails() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let top = topdir(&th);
+
+        // deleteBuild: the commit fails -> the directory is still there
+        let b = empty_build(&th, &admin, json!(["cf", "1", "1", null])).await?;
+        let dir = top.join("packages/cf/1/1");
+        write_file(&dir.join("noarch/cf-1-1.noarch.rpm"), "rpm");
+        fail_commit_when(&th, "t1", "build", "UPDATE", "NEW.state = 2").await?;
+        assert!(
+            th.call(&admin, "deleteBuild", json!([b])).await.is_err(),
+            "{l}"
+        );
+        assert_eq!(
+            th.call(&admin, "getBuild", json!([b])).await?["state"],
+            json!(1),
+            "{l}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("noarch/cf-1-1.noarch.rpm"))?,
+            "rpm",
+            "{l}: files kept with their rows"
+        );
+        assert_eq!(names_in(&top.join("packages/cf/1")), ["1"], "{l}");
+        clear_fail(&th, "t1", "build").await?;
+        assert_eq!(
+            th.call(&admin, "deleteBuild", json!([b])).await?,
+            json!(true),
+            "{l}"
+        );
+        assert!(names_in(&top.join("packages/cf/1")).is_empty(), "{l}");
+
+        // a build on another volume: its default-volume link comes back too
+        std::fs::create_dir_all(top.join("vol/fast"))?;
+        th.call(&admin, "addVolume", json!(["fast"])).await?;
+        let v = empty_build(&th, &admin, json!(["cf", "2", "1", null])).await?;
+        write_file(&top.join("packages/cf/2/1/noarch/x.rpm"), "x");
+        th.call(&admin, "changeBuildVolume", json!([v, "fast"]))
+            .await?;
+        let link = top.join("packages/cf/2/1");
+        assert!(link.is_symlink(), "{l}");
+        fail_commit_when(&th, "t2", "build", "UPDATE", "NEW.state = 2").await?;
+        assert!(
+            th.call(&admin, "deleteBuild", json!([v])).await.is_err(),
+            "{l}"
+        );
+        assert!(link.is_symlink(), "{l}: link restored");
+        assert_eq!(std::fs::read_to_string(link.join("noarch/x.rpm"))?, "x");
+        assert_eq!(names_in(&top.join("packages/cf/2")), ["1"], "{l}");
+        assert_eq!(names_in(&top.join("vol/fast/packages/cf/2")), ["1"], "{l}");
+        clear_fail(&th, "t2", "build").await?;
+
+        // resetBuild: the same
+        let r = empty_build(&th, &admin, json!(["cf", "3", "1", null])).await?;
+        let rdir = top.join("packages/cf/3/1");
+        write_file(&rdir.join("src/cf-3-1.src.rpm"), "srpm");
+        fail_commit_when(&th, "t3", "build", "UPDATE", "NEW.state = 4").await?;
+        assert!(
+            th.call(&admin, "resetBuild", json!([r])).await.is_err(),
+            "{l}"
+        );
+        assert_eq!(
+            th.call(&admin, "getBuild", json!([r])).await?["state"],
+            json!(1),
+            "{l}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(rdir.join("src/cf-3-1.src.rpm"))?,
+            "srpm",
+            "{l}"
+        );
+        assert_eq!(names_in(&top.join("packages/cf/3")), ["1"], "{l}");
+        clear_fail(&th, "t3", "build").await?;
+        th.call(&admin, "resetBuild", json!([r])).await?;
+        assert!(names_in(&top.join("packages/cf/3")).is_empty(), "{l}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn build_fields_unusable_as_paths_are_refused() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        for (args, msg) in [
+            (
+                json!(["pk", "1", "..", null]),
+                "Invalid build release: '..' (not usable in a file path)",
+            ),
+            (
+                json!(["pk", "1", "a/b", null]),
+                "Invalid build release: 'a/b' (not usable in a file path)",
+            ),
+            (
+                json!(["pk", ".", "1", null]),
+                "Invalid build version: '.' (not usable in a file path)",
+            ),
+            (
+                json!(["pk", "1\u{0}", "1", null]),
+                "Invalid build version: '1\\x00' (not usable in a file path)",
+            ),
+            (
+                json!(["..", "1", "1", null]),
+                "Invalid build name: '..' (not usable in a file path)",
+            ),
+            (
+                json!(["a/b", "1", "1", null]),
+                "Invalid build name: 'a/b' (not usable in a file path)",
+            ),
+        ] {
+            let e = th
+                .call(&admin, "createEmptyBuild", args.clone())
+                .await
+                .unwrap_err();
+            assert_eq!(
+                (e.fault_code(), e.to_string()),
+                (1000, msg.into()),
+                "{l}: {args}"
+            );
+        }
+        assert_eq!(
+            count(&th, "SELECT COUNT(*) AS n FROM build", vec![]).await?,
+            0,
+            "{l}"
+        );
+        assert_eq!(
+            count(&th, "SELECT COUNT(*) AS n FROM package", vec![]).await?,
+            0,
+            "{l}"
+        );
+        // volume names are directories below topdir/vol
+        std::fs::create_dir_all(topdir(&th).join("vol/a/b"))?;
+        for (name, msg) in [
+            (
+                "a/b",
+                "Invalid volume name: 'a/b' (not usable in a file path)",
+            ),
+            (
+                "..",
+                "Invalid volume name: '..' (not usable in a file path)",
+            ),
+        ] {
+            let e = th
+                .call(&admin, "addVolume", json!([name]))
+                .await
+                .unwrap_err();
+            assert_eq!((e.fault_code(), e.to_string()), (1000, msg.into()), "{l}");
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn recycling_a_build_its_own_task_restarted_changes_nothing() -> Result<()> {
+    use koji_core::hub::builds::{new_build_in, NewBuild};
+    use koji_core::model::BuildState;
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let c = th.hub.db().conn();
+        let task = |_: ()| async {
+            fetch_one(
+                c,
+                "INSERT INTO task (channel_id, owner, arch, method) \
+                 VALUES (1, 1, 'noarch', 'build') RETURNING id",
+                vec![],
+            )
+            .await?
+            .int("id")
+        };
+        let (t1, t2) = (task(()).await?, task(()).await?);
+        let b = empty_build(&th, &admin, json!(["rc", "1", "1", null])).await?;
+        sql(
+            &th,
+            "UPDATE build SET state = 0, completion_time = NULL, task_id = ?, source = 'orig' \
+             WHERE id = ?",
+            params![t1, b],
+        )
+        .await?;
+        let before = th.call(&admin, "getBuild", json!([b])).await?;
+        let data = |task_id| NewBuild {
+            name: Some(json!("rc")),
+            version: "1".into(),
+            release: "1".into(),
+            state: Some(BuildState::Building),
+            task_id: Some(task_id),
+            source: Some("new".into()),
+            extra: Some(json!({"x": 1})),
+            ..Default::default()
+        };
+        let mut tx = th.hub.db().begin().await?;
+        let id = new_build_in(&mut tx, &admin, &data(t1), false).await?;
+        tx.commit().await?;
+        assert_eq!(id, b, "{l}");
+        assert_eq!(
+            th.call(&admin, "getBuild", json!([b])).await?,
+            before,
+            "{l}: unchanged"
+        );
+        // another task: refused
+        let mut tx = th.hub.db().begin().await?;
+        let e = new_build_in(&mut tx, &admin, &data(t2), false)
+            .await
+            .unwrap_err();
+        drop(tx);
+        assert_eq!(
+            e.to_string(),
+            format!("Build already in progress (task {t1})"),
+            "{l}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn failed_promotion_leaves_no_links_behind() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let top = topdir(&th);
+        std::fs::create_dir_all(top.join("vol/fast"))?;
+        th.call(&admin, "addVolume", json!(["fast"])).await?;
+        let d = empty_build(&th, &admin, json!(["pf", "1", "2", null, null, true])).await?;
+        let draft = format!("2,draft_{d}");
+        write_file(
+            &top.join(format!("packages/pf/1/{draft}/noarch/x.rpm")),
+            "x",
+        );
+        th.call(&admin, "changeBuildVolume", json!([d, "fast"]))
+            .await?;
+        let before_default = names_in(&top.join("packages/pf/1"));
+        let before_fast = names_in(&top.join("vol/fast/packages/pf/1"));
+        assert_eq!(before_default, std::slice::from_ref(&draft), "{l}");
+        fail_commit_when(&th, "t4", "build", "UPDATE", "NEW.promoter IS NOT NULL").await?;
+        assert!(
+            th.call(&admin, "promoteBuild", json!([d])).await.is_err(),
+            "{l}"
+        );
+        clear_fail(&th, "t4", "build").await?;
+        assert_eq!(names_in(&top.join("packages/pf/1")), before_default, "{l}");
+        assert_eq!(
+            names_in(&top.join("vol/fast/packages/pf/1")),
+            before_fast,
+            "{l}"
+        );
+        assert!(
+            std::fs::symlink_metadata(top.join("packages/pf/1/2")).is_err(),
+            "{l}: no link for the promoted release"
+        );
+        assert_eq!(
+            std::fs::read_to_string(top.join(format!("packages/pf/1/{draft}/noarch/x.rpm")))?,
+            "x",
+            "{l}"
+        );
+        // and it can be promoted afterwards
+        let p = th.call(&admin, "promoteBuild", json!([d])).await?;
+        assert_eq!(p["nvr"], json!("pf-1-2"), "{l}");
+    }
+    Ok(())
+}

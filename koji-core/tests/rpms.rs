@@ -270,7 +270,13 @@ async fn import_source_then_binaries() -> R {
         let stored = builddir.join("src/kojitest-1.0-1.src.rpm");
         assert!(stored.is_file(), "{}", th.label());
         let up = topdir(&th).join("work/cli-import/a/kojitest-1.0-1.src.rpm");
-        assert_eq!(std::fs::read_link(&up)?, stored);
+        // a relative link, as upstream's move_and_symlink leaves
+        let link = std::fs::read_link(&up)?;
+        assert!(link.is_relative(), "{}", link.display());
+        assert_eq!(
+            up.parent().unwrap().join(&link).canonicalize()?,
+            stored.canonicalize()?
+        );
         // unsigned: recorded with the empty sigkey, header cached
         let sigs = th.call(&admin, "queryRPMSigs", json!([srpm_id])).await?;
         assert_eq!(
@@ -1113,6 +1119,239 @@ async fn external_rpms() -> R {
             fault(&th, &admin, "addRPMSig", json!([id, "AAAA"])).await,
             (1000, format!("Not an internal rpm: {id} (from extrepo)"))
         );
+    }
+    Ok(())
+}
+
+/// Makes the next commit that ran `op` on `table` with `cond` true fail at
+/// COMMIT (a deferred constraint on PostgreSQL, a deferred foreign key on
+/// SQLite).
+async fn fail_commit_when(th: &TestHub, name: &str, table: &str, op: &str, cond: &str) -> R {
+    let c = th.hub.db().conn();
+    let qs = match th.backend {
+        koji_core::db::Backend::Sqlite => vec![
+            "CREATE TABLE IF NOT EXISTS inj_parent (id INTEGER PRIMARY KEY)".to_string(),
+            "CREATE TABLE IF NOT EXISTS inj_child (pid INTEGER REFERENCES inj_parent (id) \
+             DEFERRABLE INITIALLY DEFERRED)"
+                .to_string(),
+            format!(
+                "CREATE TRIGGER inj_fail_{name} AFTER {op} ON {table} WHEN {cond} \
+                 BEGIN INSERT INTO inj_child VALUES (999); END"
+            ),
+        ],
+        koji_core::db::Backend::Postgres => vec![
+            "CREATE OR REPLACE FUNCTION inj_fail() RETURNS trigger AS $$ \
+             BEGIN RAISE EXCEPTION 'injected commit failure'; END $$ LANGUAGE plpgsql"
+                .to_string(),
+            format!(
+                "CREATE CONSTRAINT TRIGGER inj_fail_{name} AFTER {op} ON {table} \
+                 DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN ({cond}) \
+                 EXECUTE FUNCTION inj_fail()"
+            ),
+        ],
+    };
+    for q in qs {
+        koji_core::db::exec(c, &q, vec![]).await?;
+    }
+    Ok(())
+}
+
+async fn clear_fail(th: &TestHub, name: &str, table: &str) -> R {
+    let q = match th.backend {
+        koji_core::db::Backend::Sqlite => format!("DROP TRIGGER IF EXISTS inj_fail_{name}"),
+        koji_core::db::Backend::Postgres => {
+            format!("DROP TRIGGER IF EXISTS inj_fail_{name} ON {table}")
+        }
+    };
+    koji_core::db::exec(th.hub.db().conn(), &q, vec![]).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn import_refuses_to_replace_a_dangling_link() -> R {
+    let f = fixture();
+    for th in TestHub::each().await? {
+        let admin = th.admin().await?;
+        let dest = topdir(&th).join("packages/kojitest/1.0/1/src/kojitest-1.0-1.src.rpm");
+        std::fs::create_dir_all(dest.parent().unwrap())?;
+        std::os::unix::fs::symlink("/nonexistent/target", &dest)?;
+        let (p, b) = upload(&th, &f.srpm, "dl");
+        assert_eq!(
+            fault(&th, &admin, "importRPM", json!([p, b])).await,
+            (
+                1000,
+                format!(
+                    "Error importing archive file, {} already exists",
+                    dest.display()
+                )
+            )
+        );
+        let up = topdir(&th).join("work/dl/kojitest-1.0-1.src.rpm");
+        assert!(up.is_file() && !up.is_symlink(), "{}", th.label());
+        assert_eq!(
+            std::fs::read_link(&dest)?,
+            PathBuf::from("/nonexistent/target")
+        );
+        for t in ["build", "rpminfo", "rpmsigs"] {
+            assert_eq!(count(&th, t).await, 0, "{t} on {}", th.label());
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn import_source_is_confined_to_the_work_directory() -> R {
+    let f = fixture();
+    for th in TestHub::each().await? {
+        let admin = th.admin().await?;
+        let top = topdir(&th);
+        let work = top.join("work");
+        let base = "kojitest-1.0-1.src.rpm";
+        // a file outside work
+        let outside = top.join("outside");
+        std::fs::create_dir_all(&outside)?;
+        std::fs::copy(&f.srpm, outside.join(base))?;
+        std::fs::create_dir_all(&work)?;
+        for path in ["../outside", "a/../../outside"] {
+            assert_eq!(
+                fault(&th, &admin, "importRPM", json!([path, base])).await,
+                (
+                    1,
+                    format!("<class 'ValueError'>: Invalid path segment: {path}/{base}")
+                ),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            fault(
+                &th,
+                &admin,
+                "importRPM",
+                json!([".", format!("../outside/{base}")])
+            )
+            .await,
+            (
+                1,
+                format!("<class 'ValueError'>: Invalid path segment: ./../outside/{base}")
+            )
+        );
+        // an absolute path
+        let abs = outside.display().to_string();
+        assert_eq!(
+            fault(&th, &admin, "importRPM", json!([abs, base])).await,
+            (
+                1,
+                format!("<class 'ValueError'>: Invalid path segment: {abs}/{base}")
+            )
+        );
+        // a directory link below work leading out
+        std::os::unix::fs::symlink(&outside, work.join("sneaky"))?;
+        assert_eq!(
+            fault(&th, &admin, "importRPM", json!(["sneaky", base])).await,
+            (1000, "Invalid upload directory: sneaky".into())
+        );
+        // the file itself a link
+        std::fs::create_dir_all(work.join("ln"))?;
+        std::os::unix::fs::symlink(outside.join(base), work.join("ln").join(base))?;
+        assert_eq!(
+            fault(&th, &admin, "importRPM", json!(["ln", base])).await,
+            (
+                1000,
+                format!(
+                    "Error importing archive file, {}/ln/{base} is not a regular file",
+                    work.display()
+                )
+            )
+        );
+        for t in ["build", "rpminfo"] {
+            assert_eq!(count(&th, t).await, 0, "{t} on {}", th.label());
+        }
+        assert!(outside.join(base).is_file());
+        assert!(!top.join("packages").exists());
+        // a normalised path inside work is fine
+        let (p, b) = upload(&th, &f.srpm, "ok/x");
+        th.call(&admin, "importRPM", json!([format!("{p}/../x"), b]))
+            .await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn signed_copies_and_sig_deletion_follow_their_rows() -> R {
+    let f = fixture();
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let (_, noarch_id, _) = import_all(&th, &admin).await?;
+        let builddir = topdir(&th).join("packages/kojitest/1.0/1");
+        let key = f.sigkey.clone();
+        th.call(
+            &admin,
+            "addRPMSig",
+            json!([noarch_id, b64(&sighdr(&f.signed))]),
+        )
+        .await?;
+        th.call(&admin, "writeSignedRPM", json!([noarch_id, key]))
+            .await?;
+        let signed = builddir.join(format!(
+            "data/signed/{key}/noarch/kojitest-doc-1.0-1.noarch.rpm"
+        ));
+        let good = std::fs::read(&signed)?;
+        // an old copy that differs: with force and a failing commit it stays
+        std::fs::write(&signed, b"old copy")?;
+        koji_core::db::exec(th.hub.db().conn(), "DELETE FROM rpm_checksum", vec![]).await?;
+        fail_commit_when(&th, "t1", "rpm_checksum", "INSERT", "1 = 1").await?;
+        assert!(
+            th.call(&admin, "writeSignedRPM", json!([noarch_id, key, true]))
+                .await
+                .is_err(),
+            "{l}"
+        );
+        assert_eq!(std::fs::read(&signed)?, b"old copy", "{l}");
+        let sdir = signed.parent().unwrap();
+        let names: Vec<_> = std::fs::read_dir(sdir)?.filter_map(|e| e.ok()).collect();
+        assert_eq!(names.len(), 1, "{l}: no temporary files left");
+        clear_fail(&th, "t1", "rpm_checksum").await?;
+        th.call(&admin, "writeSignedRPM", json!([noarch_id, key, true]))
+            .await?;
+        assert_eq!(std::fs::read(&signed)?, good, "{l}");
+
+        // deleteRPMSig: a failing commit keeps the signed copy and header
+        let hdr = builddir.join(format!(
+            "data/sigcache/{key}/noarch/kojitest-doc-1.0-1.noarch.rpm.sig"
+        ));
+        fail_commit_when(
+            &th,
+            "t2",
+            "rpmsigs",
+            "DELETE",
+            &format!("OLD.sigkey = '{key}'"),
+        )
+        .await?;
+        assert!(
+            th.call(&admin, "deleteRPMSig", json!([noarch_id, key]))
+                .await
+                .is_err(),
+            "{l}"
+        );
+        clear_fail(&th, "t2", "rpmsigs").await?;
+        assert_eq!(std::fs::read(&signed)?, good, "{l}");
+        assert_eq!(std::fs::read(&hdr)?, sighdr(&f.signed), "{l}");
+        assert_eq!(
+            std::fs::read_dir(hdr.parent().unwrap())?.count(),
+            1,
+            "{l}: no backup left"
+        );
+        assert_eq!(
+            std::fs::read_dir(sdir)?.count(),
+            1,
+            "{l}: nothing set aside left"
+        );
+        th.call(&admin, "deleteRPMSig", json!([noarch_id, key]))
+            .await?;
+        assert!(!signed.exists(), "{l}");
+        assert!(!hdr.exists(), "{l}");
+        assert_eq!(std::fs::read_dir(sdir)?.count(), 0, "{l}");
     }
     Ok(())
 }

@@ -21,7 +21,7 @@ use crate::db::{backend_of, exec, fetch_all, fetch_opt, versioned, Backend, RowE
 use crate::error::{Error, Result};
 use crate::model::BuildState;
 use crate::params;
-use crate::pathinfo::{BuildPath, PathInfo, DEFAULT_VOLUME};
+use crate::pathinfo::{check_component, BuildPath, PathInfo, DEFAULT_VOLUME};
 use crate::util::{format_time, py_repr, py_str, py_str_repr};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::Serialize;
@@ -331,18 +331,25 @@ pub async fn new_build_in(
     data: &NewBuild,
     strict: bool,
 ) -> Result<i64> {
+    // the N-V-R become directories (packages/N/V/R): checked before
+    // anything is written
+    check_component("build version", &data.version)?;
+    check_component("build release", &data.release)?;
     let (pkg_id, name) = match data.pkg_id {
         Some(id) => {
             let r = fetch_opt(&**tx, "SELECT name FROM package WHERE id = ?", params![id])
                 .await?
                 .ok_or_else(|| Error::Generic(format!("No such package ID: {id}")))?;
-            (id, r.string("name")?)
+            let name = r.string("name")?;
+            check_component("build name", &name)?;
+            (id, name)
         }
         None => {
             let name = match &data.name {
                 Some(n) if crate::api::truthy(n) => n.clone(),
                 _ => return Err(Error::generic("No name or package id provided for build")),
             };
+            check_component("build name", &py_str(&name))?;
             let id = new_package_in(tx, &name, false).await?;
             (id, py_str(&name))
         }
@@ -378,7 +385,10 @@ pub async fn new_build_in(
         if strict {
             return Err(Error::Generic(format!("Existing build found: {old_str}")));
         }
-        recycle_build_in(tx, &old, data, state).await?;
+        if !recycle_build_in(tx, &old, data, state).await? {
+            // its own task restarted: the build stays as it is
+            return Ok(old.id);
+        }
         let event = tx.event().await?;
         exec(
             &**tx,
@@ -471,16 +481,18 @@ async fn next_build_id(tx: &Tx) -> Result<i64> {
 
 /// Upstream's `recycle_build` checks: only a failed or canceled build with
 /// no tag history, RPMs or archives may be reused; type rows are dropped.
+/// False when the build is BUILDING for the same task (its task restarted):
+/// it is then reused as it is, nothing changed.
 async fn recycle_build_in(
     tx: &mut Tx,
     old: &BuildInfo,
     data: &NewBuild,
     state: BuildState,
-) -> Result<()> {
+) -> Result<bool> {
     match old.state() {
         Some(BuildState::Building) => {
             if state == BuildState::Building && data.task_id == old.task_id {
-                return Ok(());
+                return Ok(false);
             }
             return Err(Error::Generic(format!(
                 "Build already in progress (task {})",
@@ -522,7 +534,7 @@ async fn recycle_build_in(
         )
         .await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The data map upstream shows in "Build already exists" messages.
@@ -887,12 +899,12 @@ fn is_symlink(p: &Path) -> bool {
 }
 
 /// Python's `os.path.lexists`.
-fn lexists(p: &Path) -> bool {
+pub(crate) fn lexists(p: &Path) -> bool {
     std::fs::symlink_metadata(p).is_ok()
 }
 
 /// Python's `os.path.relpath(target, start)` for absolute paths.
-fn relpath(target: &Path, start: &Path) -> PathBuf {
+pub(crate) fn relpath(target: &Path, start: &Path) -> PathBuf {
     let t: Vec<_> = target.components().collect();
     let s: Vec<_> = start.components().collect();
     let common = t.iter().zip(&s).take_while(|(a, b)| a == b).count();
@@ -953,10 +965,11 @@ fn copytree(src: &Path, dst: &Path) -> Result<()> {
 }
 
 /// Upstream's `ensure_volume_symlink`: a build on another volume gets a
-/// relative link at its place on the default volume.
-fn ensure_volume_symlink(pathinfo: &PathInfo, b: &BuildInfo) -> Result<()> {
+/// relative link at its place on the default volume. Answers the link
+/// when it made one (so a failed caller can take it away again).
+fn ensure_volume_symlink(pathinfo: &PathInfo, b: &BuildInfo) -> Result<Option<PathBuf>> {
     if b.volume_name == DEFAULT_VOLUME {
-        return Ok(());
+        return Ok(None);
     }
     let build_dir = b.dir(pathinfo);
     let basedir = dir_on(pathinfo, b, DEFAULT_VOLUME, None);
@@ -964,7 +977,7 @@ fn ensure_volume_symlink(pathinfo: &PathInfo, b: &BuildInfo) -> Result<()> {
     let rel = relpath(&build_dir, parent);
     if is_symlink(&basedir) {
         if std::fs::read_link(&basedir)? == rel {
-            return Ok(());
+            return Ok(None);
         }
         std::fs::remove_file(&basedir)?;
     } else if basedir.exists() {
@@ -976,16 +989,22 @@ fn ensure_volume_symlink(pathinfo: &PathInfo, b: &BuildInfo) -> Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     std::os::unix::fs::symlink(rel, &basedir)?;
-    Ok(())
+    Ok(Some(basedir))
 }
 
-/// Upstream's `_delete_build_symlinks`: the default-volume link of a build
-/// on another volume, and the links left at a promoted draft's old place.
-fn delete_build_symlinks(pathinfo: &PathInfo, b: &BuildInfo, volumes: &[VolumeInfo]) -> Result<()> {
+/// Upstream's `_delete_build_symlinks`, set aside in `trash`: the
+/// default-volume link of a build on another volume, and the links left
+/// at a promoted draft's old place.
+fn delete_build_symlinks(
+    pathinfo: &PathInfo,
+    b: &BuildInfo,
+    volumes: &[VolumeInfo],
+    trash: &mut Trash,
+) -> Result<()> {
     if b.volume_id != 0 {
         let basedir = dir_on(pathinfo, b, DEFAULT_VOLUME, None);
         if is_symlink(&basedir) {
-            std::fs::remove_file(&basedir)?;
+            trash.set_aside(&basedir)?;
         }
     }
     if !b.draft {
@@ -993,11 +1012,66 @@ fn delete_build_symlinks(pathinfo: &PathInfo, b: &BuildInfo, volumes: &[VolumeIn
         for v in volumes {
             let checkdir = dir_on(pathinfo, b, &v.name, Some(&draft));
             if is_symlink(&checkdir) {
-                std::fs::remove_file(&checkdir)?;
+                trash.set_aside(&checkdir)?;
             }
         }
     }
     Ok(())
+}
+
+/// Files and directories to be removed once a transaction commits. Each is
+/// renamed at once to a hidden sibling (same directory, so same volume and
+/// an atomic rename): [`Trash::empty`] after the commit removes them,
+/// [`Trash::restore`] puts them back when the transaction fails.
+#[derive(Debug, Default)]
+#[must_use = "empty or restore the trash"]
+pub struct Trash {
+    /// (original place, where it waits), in the order set aside.
+    moved: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Trash {
+    /// Sets `p` aside (a file, link or whole tree); nothing when there is
+    /// nothing at `p`.
+    pub fn set_aside(&mut self, p: &Path) -> Result<()> {
+        if !lexists(p) {
+            return Ok(());
+        }
+        let dir = p.parent().unwrap_or(Path::new("/"));
+        let aside = dir.join(format!(".koji-deleting.{:016x}", rand::random::<u64>()));
+        std::fs::rename(p, &aside)?;
+        self.moved.push((p.to_path_buf(), aside));
+        Ok(())
+    }
+
+    /// After the commit: removes what was set aside (failures are logged:
+    /// the rows are gone already, only disk space is at stake).
+    pub fn empty(self) {
+        for (orig, aside) in self.moved {
+            if let Err(e) = rmtree(&aside) {
+                tracing::error!(
+                    path = %aside.display(),
+                    original = %orig.display(),
+                    error = %e,
+                    "cannot remove deleted content"
+                );
+            }
+        }
+    }
+
+    /// When the transaction fails: puts everything back, last first.
+    pub fn restore(self) {
+        for (orig, aside) in self.moved.into_iter().rev() {
+            if let Err(e) = std::fs::rename(&aside, &orig) {
+                tracing::error!(
+                    path = %aside.display(),
+                    original = %orig.display(),
+                    error = %e,
+                    "cannot put content back"
+                );
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -1243,7 +1317,8 @@ pub async fn build_references_in<C: ConnectionTrait>(
 /// The database part of upstream's `_delete_build` (no reference checks):
 /// the RPMs' signatures and checksums go, tag entries are revoked, the
 /// build is marked DELETED; RPM, archive and type rows stay. The caller
-/// removes the files ([`remove_build_files`]) before committing.
+/// sets the files aside ([`set_aside_build_files`]) and empties the trash
+/// after committing.
 pub async fn delete_build_in(tx: &mut Tx, caller: &Caller, b: &BuildInfo) -> Result<()> {
     let user_id = caller.user_id()?;
     for table in ["rpmsigs", "rpm_checksum"] {
@@ -1266,20 +1341,25 @@ pub async fn delete_build_in(tx: &mut Tx, caller: &Caller, b: &BuildInfo) -> Res
     Ok(())
 }
 
-/// Removes a deleted or reset build's files: its links on other volumes
-/// and after a promotion, then its directory (on `b`'s volume).
-pub async fn remove_build_files<C: ConnectionTrait>(
+/// Sets a deleted or reset build's files aside: its links on other
+/// volumes and after a promotion, then its directory (on `b`'s volume).
+/// On an error what was set aside already is put back.
+pub async fn set_aside_build_files<C: ConnectionTrait>(
     c: &C,
     pathinfo: &PathInfo,
     b: &BuildInfo,
-) -> Result<()> {
+) -> Result<Trash> {
     let volumes = list_volumes_in(c).await?;
-    delete_build_symlinks(pathinfo, b, &volumes)?;
-    let dir = b.dir(pathinfo);
-    if dir.exists() {
-        rmtree(&dir)?;
+    let mut trash = Trash::default();
+    let res = delete_build_symlinks(pathinfo, b, &volumes, &mut trash)
+        .and_then(|()| trash.set_aside(&b.dir(pathinfo)));
+    match res {
+        Ok(()) => Ok(trash),
+        Err(e) => {
+            trash.restore();
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 /// A build's move to another volume, copied and recorded but not yet
@@ -1299,7 +1379,8 @@ impl VolumeMove {
     /// the default volume.
     pub fn finish(&self, pathinfo: &PathInfo) -> Result<()> {
         rmtree(&self.olddir)?;
-        ensure_volume_symlink(pathinfo, &self.moved)
+        ensure_volume_symlink(pathinfo, &self.moved)?;
+        Ok(())
     }
 
     /// When the transaction does not commit: drops the new copy.
@@ -1767,10 +1848,18 @@ impl Builds<'_> {
                 return refused("Cannot delete build, used in recent buildroot".into());
             }
         }
-        delete_build_in(&mut tx, caller, &b).await?;
-        // files go before the commit: a failure leaves the build as it was
-        remove_build_files(&*tx, &self.0.pathinfo(), &b).await?;
-        tx.commit().await?;
+        // the files are set aside first and removed only after the commit;
+        // any failure puts them back
+        let trash = set_aside_build_files(&*tx, &self.0.pathinfo(), &b).await?;
+        let res = async {
+            delete_build_in(&mut tx, caller, &b).await?;
+            tx.commit().await
+        };
+        if let Err(e) = res.await {
+            trash.restore();
+            return Err(e);
+        }
+        trash.empty();
         tracing::warn!(
             build = %b.nvr,
             user = %caller.session()?.user_name,
@@ -1784,48 +1873,65 @@ impl Builds<'_> {
     pub async fn reset(&self, caller: &Caller, info: &Json) -> Result<()> {
         caller.assert_perm("admin")?;
         let tx = self.0.db().begin().await?;
-        let Some(mut b) = get_build_in(&*tx, info, false).await? else {
+        let Some(b) = get_build_in(&*tx, info, false).await? else {
             return Ok(());
         };
-        let by_rpm = "rpm_id IN (SELECT id FROM rpminfo WHERE build_id = ?)";
-        let by_archive = "IN (SELECT id FROM archiveinfo WHERE build_id = ?)";
-        let deletes = [
-            format!("DELETE FROM rpmsigs WHERE {by_rpm}"),
-            format!("DELETE FROM buildroot_listing WHERE {by_rpm}"),
-            format!("DELETE FROM archive_rpm_components WHERE {by_rpm}"),
-            format!("DELETE FROM rpm_checksum WHERE {by_rpm}"),
-            "DELETE FROM rpminfo WHERE build_id = ?".to_string(),
-            format!("DELETE FROM maven_archives WHERE archive_id {by_archive}"),
-            format!("DELETE FROM win_archives WHERE archive_id {by_archive}"),
-            format!("DELETE FROM image_archives WHERE archive_id {by_archive}"),
-            format!("DELETE FROM buildroot_archives WHERE archive_id {by_archive}"),
-            format!("DELETE FROM archive_rpm_components WHERE archive_id {by_archive}"),
-            format!("DELETE FROM archive_components WHERE archive_id {by_archive}"),
-            format!("DELETE FROM archive_components WHERE component_id {by_archive}"),
-            "DELETE FROM archiveinfo WHERE build_id = ?".to_string(),
-            "DELETE FROM maven_builds WHERE build_id = ?".to_string(),
-            "DELETE FROM win_builds WHERE build_id = ?".to_string(),
-            "DELETE FROM image_builds WHERE build_id = ?".to_string(),
-            "DELETE FROM build_types WHERE build_id = ?".to_string(),
-            // upstream erases the tag history too (not a revoke)
-            "DELETE FROM tag_listing WHERE build_id = ?".to_string(),
-        ];
-        for sql in &deletes {
-            exec(&*tx, sql, params![b.id]).await?;
+        // the files are set aside (where they are: the old volume) first
+        // and removed only after the commit; any failure puts them back
+        let trash = set_aside_build_files(&*tx, &self.0.pathinfo(), &b).await?;
+        let res = async {
+            reset_build_rows_in(&tx, b.id).await?;
+            tx.commit().await
+        };
+        if let Err(e) = res.await {
+            trash.restore();
+            return Err(e);
         }
-        exec(
-            &*tx,
-            "UPDATE build SET state = ?, task_id = NULL, volume_id = 0 WHERE id = ?",
-            params![BuildState::Canceled as i64, b.id],
-        )
-        .await?;
-        // the files are removed where they were (the old volume)
-        b.state = BuildState::Canceled as i64;
-        remove_build_files(&*tx, &self.0.pathinfo(), &b).await?;
-        tx.commit().await?;
+        trash.empty();
         Ok(())
     }
+}
 
+/// The rows upstream's `reset_build` erases or resets, inside the caller's
+/// transaction: the build keeps only its `build` row (CANCELED, no task,
+/// default volume).
+async fn reset_build_rows_in(tx: &Tx, build_id: i64) -> Result<()> {
+    let by_rpm = "rpm_id IN (SELECT id FROM rpminfo WHERE build_id = ?)";
+    let by_archive = "IN (SELECT id FROM archiveinfo WHERE build_id = ?)";
+    let deletes = [
+        format!("DELETE FROM rpmsigs WHERE {by_rpm}"),
+        format!("DELETE FROM buildroot_listing WHERE {by_rpm}"),
+        format!("DELETE FROM archive_rpm_components WHERE {by_rpm}"),
+        format!("DELETE FROM rpm_checksum WHERE {by_rpm}"),
+        "DELETE FROM rpminfo WHERE build_id = ?".to_string(),
+        format!("DELETE FROM maven_archives WHERE archive_id {by_archive}"),
+        format!("DELETE FROM win_archives WHERE archive_id {by_archive}"),
+        format!("DELETE FROM image_archives WHERE archive_id {by_archive}"),
+        format!("DELETE FROM buildroot_archives WHERE archive_id {by_archive}"),
+        format!("DELETE FROM archive_rpm_components WHERE archive_id {by_archive}"),
+        format!("DELETE FROM archive_components WHERE archive_id {by_archive}"),
+        format!("DELETE FROM archive_components WHERE component_id {by_archive}"),
+        "DELETE FROM archiveinfo WHERE build_id = ?".to_string(),
+        "DELETE FROM maven_builds WHERE build_id = ?".to_string(),
+        "DELETE FROM win_builds WHERE build_id = ?".to_string(),
+        "DELETE FROM image_builds WHERE build_id = ?".to_string(),
+        "DELETE FROM build_types WHERE build_id = ?".to_string(),
+        // upstream erases the tag history too (not a revoke)
+        "DELETE FROM tag_listing WHERE build_id = ?".to_string(),
+    ];
+    for sql in &deletes {
+        exec(&**tx, sql, params![build_id]).await?;
+    }
+    exec(
+        &**tx,
+        "UPDATE build SET state = ?, task_id = NULL, volume_id = 0 WHERE id = ?",
+        params![BuildState::Canceled as i64, build_id],
+    )
+    .await?;
+    Ok(())
+}
+
+impl Builds<'_> {
     /// `setBuildOwner(build, user)` (admin).
     pub async fn set_owner(&self, caller: &Caller, info: &Json, user: &Json) -> Result<()> {
         caller.assert_perm("admin")?;
@@ -1888,6 +1994,8 @@ impl Builds<'_> {
     ) -> Result<VolumeInfo> {
         caller.assert_perm("admin")?;
         let name = verify_name_internal(name)?.to_string();
+        // the name is a directory below topdir/vol
+        check_component("volume name", &name)?;
         let voldir = self.0.pathinfo().volumedir(Some(&name));
         if !voldir.is_dir() {
             return Err(Error::generic("please create the volume directory first"));
@@ -2039,8 +2147,10 @@ impl Builds<'_> {
         };
         let base = dir_on(&pathinfo, &new, DEFAULT_VOLUME, None);
         let link = relpath(&base, oldpath.parent().unwrap_or(Path::new("/")));
+        // the default-volume link made for the promoted build, if any
+        let mut made_link = None;
         let res = async {
-            ensure_volume_symlink(&pathinfo, &new)?;
+            made_link = ensure_volume_symlink(&pathinfo, &new)?;
             std::os::unix::fs::symlink(&link, &oldpath)?;
             // the release changed: the volume policy may want it elsewhere
             match self.volume_policy_in(&*tx, caller, &new).await? {
@@ -2050,9 +2160,18 @@ impl Builds<'_> {
                 _ => Ok(None),
             }
         };
-        let mv = match res.await {
+        let res = res.await;
+        let remove_made_link = |made: &Option<PathBuf>| {
+            if let Some(l) = made {
+                if is_symlink(l) {
+                    let _ = std::fs::remove_file(l);
+                }
+            }
+        };
+        let mv = match res {
             Ok(mv) => mv,
             Err(e) => {
+                remove_made_link(&made_link);
                 undo_move();
                 return Err(e);
             }
@@ -2061,6 +2180,7 @@ impl Builds<'_> {
             if let Some(mv) = &mv {
                 mv.undo();
             }
+            remove_made_link(&made_link);
             undo_move();
             return Err(e);
         }

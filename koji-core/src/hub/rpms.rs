@@ -11,7 +11,9 @@
 pub mod header;
 mod tagtable;
 
-use super::builds::{get_build_in, new_build_in, parse_nvr, BuildInfo, NewBuild};
+use super::builds::{
+    get_build_in, lexists, new_build_in, parse_nvr, relpath, BuildInfo, NewBuild, Trash,
+};
 use super::query_opts::{Columns, QueryOpts};
 use super::tags::lookup_name;
 use super::{Caller, Hub};
@@ -20,7 +22,7 @@ use crate::db::{exec, fetch_all, fetch_opt, RowExt, Tx, Value, Where};
 use crate::error::{Error, Result};
 use crate::model::BuildState;
 use crate::params;
-use crate::pathinfo::{PathInfo, RpmPath};
+use crate::pathinfo::{check_component, PathInfo, RpmPath};
 use crate::util::{py_repr, py_str};
 use header::{hex, RawHeader, RpmHeaders};
 use md5::Digest as _;
@@ -474,6 +476,15 @@ fn checksum_num(name: &str) -> Option<i64> {
         .map(|i| i as i64)
 }
 
+/// The name of a stored checksum type; an unknown number (a row written
+/// by something else) is an error, not a panic.
+fn checksum_name(num: i64) -> Result<&'static str> {
+    usize::try_from(num)
+        .ok()
+        .and_then(|i| CHECKSUM_TYPES.get(i).copied())
+        .ok_or_else(|| Error::Generic(format!("Unknown checksum type: {num}")))
+}
+
 /// Several digests of one stream (upstream's `MultiSum`).
 struct MultiSum(Vec<(String, Hasher)>);
 
@@ -559,7 +570,7 @@ async fn create_rpm_checksum_in<C: ConnectionTrait>(
         return Ok(());
     }
     for r in &rows {
-        let t = CHECKSUM_TYPES[r.int("checksum_type")? as usize];
+        let t = checksum_name(r.int("checksum_type")?)?;
         let have = r.string("checksum")?;
         if let Some(pos) = sums.iter().position(|(n, _)| n == t) {
             if sums[pos].1 == have {
@@ -623,28 +634,130 @@ fn time_arg(name: &str, v: &Json) -> Result<Option<i64>> {
     }
 }
 
-/// Moves the uploaded file into place, leaving a symlink behind
-/// (upstream's `move_and_symlink`).
+fn destination_exists(dst: &Path) -> Error {
+    Error::Generic(format!("Destination exists: {}", dst.display()))
+}
+
+/// Moves the uploaded file into place, leaving a relative symlink behind
+/// (upstream's `move_and_symlink`). Like upstream's `safer_move` it never
+/// replaces anything at `dst` (a dangling link included); on any failure
+/// the file is back at `src`.
 fn move_and_symlink(src: &Path, dst: &Path) -> Result<()> {
+    use std::io::ErrorKind;
     if let Some(d) = dst.parent() {
         std::fs::create_dir_all(d)?;
     }
-    if std::fs::rename(src, dst).is_err() {
-        std::fs::copy(src, dst)?;
-        std::fs::remove_file(src)?;
+    if lexists(dst) {
+        return Err(destination_exists(dst));
     }
-    #[cfg(unix)]
-    std::os::unix::fs::symlink(dst, src)?;
+    // a hard link, unlike rename, fails when dst appeared meanwhile
+    match std::fs::hard_link(src, dst) {
+        Ok(()) => {}
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => return Err(destination_exists(dst)),
+        Err(_) => {
+            // another filesystem (or no hard links): copy into a new file
+            if let Err(e) = copy_new(src, dst) {
+                if !matches!(&e, Error::Generic(_)) {
+                    let _ = std::fs::remove_file(dst);
+                }
+                return Err(e);
+            }
+        }
+    }
+    if let Err(e) = std::fs::remove_file(src) {
+        let _ = std::fs::remove_file(dst);
+        return Err(e.into());
+    }
+    let link = relpath(dst, src.parent().unwrap_or(Path::new("/")));
+    if let Err(e) = std::os::unix::fs::symlink(&link, src) {
+        undo_move(src, dst);
+        return Err(e.into());
+    }
     Ok(())
 }
 
-/// Puts the file back where it was (a failed import).
+/// Copies `src` to `dst`, which must not exist yet.
+fn copy_new(src: &Path, dst: &Path) -> Result<()> {
+    let mut input = std::fs::File::open(src)?;
+    let mut out = match std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(dst)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(destination_exists(dst))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    std::io::copy(&mut input, &mut out)?;
+    out.sync_all()?;
+    std::fs::set_permissions(dst, input.metadata()?.permissions())?;
+    Ok(())
+}
+
+/// Puts the file back where it was (a failed import): the link left at
+/// `src` goes, the file moves back from `dst`.
 fn undo_move(src: &Path, dst: &Path) {
-    let _ = std::fs::remove_file(src);
-    if std::fs::rename(dst, src).is_err() {
-        let _ = std::fs::copy(dst, src);
+    if std::fs::symlink_metadata(src).is_ok_and(|m| m.file_type().is_symlink()) {
+        let _ = std::fs::remove_file(src);
+    }
+    if lexists(src) {
+        tracing::error!(path = %src.display(), "cannot put an import back: its place is taken");
+        return;
+    }
+    if std::fs::rename(dst, src).is_err() && copy_new(dst, src).is_ok() {
         let _ = std::fs::remove_file(dst);
     }
+}
+
+/// The file `importRPM(path, basename)` names: `<work>/<path>/<basename>`,
+/// confined to the work directory. The joined path is normalised as
+/// uploads are; a path leaving the work directory (`..`, absolute) is
+/// refused, and so is a symbolic link at any step below it. Answers the
+/// file and the name upstream shows in messages.
+fn import_source(work: &Path, path: &Json, basename: &Json) -> Result<(PathBuf, String)> {
+    let (path, basename) = (py_str(path), py_str(basename));
+    let shown = format!("{}/{path}/{basename}", work.display());
+    let missing = || Error::Generic(format!("No such file: {shown}"));
+    if shown.contains('\0') {
+        return Err(missing());
+    }
+    let rel = super::uploads::normpath(&format!("{path}/{basename}"));
+    if rel.starts_with('/') || rel == ".." || rel.starts_with("../") {
+        return Err(Error::Fault {
+            code: 1,
+            message: format!("<class 'ValueError'>: Invalid path segment: {path}/{basename}"),
+        });
+    }
+    let comps: Vec<&str> = rel.split('/').collect();
+    let mut p = work.to_path_buf();
+    for (i, c) in comps.iter().enumerate() {
+        p.push(c);
+        let meta = match std::fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(missing()),
+            Err(e) => return Err(e.into()),
+        };
+        let last = i + 1 == comps.len();
+        if !last {
+            if meta.file_type().is_symlink() {
+                tracing::warn!(path = %p.display(), "import through a symbolic link refused");
+                return Err(Error::Generic(format!("Invalid upload directory: {path}")));
+            }
+            if !meta.is_dir() {
+                return Err(missing());
+            }
+        } else if meta.file_type().is_symlink() || !meta.is_file() {
+            if std::fs::metadata(&p).is_err() {
+                return Err(missing());
+            }
+            return Err(Error::Generic(format!(
+                "Error importing archive file, {shown} is not a regular file"
+            )));
+        }
+    }
+    Ok((p, shown))
 }
 
 /// Upstream's `filedigestAlgo`.
@@ -890,12 +1003,7 @@ impl Rpms<'_> {
     pub async fn import(&self, caller: &Caller, path: &Json, basename: &Json) -> Result<Json> {
         caller.assert_perm("admin")?;
         let pathinfo = self.0.pathinfo();
-        let work = pathinfo.work(None);
-        let fname = format!("{}/{}/{}", work.display(), py_str(path), py_str(basename));
-        let fn_path = PathBuf::from(&fname);
-        if !fn_path.exists() {
-            return Err(Error::Generic(format!("No such file: {fname}")));
-        }
+        let (fn_path, fname) = import_source(&pathinfo.work(None), path, basename)?;
         let hdr = RpmHeaders::read(&fn_path)?;
         let field = |n: &str| hdr.field(n);
         let name = field("name")?.to_json();
@@ -925,6 +1033,15 @@ impl Rpms<'_> {
             return Err(Error::Generic(format!(
                 "bad filename: {base} (expected {expected})"
             )));
+        }
+        // they become directory and file names (ARCH/N-V-R.ARCH.rpm)
+        for (what, v) in [
+            ("rpm name", &name),
+            ("rpm version", &version),
+            ("rpm release", &release),
+            ("rpm arch", &arch),
+        ] {
+            check_component(what, &py_str(v))?;
         }
         let user_id = caller.user_id()?;
         let mut tx = self.0.db().begin().await?;
@@ -1020,7 +1137,7 @@ impl Rpms<'_> {
         // the file's place in the build (upstream's import_rpm_file)
         let destdir = build.dir(&pathinfo).join(py_str(&arch));
         let final_path = destdir.join(&base);
-        if final_path.exists() {
+        if lexists(&final_path) {
             return Err(Error::Generic(format!(
                 "Error importing archive file, {} already exists",
                 final_path.display()
@@ -1255,6 +1372,8 @@ impl Rpms<'_> {
         }
         let binfo = build_of(&*tx, &rinfo).await?;
         let builddir = binfo.dir(&pathinfo);
+        // every file change is made now and undone if anything fails up to
+        // the commit: backups are renames, deletions are set aside
         let mut renames = vec![];
         let mut deletes = vec![];
         for (key, hash) in &found {
@@ -1283,29 +1402,51 @@ impl Rpms<'_> {
                 renames.push((hdr_path, backup));
             }
         }
-        for (key, _) in &found {
-            let signed = builddir.join(PathInfo::signed(rinfo.path(), key));
-            if !signed.exists() {
-                continue;
+        let mut trash = Trash::default();
+        let mut backed_up: Vec<(PathBuf, PathBuf)> = vec![];
+        let undo = |trash: Trash, backed_up: &[(PathBuf, PathBuf)]| {
+            for (from, to) in backed_up.iter().rev() {
+                if let Err(e) = std::fs::rename(to, from) {
+                    tracing::error!(error = %e, "cannot restore {}", from.display());
+                }
             }
-            if std::fs::remove_file(&signed).is_err() {
-                return Err(Error::Generic(format!(
-                    "Failed to delete {}",
-                    signed.display()
-                )));
+            trash.restore();
+        };
+        let mut files = || -> Result<()> {
+            for (key, _) in &found {
+                let signed = builddir.join(PathInfo::signed(rinfo.path(), key));
+                if !signed.exists() {
+                    continue;
+                }
+                if trash.set_aside(&signed).is_err() {
+                    return Err(Error::Generic(format!(
+                        "Failed to delete {}",
+                        signed.display()
+                    )));
+                }
             }
+            for (from, to) in &renames {
+                match std::fs::rename(from, to) {
+                    Ok(()) => backed_up.push((from.clone(), to.clone())),
+                    Err(e) => tracing::error!(error = %e, "failed to back up {}", from.display()),
+                }
+            }
+            for p in &deletes {
+                if trash.set_aside(p).is_err() {
+                    return Err(Error::Generic(format!("Failed to delete {}", p.display())));
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = files() {
+            undo(trash, &backed_up);
+            return Err(e);
         }
-        for (from, to) in renames {
-            if let Err(e) = std::fs::rename(&from, &to) {
-                tracing::error!(error = %e, "failed to back up {}", from.display());
-            }
+        if let Err(e) = tx.commit().await {
+            undo(trash, &backed_up);
+            return Err(e);
         }
-        for p in deletes {
-            if std::fs::remove_file(&p).is_err() {
-                return Err(Error::Generic(format!("Failed to delete {}", p.display())));
-            }
-        }
-        tx.commit().await?;
+        trash.empty();
         Ok(())
     }
 
@@ -1362,22 +1503,34 @@ impl Rpms<'_> {
         }
         let signed = builddir.join(PathInfo::signed(rinfo.path(), &sigkey));
         tx.event().await?;
-        if signed.exists() {
-            if !force {
-                let mut sum = MultiSum::new(&types);
-                read_file_chunks(&signed, |b| sum.update(b))?;
-                create_rpm_checksum_in(&*tx, rinfo.id, &sigkey, sum.hexdigests()).await?;
-                tx.commit().await?;
-                return Ok(());
-            }
-            std::fs::remove_file(&signed)?;
+        if signed.exists() && !force {
+            let mut sum = MultiSum::new(&types);
+            read_file_chunks(&signed, |b| sum.update(b))?;
+            create_rpm_checksum_in(&*tx, rinfo.id, &sigkey, sum.hexdigests()).await?;
+            tx.commit().await?;
+            return Ok(());
         }
+        // the new copy is made in a temporary file beside its place; the
+        // old one (with force) stays until the rows are in
         let sigpath = builddir.join(PathInfo::sighdr(rinfo.path(), &sigkey));
         let sighdr = std::fs::read(&sigpath)?;
         let mut sum = MultiSum::new(&types);
-        header::splice_sighdr(&sighdr, &rpm_path, &signed, |b| sum.update(b))?;
+        let tmp = header::splice_sighdr_temp(&sighdr, &rpm_path, &signed, |b| sum.update(b))?;
         create_rpm_checksum_in(&*tx, rinfo.id, &sigkey, sum.hexdigests()).await?;
-        tx.commit().await?;
+        // in place before the commit (the old copy set aside), undone if
+        // the commit fails; the temporary file goes away on any error
+        let mut trash = Trash::default();
+        trash.set_aside(&signed)?;
+        if let Err(e) = tmp.persist_noclobber(&signed) {
+            trash.restore();
+            return Err(Error::Io(e.error));
+        }
+        if let Err(e) = tx.commit().await {
+            let _ = std::fs::remove_file(&signed);
+            trash.restore();
+            return Err(e);
+        }
+        trash.empty();
         Ok(())
     }
 
@@ -1447,7 +1600,7 @@ impl Rpms<'_> {
                 out.insert(k.clone(), Json::Object(m));
             }
             for r in rows {
-                let t = CHECKSUM_TYPES[r.int("checksum_type")? as usize];
+                let t = checksum_name(r.int("checksum_type")?)?;
                 if let Some(Json::Object(m)) = out.get_mut(&r.string("sigkey")?) {
                     m.insert(t.to_string(), r.string("checksum")?.into());
                 }
@@ -1460,7 +1613,7 @@ impl Rpms<'_> {
         let mut missing: Vec<(String, Vec<String>)> =
             sigkeys.iter().map(|k| (k.clone(), uniq.clone())).collect();
         for r in &rows {
-            let t = CHECKSUM_TYPES[r.int("checksum_type")? as usize];
+            let t = checksum_name(r.int("checksum_type")?)?;
             let k = r.string("sigkey")?;
             if let Some((_, types)) = missing.iter_mut().find(|(s, _)| *s == k) {
                 types.retain(|x| x != t);
@@ -1901,6 +2054,46 @@ mod tests {
              'src': False, 'location': 'repo'}"
         );
         assert!(parse_nvra_map("foo").is_err());
+    }
+
+    #[test]
+    fn unknown_checksum_types_are_errors() {
+        assert_eq!(checksum_name(0).unwrap(), "md5");
+        assert_eq!(checksum_name(2).unwrap(), "sha256");
+        for bad in [3, -1, i64::MAX] {
+            assert_eq!(
+                checksum_name(bad).unwrap_err().to_string(),
+                format!("Unknown checksum type: {bad}")
+            );
+        }
+    }
+
+    #[test]
+    fn move_and_symlink_never_replaces() {
+        let d = tempfile::tempdir().unwrap();
+        let src = d.path().join("work/up/f.rpm");
+        let dst = d.path().join("packages/a/f.rpm");
+        std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+        std::fs::write(&src, b"rpm").unwrap();
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink("/nonexistent", &dst).unwrap();
+        let e = move_and_symlink(&src, &dst).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("Destination exists: {}", dst.display())
+        );
+        assert_eq!(std::fs::read(&src).unwrap(), b"rpm");
+        std::fs::remove_file(&dst).unwrap();
+        move_and_symlink(&src, &dst).unwrap();
+        assert_eq!(
+            std::fs::read_link(&src).unwrap(),
+            PathBuf::from("../../packages/a/f.rpm")
+        );
+        assert_eq!(std::fs::read(&src).unwrap(), b"rpm");
+        undo_move(&src, &dst);
+        assert!(!src.is_symlink());
+        assert_eq!(std::fs::read(&src).unwrap(), b"rpm");
+        assert!(!dst.exists());
     }
 
     #[test]

@@ -681,12 +681,21 @@ fn issuer_ids(mut subs: &[u8]) -> Vec<Vec<u8>> {
 /// Writes `dst` as a copy of the RPM at `src` with its signature header
 /// replaced by `sighdr` (upstream's `koji.splice_rpm_sighdr`), through a
 /// temporary file renamed into place; `each` sees every chunk written.
-pub fn splice_sighdr(
+pub fn splice_sighdr(sighdr: &[u8], src: &Path, dst: &Path, each: impl FnMut(&[u8])) -> Result<()> {
+    let tmp = splice_sighdr_temp(sighdr, src, dst, each)?;
+    tmp.persist(dst).map_err(|e| Error::Io(e.error))?;
+    Ok(())
+}
+
+/// [`splice_sighdr`] into a temporary file in `dst`'s directory (created
+/// if missing), left for the caller to put in place (or drop, which
+/// removes it).
+pub fn splice_sighdr_temp(
     sighdr: &[u8],
     src: &Path,
     dst: &Path,
     mut each: impl FnMut(&[u8]),
-) -> Result<()> {
+) -> Result<tempfile::NamedTempFile> {
     use std::io::Write;
     let old = rip_sighdr(src)?;
     let dir = dst
@@ -716,8 +725,7 @@ pub fn splice_sighdr(
     tmp.as_file().sync_all()?;
     let perms = std::fs::metadata(src)?.permissions();
     std::fs::set_permissions(tmp.path(), perms)?;
-    tmp.persist(dst).map_err(|e| Error::Io(e.error))?;
-    Ok(())
+    Ok(tmp)
 }
 
 /// The bytes of the RPM at `src` with `sighdr` spliced in, streamed to

@@ -522,6 +522,21 @@ fn users() {
         o.expect(0, "", "");
         hub.koji_as("alice", "alicepw", &["add-user", "x"])
             .expect_fault("ActionNotAllowed: admin permission required (logged in as alice)");
+
+        // content generator access
+        hub.koji(&["grant-cg-access", "alice", "osbs"])
+            .expect_fault("GenericError: No such entry in table content_generator: osbs");
+        ok_eq(&hub, &["grant-cg-access", "--new", "alice", "osbs"], "");
+        ok_eq(&hub, &["grant-cg-access", "carol", "osbs"], "");
+        assert_match(
+            r"^\{'osbs': \{'id': \d+, 'users': \['alice', 'carol'\]\}\}\n$",
+            &ok(&hub, &["call", "listCGs"]),
+        );
+        ok_eq(&hub, &["revoke-cg-access", "alice", "osbs"], "");
+        assert_match(
+            r"^\{'osbs': \{'id': \d+, 'users': \['carol'\]\}\}\n$",
+            &ok(&hub, &["call", "listCGs"]),
+        );
     }
 }
 

@@ -10,6 +10,7 @@ pub mod builds;
 pub mod buildtypes;
 pub mod cache;
 mod caller;
+pub mod cg;
 pub mod history;
 pub mod hosts;
 mod misc;
@@ -28,6 +29,7 @@ pub use archives::Archives;
 pub use auth::{Auth, LoginInfo};
 pub use builds::Builds;
 pub use caller::{Caller, Session};
+pub use cg::ContentGenerators;
 pub use history::History;
 pub use hosts::Hosts;
 pub use misc::Misc;
@@ -188,5 +190,9 @@ impl Hub {
 
     pub fn search(&self) -> Search<'_> {
         Search(self)
+    }
+
+    pub fn content_generators(&self) -> ContentGenerators<'_> {
+        ContentGenerators(self)
     }
 }

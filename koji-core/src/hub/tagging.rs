@@ -1200,6 +1200,54 @@ impl Default for Snapshot {
 }
 
 impl Tagging<'_> {
+    /// `checkTagAccess(tag_id, user_id=None)`: `[access, override, reason]`
+    /// for the user (default: the caller), from their permissions (groups
+    /// included) and the tag's lock and permission.
+    pub async fn check_access(&self, caller: &Caller, tag: &Json, user_id: &Json) -> Result<Json> {
+        let db = self.0.db().conn();
+        let uid = match user_id {
+            Json::Null if caller.logged_in() => caller.user_id()?,
+            Json::Null => return Err(Error::generic("a user_id is required")),
+            Json::Bool(b) => *b as i64,
+            Json::Number(n) if n.is_i64() => n.as_i64().unwrap_or_default(),
+            Json::String(s) if s.trim().parse::<i64>().is_ok() => {
+                s.trim().parse().unwrap_or_default()
+            }
+            other => {
+                return Err(Error::Parameter(format!(
+                    "Invalid type for value '{}': {}",
+                    py_str(other),
+                    py_type_of(other)
+                )))
+            }
+        };
+        let perms: Vec<String> = super::users::perms_of(db, uid, true)
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        let over = perms.iter().any(|p| p == "admin");
+        let tag = get_tag_in(db, tag, true, TagEvent::Auto, false)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(tag))))?;
+        let answer = |access: bool, reason: String| {
+            Json::from(vec![
+                Json::from(access),
+                Json::from(over),
+                Json::from(reason),
+            ])
+        };
+        if tag.locked {
+            return Ok(answer(false, "tag is locked".into()));
+        }
+        if let (Some(_), Some(perm)) = (tag.perm_id, &tag.perm) {
+            if !perms.iter().any(|p| p == perm) {
+                return Ok(answer(false, format!("tag requires {perm} permission")));
+            }
+        }
+        Ok(answer(true, String::new()))
+    }
+
     /// `tagBuildBypass(tag, build, force=False, notify=False)`: `tag`
     /// permission; tags at once (no task, no package-list check).
     /// Notifications need tasks and are not sent yet.

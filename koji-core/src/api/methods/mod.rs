@@ -5,6 +5,7 @@ mod archives;
 mod auth;
 mod builds;
 mod buildtypes;
+mod cg;
 mod history;
 mod hosts;
 mod misc;
@@ -31,6 +32,7 @@ pub(super) fn register(r: &mut Registry) {
     history::register(r);
     builds::register(r);
     buildtypes::register(r);
+    cg::register(r);
     rpms::register(r);
     tagging::register(r);
     uploads::register(r);

@@ -13,6 +13,7 @@
 
 use super::builds::{get_build_in, parse_extra, BuildInfo};
 use super::query_opts::{Columns, QueryOpts};
+use super::rpms::move_and_symlink;
 use super::search::pg_regex;
 use super::tags::{lookup_name, verify_name_internal};
 use super::{Caller, Hub};
@@ -23,7 +24,7 @@ use crate::params;
 use crate::util::{py_repr, py_str};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde_json::{json, Map, Value as Json};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub struct Archives<'a>(pub(super) &'a Hub);
 
@@ -559,21 +560,6 @@ async fn build_type_names<C: ConnectionTrait>(c: &C, build_id: i64) -> Result<Ve
         }
     }
     Ok(names)
-}
-
-/// Python's `os.path.relpath(target, start)` for two paths of one tree.
-fn relpath(target: &Path, start: &Path) -> PathBuf {
-    let t: Vec<Component> = target.components().collect();
-    let s: Vec<Component> = start.components().collect();
-    let common = t.iter().zip(&s).take_while(|(a, b)| a == b).count();
-    let mut out = PathBuf::new();
-    for _ in common..s.len() {
-        out.push("..");
-    }
-    for comp in &t[common..] {
-        out.push(comp.as_os_str());
-    }
-    out
 }
 
 /// Upstream's `joinpath`: `base/rel`, refusing a `rel` that climbs out.
@@ -1113,31 +1099,6 @@ fn assert_no_linked_dirs(work: &Path, rel: &str) -> Result<()> {
     Ok(())
 }
 
-/// Upstream's `move_and_symlink(src, dst, create_dir=True)`: `src` moves
-/// to `dst` (created directories included) and a relative symlink to
-/// `dst` takes its place.
-fn move_and_symlink(src: &Path, dst: &Path) -> Result<()> {
-    if let Some(dir) = dst.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    match std::fs::rename(src, dst) {
-        Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(18) => {
-            // EXDEV: another filesystem, copy then remove
-            std::fs::copy(src, dst)?;
-            std::fs::remove_file(src)?;
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let from = src.parent().unwrap_or(Path::new("."));
-    let link = relpath(dst, from);
-    if let Err(e) = std::os::unix::fs::symlink(&link, src) {
-        let _ = std::fs::rename(dst, src);
-        return Err(e.into());
-    }
-    Ok(())
-}
-
 /// Upstream's `list_btypes(query, queryOpts)` on any connection.
 pub async fn list_btypes_in<C: ConnectionTrait>(
     c: &C,
@@ -1182,7 +1143,7 @@ mod tests {
     #[test]
     fn relative_links_climb_to_the_common_root() {
         assert_eq!(
-            relpath(
+            crate::hub::builds::relpath(
                 Path::new("/k/packages/a/1/2/images/x.iso"),
                 Path::new("/k/work/up")
             ),

@@ -667,7 +667,7 @@ fn glob_to_like(v: &Json) -> Result<String> {
 fn time_filter(v: &Json) -> Result<chrono::DateTime<chrono::Utc>> {
     let secs = match v {
         Json::String(s) => {
-            return parse_time_text(s).ok_or_else(|| {
+            return crate::util::parse_time_text(s).ok_or_else(|| {
                 py_fault(
                     "psycopg2.errors.InvalidDatetimeFormat",
                     format!("invalid input syntax for type timestamp with time zone: \"{s}\""),
@@ -688,37 +688,6 @@ fn time_filter(v: &Json) -> Result<chrono::DateTime<chrono::Utc>> {
     };
     chrono::DateTime::from_timestamp_micros((secs * 1e6).round() as i64)
         .ok_or_else(|| py_fault("ValueError", "year is out of range"))
-}
-
-fn parse_time_text(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%#z",
-        "%Y-%m-%dT%H:%M:%S%.f%#z",
-    ] {
-        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
 }
 
 /// A map with its keys sorted, as upstream's queries return rows.

@@ -41,7 +41,7 @@ use crate::db::{fetch_all, RowExt, Value};
 use crate::error::{Error, Result};
 use crate::params;
 use crate::util::py_str;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde_json::{Map, Value as Json};
 use std::collections::HashMap;
@@ -780,7 +780,7 @@ fn table_list(tables: &Json) -> Result<Vec<&'static TableDef>> {
 fn time_arg(v: &Json) -> Result<DateTime<Utc>> {
     let secs = match v {
         Json::String(s) => {
-            return parse_time_text(s).ok_or_else(|| Error::Fault {
+            return crate::util::parse_time_text(s).ok_or_else(|| Error::Fault {
                 code: 1,
                 message: format!(
                     "<class 'psycopg2.errors.InvalidDatetimeFormat'>: invalid input syntax \
@@ -804,40 +804,6 @@ fn time_arg(v: &Json) -> Result<DateTime<Utc>> {
         code: 1,
         message: "<class 'ValueError'>: year is out of range".to_string(),
     })
-}
-
-/// Date/time texts as PostgreSQL reads them for a `timestamptz` (the common
-/// ISO spellings); a text without zone is UTC.
-fn parse_time_text(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f%:z",
-        "%Y-%m-%d %H:%M:%S%.f%#z",
-        "%Y-%m-%dT%H:%M:%S%.f%#z",
-        "%Y-%m-%d %H:%M%:z",
-        "%Y-%m-%d %H:%M%#z",
-    ] {
-        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    for fmt in [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
 }
 
 /// A `beforeEvent`/`afterEvent` value as PostgreSQL compares it with an
@@ -955,7 +921,7 @@ mod tests {
 
     #[test]
     fn times_parse() {
-        let t = |s: &str| parse_time_text(s).map(|t| t.timestamp_micros());
+        let t = |s: &str| crate::util::parse_time_text(s).map(|t| t.timestamp_micros());
         assert_eq!(t("2023-04-19 17:23:40+00:00"), Some(1_681_925_020_000_000));
         assert_eq!(t("2023-04-19T17:23:40Z"), Some(1_681_925_020_000_000));
         assert_eq!(

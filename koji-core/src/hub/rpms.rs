@@ -642,7 +642,7 @@ fn destination_exists(dst: &Path) -> Error {
 /// (upstream's `move_and_symlink`). Like upstream's `safer_move` it never
 /// replaces anything at `dst` (a dangling link included); on any failure
 /// the file is back at `src`.
-fn move_and_symlink(src: &Path, dst: &Path) -> Result<()> {
+pub(crate) fn move_and_symlink(src: &Path, dst: &Path) -> Result<()> {
     use std::io::ErrorKind;
     if let Some(d) = dst.parent() {
         std::fs::create_dir_all(d)?;

@@ -108,6 +108,34 @@ pub fn parse_time_text(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// Python's `type()` text of a JSON value, as upstream's messages show it.
+pub fn py_class(v: &Json) -> String {
+    format!("<class '{}'>", crate::api::py_type_of(v))
+}
+
+/// Python's `int(v)` for the values an XML-RPC call can carry.
+pub fn py_int(v: &Json) -> Option<i64> {
+    match v {
+        Json::Bool(b) => Some(*b as i64),
+        Json::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.trunc() as i64)
+        }),
+        Json::String(s) => s.trim().replace('_', "").parse().ok(),
+        _ => None,
+    }
+}
+
+/// A fault as upstream reports an exception that is not a koji error
+/// (fault code 1, `<class 'X'>: message`).
+pub fn py_fault(class: &str, msg: impl std::fmt::Display) -> crate::Error {
+    crate::Error::Fault {
+        code: 1,
+        message: format!("<class '{class}'>: {msg}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

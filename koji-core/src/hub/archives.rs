@@ -21,7 +21,7 @@ use crate::api::{py_type_of, truthy};
 use crate::db::{backend_of, exec, fetch_all, fetch_one, fetch_opt, Backend, RowExt, Value, Where};
 use crate::error::{Error, Result};
 use crate::params;
-use crate::util::{py_repr, py_str};
+use crate::util::{py_class, py_repr, py_str};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
@@ -133,11 +133,6 @@ fn int_value(v: &Json) -> Result<Value> {
             py_type_of(other)
         ))),
     }
-}
-
-/// Python's `type(value)` as it prints.
-fn py_class(v: &Json) -> String {
-    format!("<class '{}'>", py_type_of(v))
 }
 
 /// Upstream's `convert_value(value, cast=str, check_only=True)`.

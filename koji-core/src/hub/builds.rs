@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::model::BuildState;
 use crate::params;
 use crate::pathinfo::{check_component, BuildPath, PathInfo, DEFAULT_VOLUME};
-use crate::util::{format_time, py_repr, py_str, py_str_repr};
+use crate::util::{format_time, py_fault, py_int, py_repr, py_str, py_str_repr};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
@@ -602,29 +602,6 @@ impl Builds<'_> {
 // ---------------------------------------------------------------------------
 // Small shared pieces: faults shaped like Python's, time arguments, globs
 // ---------------------------------------------------------------------------
-
-/// A fault as upstream reports an exception that is not a koji error
-/// (fault code 1, `<class 'X'>: message`).
-fn py_fault(class: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Fault {
-        code: 1,
-        message: format!("<class '{class}'>: {msg}"),
-    }
-}
-
-/// Python's `int(v)` for the values an XML-RPC call can carry.
-fn py_int(v: &Json) -> Option<i64> {
-    match v {
-        Json::Bool(b) => Some(*b as i64),
-        Json::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite())
-                .map(|f| f.trunc() as i64)
-        }),
-        Json::String(s) => s.trim().replace('_', "").parse().ok(),
-        _ => None,
-    }
-}
 
 /// Python's `d[key]` on an argument that should be a dict.
 fn py_index<'a>(v: &'a Json, key: &str) -> Result<&'a Json> {

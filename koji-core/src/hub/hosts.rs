@@ -12,13 +12,14 @@ use super::query_opts::{Columns, QueryOpts};
 use super::tags::{
     lookup_name, name_or_id_clause, parse_arches_strict, py_eq, verify_name_internal,
 };
-use super::users::{py_class, verify_name_user};
+use super::users::verify_name_user;
 use super::{Caller, Hub, Users};
 use crate::api::{py_type_of, truthy};
 use crate::db::{exec, fetch_all, fetch_opt, versioned, RowExt, Value, Where};
 use crate::error::{Error, Result};
 use crate::model::UserType;
 use crate::params;
+use crate::util::py_class;
 use crate::util::{format_time, py_str};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::Serialize;

@@ -771,16 +771,23 @@ pub async fn read_tagged_archives_in<C: ConnectionTrait>(
 /// refuses access; admins may override with `force`.
 pub fn check_tag_access(caller: &Caller, tag: &TagInfo) -> Result<(bool, bool, String)> {
     caller.user_id()?;
-    let over = caller.has_perm("admin");
+    Ok(tag_access(tag, |p| caller.has_perm(p)))
+}
+
+/// `(access, override, reason)` for a holder of the permissions `has_perm`
+/// answers for: a locked tag or a tag permission not held refuses; admins
+/// may override.
+fn tag_access(tag: &TagInfo, has_perm: impl Fn(&str) -> bool) -> (bool, bool, String) {
+    let over = has_perm("admin");
     if tag.locked {
-        return Ok((false, over, "tag is locked".into()));
+        return (false, over, "tag is locked".into());
     }
     if let (Some(_), Some(perm)) = (tag.perm_id, &tag.perm) {
-        if !caller.has_perm(perm) {
-            return Ok((false, over, format!("tag requires {perm} permission")));
+        if !has_perm(perm) {
+            return (false, over, format!("tag requires {perm} permission"));
         }
     }
-    Ok((true, over, String::new()))
+    (true, over, String::new())
 }
 
 /// Upstream's `assert_tag_access`: ActionNotAllowed with the reason.
@@ -1208,44 +1215,28 @@ impl Tagging<'_> {
         let uid = match user_id {
             Json::Null if caller.logged_in() => caller.user_id()?,
             Json::Null => return Err(Error::generic("a user_id is required")),
-            Json::Bool(b) => *b as i64,
-            Json::Number(n) if n.is_i64() => n.as_i64().unwrap_or_default(),
-            Json::String(s) if s.trim().parse::<i64>().is_ok() => {
-                s.trim().parse().unwrap_or_default()
-            }
-            other => {
-                return Err(Error::Parameter(format!(
+            other => crate::util::py_int(other).ok_or_else(|| {
+                Error::Parameter(format!(
                     "Invalid type for value '{}': {}",
                     py_str(other),
                     py_type_of(other)
-                )))
-            }
+                ))
+            })?,
         };
         let perms: Vec<String> = super::users::perms_of(db, uid, true)
             .await?
             .into_iter()
             .map(|(name, _)| name)
             .collect();
-        let over = perms.iter().any(|p| p == "admin");
         let tag = get_tag_in(db, tag, true, TagEvent::Auto, false)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(tag))))?;
-        let answer = |access: bool, reason: String| {
-            Json::from(vec![
-                Json::from(access),
-                Json::from(over),
-                Json::from(reason),
-            ])
-        };
-        if tag.locked {
-            return Ok(answer(false, "tag is locked".into()));
-        }
-        if let (Some(_), Some(perm)) = (tag.perm_id, &tag.perm) {
-            if !perms.iter().any(|p| p == perm) {
-                return Ok(answer(false, format!("tag requires {perm} permission")));
-            }
-        }
-        Ok(answer(true, String::new()))
+        let (access, over, reason) = tag_access(&tag, |p| perms.iter().any(|q| q == p));
+        Ok(Json::from(vec![
+            Json::from(access),
+            Json::from(over),
+            Json::from(reason),
+        ]))
     }
 
     /// `tagBuildBypass(tag, build, force=False, notify=False)`: `tag`

@@ -19,7 +19,7 @@ use crate::api::{py_type_of, truthy};
 use crate::db::{self, fetch_all, fetch_opt, versioned, RowExt, Tx, Value};
 use crate::error::{Error, Result};
 use crate::params;
-use crate::util::{py_repr, py_str};
+use crate::util::{py_int, py_repr, py_str};
 use sea_orm::ConnectionTrait;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value as Json};
@@ -211,16 +211,6 @@ pub fn name_or_id(info: &Json) -> Result<NameOrId> {
         Json::Number(n) if n.is_i64() => Ok(NameOrId::Id(n.as_i64().unwrap_or_default())),
         Json::String(s) => Ok(NameOrId::Name(s.clone())),
         other => Err(bad(other)),
-    }
-}
-
-/// Python's `int(v)` for the values an XML-RPC call can carry.
-fn py_int(v: &Json) -> Option<i64> {
-    match v {
-        Json::Bool(b) => Some(*b as i64),
-        Json::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f.trunc() as i64)),
-        Json::String(s) => s.trim().replace('_', "").parse().ok(),
-        _ => None,
     }
 }
 

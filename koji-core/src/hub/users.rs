@@ -17,7 +17,7 @@ use crate::db::{exec, fetch_all, fetch_one, fetch_opt, versioned, RowExt, Where}
 use crate::error::{Error, Result};
 use crate::model::UserType;
 use crate::params;
-use crate::util::{py_repr, py_str};
+use crate::util::{py_class, py_repr, py_str};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
@@ -305,11 +305,6 @@ impl Users<'_> {
         .await?;
         tx.commit().await
     }
-}
-
-/// Python's `type()` text of a JSON value, as upstream's messages show it.
-pub fn py_class(v: &Json) -> String {
-    format!("<class '{}'>", py_type_of(v))
 }
 
 impl Users<'_> {

@@ -17,7 +17,7 @@ use crate::hub::users::{perms_of, Users};
 use crate::hub::Caller;
 use crate::model::UserType;
 use crate::params;
-use crate::util::{py_repr, py_str};
+use crate::util::{py_class, py_repr, py_str};
 use async_trait::async_trait;
 use sea_orm::ConnectionTrait;
 use serde_json::Value as Json;
@@ -118,40 +118,6 @@ pub struct HubEnv<'a, C> {
 impl<'a, C: ConnectionTrait + Sync> HubEnv<'a, C> {
     pub fn new(conn: &'a C, caller: &'a Caller) -> Self {
         HubEnv { conn, caller }
-    }
-}
-
-/// Upstream's `koji.parse_NVR` (epoch prefix dropped).
-fn parse_nvr(nvr: &str) -> Result<(String, String, String)> {
-    let bad = || Error::Generic(format!("invalid format: {nvr}"));
-    let p2 = nvr.rfind('-').ok_or_else(bad)?;
-    if p2 == nvr.len() - 1 {
-        return Err(bad());
-    }
-    let p1 = nvr[..p2].rfind('-').ok_or_else(bad)?;
-    if p1 + 1 == p2 {
-        return Err(bad());
-    }
-    let mut name = &nvr[..p1];
-    if let Some(i) = name.find(':') {
-        name = &name[i + 1..];
-    }
-    Ok((
-        name.to_string(),
-        nvr[p1 + 1..p2].to_string(),
-        nvr[p2 + 1..].to_string(),
-    ))
-}
-
-fn py_class(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "<class 'NoneType'>",
-        Json::Bool(_) => "<class 'bool'>",
-        Json::Number(n) if n.is_f64() => "<class 'float'>",
-        Json::Number(_) => "<class 'int'>",
-        Json::String(_) => "<class 'str'>",
-        Json::Array(_) => "<class 'list'>",
-        Json::Object(_) => "<class 'dict'>",
     }
 }
 
@@ -257,7 +223,10 @@ impl<C: ConnectionTrait + Sync> PolicyEnv for HubEnv<'_, C> {
             Json::Bool(b) => Some(*b as i64),
             Json::String(_) | Json::Object(_) => {
                 let (name, version, release) = match info {
-                    Json::String(s) => parse_nvr(s)?,
+                    Json::String(s) => {
+                        let (n, v, r, _) = crate::hub::builds::parse_nvr(s)?;
+                        (n, v, r)
+                    }
                     Json::Object(m) => {
                         let part = |k: &str| m.get(k).map(py_str);
                         match (part("name"), part("version"), part("release")) {
@@ -501,6 +470,8 @@ mod tests {
 
     #[test]
     fn nvr_parsing() {
+        // the policy facts use the builds area's parser, epoch dropped
+        let parse_nvr = |s: &str| crate::hub::builds::parse_nvr(s).map(|(n, v, r, _)| (n, v, r));
         assert_eq!(
             parse_nvr("foo-bar-1.0-1.fc40").unwrap(),
             ("foo-bar".into(), "1.0".into(), "1.fc40".into())

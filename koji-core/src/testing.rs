@@ -116,10 +116,12 @@ impl TestHub {
     pub async fn new(backend: Backend) -> Result<TestHub> {
         let (url, guard) = fresh_db(backend).await?;
         let topdir = tempfile::tempdir()?;
-        let config = HubConfig {
+        let mut config = HubConfig {
             topdir: topdir.path().to_path_buf(),
             ..HubConfig::default()
         };
+        // tests run the scheduler whenever a host asks
+        config.scheduler.run_interval = 0.0;
         let hub = Hub::open(&url, config).await?;
         hub.users().bootstrap_admin("admin", "admin").await?;
         Ok(TestHub {
@@ -181,6 +183,33 @@ impl TestHub {
             self.hub.users().insert_perm(id, perm.id, id).await?;
         }
         self.login(name, password).await
+    }
+
+    /// Registers build host `name` (arches as `addHost` takes them), logs
+    /// it in with an exclusive session, as a builder does.
+    pub async fn host(&self, name: &str, arches: &[&str]) -> Result<Caller> {
+        let admin = self.admin().await?;
+        self.call(&admin, "addHost", serde_json::json!([name, arches]))
+            .await?;
+        self.hub.auth().set_password(name, name).await?;
+        let caller = self.login(name, name).await?;
+        self.hub.auth().exclusive_session(&caller, false).await?;
+        let s = caller
+            .session
+            .as_ref()
+            .ok_or_else(|| Error::Generic("no session".into()))?;
+        self.hub
+            .auth()
+            .authenticate(
+                &Credentials {
+                    session_id: s.id,
+                    session_key: s.key.clone(),
+                    callnum: None,
+                },
+                "127.0.0.1",
+                "host.getID",
+            )
+            .await
     }
 
     /// Calls an upstream API method as `caller`, with XML-RPC style

@@ -294,6 +294,11 @@ pub struct Args {
 }
 
 impl Args {
+    /// Every declared parameter's value (given or default), by name.
+    pub fn into_map(self) -> Map<String, Json> {
+        self.bound
+    }
+
     /// The raw value of parameter `name` (its default when not given).
     pub fn raw(&self, name: &str) -> &Json {
         self.bound.get(name).unwrap_or(&Json::Null)

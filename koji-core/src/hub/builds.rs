@@ -312,7 +312,7 @@ fn to_datetime(ts: f64) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp_micros((ts * 1e6).round() as i64).unwrap_or_default()
 }
 
-fn now() -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 6)
 }
 
@@ -1050,10 +1050,11 @@ pub async fn cancel_build_in(tx: &mut Tx, build_id: i64, cancel_task: bool) -> R
         return Ok(false);
     }
     if let Some(task_id) = b.and_then(|b| b.task_id) {
-        // TODO(issue 4): upstream sends the build notification
-        // (build_notification) and, with cancel_task, cancels the task
-        // with all of its group (Task.cancelFull(strict=False)).
-        let _ = (task_id, cancel_task);
+        // upstream also queues a build notification here (no mail yet)
+        if cancel_task {
+            // boxed: cancelling a task cancels its builds in turn
+            Box::pin(super::tasks::cancel_full_in(tx, task_id, false)).await?;
+        }
     }
     exec(
         &**tx,

@@ -777,7 +777,7 @@ fn table_list(tables: &Json) -> Result<Vec<&'static TableDef>> {
 }
 
 /// A `before`/`after` value: a timestamp in seconds, or a date/time text.
-fn time_arg(v: &Json) -> Result<DateTime<Utc>> {
+pub(crate) fn time_arg(v: &Json) -> Result<DateTime<Utc>> {
     let secs = match v {
         Json::String(s) => {
             return crate::util::parse_time_text(s).ok_or_else(|| Error::Fault {

@@ -6,22 +6,26 @@
 
 pub mod archives;
 pub mod auth;
+pub mod buildroots;
 pub mod builds;
 pub mod buildtypes;
 pub mod cache;
 mod caller;
 pub mod cg;
 pub mod history;
+pub mod host_api;
 pub mod hosts;
 mod misc;
 pub mod packages;
 mod pyre;
 pub mod query_opts;
 pub mod rpms;
+pub mod scheduler;
 pub mod search;
 pub mod tagging;
 pub mod tags;
 pub mod targets;
+pub mod tasks;
 pub mod uploads;
 pub mod users;
 
@@ -39,6 +43,7 @@ pub use search::Search;
 pub use tagging::Tagging;
 pub use tags::Tags;
 pub use targets::Targets;
+pub use tasks::Tasks;
 pub use uploads::Uploads;
 pub use users::Users;
 
@@ -61,6 +66,8 @@ pub struct HubConfig {
     pub max_request_length: usize,
     /// The policies (`[policy]` section; upstream's defaults otherwise).
     pub policies: Arc<crate::policy::Policies>,
+    /// The task scheduler's timings and limits.
+    pub scheduler: scheduler::SchedulerConfig,
 }
 
 impl HubConfig {
@@ -83,6 +90,7 @@ impl Default for HubConfig {
             url_sessions: true,
             max_request_length: 4 * 1024 * 1024,
             policies: Arc::default(),
+            scheduler: Default::default(),
         }
     }
 }
@@ -97,6 +105,42 @@ struct Inner {
     db: Db,
     config: HubConfig,
     results: cache::ResultCache,
+    task_events: TaskEvents,
+}
+
+/// Tells builders waiting on this hub that tasks changed (assigned,
+/// canceled, created): a counter that moves on every change.
+pub struct TaskEvents(
+    tokio::sync::watch::Sender<u64>,
+    /// The counter when the scheduler last ran.
+    std::sync::atomic::AtomicU64,
+);
+
+impl Default for TaskEvents {
+    fn default() -> Self {
+        TaskEvents(tokio::sync::watch::channel(0).0, Default::default())
+    }
+}
+
+impl TaskEvents {
+    /// The counter now.
+    pub fn current(&self) -> u64 {
+        *self.0.borrow()
+    }
+
+    /// True (once) when tasks changed since the scheduler last ran.
+    pub(crate) fn take_scheduling(&self) -> bool {
+        let now = self.current();
+        self.1.swap(now, std::sync::atomic::Ordering::AcqRel) != now
+    }
+
+    pub fn notify(&self) {
+        self.0.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
 }
 
 impl Hub {
@@ -107,6 +151,7 @@ impl Hub {
                 db,
                 config,
                 results: Default::default(),
+                task_events: Default::default(),
             }),
         }
     }
@@ -125,6 +170,15 @@ impl Hub {
     /// Cached answers of pure reads (see [`cache::ResultCache`]).
     pub fn results(&self) -> &cache::ResultCache {
         &self.inner.results
+    }
+
+    /// Task changes, for builders waiting on assignments.
+    pub fn task_events(&self) -> &TaskEvents {
+        &self.inner.task_events
+    }
+
+    pub fn scheduler(&self) -> scheduler::Scheduler<'_> {
+        scheduler::Scheduler(self)
     }
 
     pub fn config(&self) -> &HubConfig {
@@ -190,6 +244,10 @@ impl Hub {
 
     pub fn search(&self) -> Search<'_> {
         Search(self)
+    }
+
+    pub fn tasks(&self) -> Tasks<'_> {
+        Tasks(self)
     }
 
     pub fn content_generators(&self) -> ContentGenerators<'_> {

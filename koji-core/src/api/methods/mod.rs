@@ -16,6 +16,7 @@ mod search;
 mod tagging;
 mod tags;
 mod targets;
+mod tasks;
 mod uploads;
 mod users;
 
@@ -39,6 +40,7 @@ pub(super) fn register(r: &mut Registry) {
     policy::register(r);
     archives::register(r);
     search::register(r);
+    tasks::register(r);
     r.mark_cacheable(CACHEABLE);
 }
 

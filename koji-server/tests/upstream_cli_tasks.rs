@@ -1,0 +1,302 @@
+//! Tasks through the real upstream `koji` client (PyPI koji==1.36.1):
+//! `koji build --nowait` of an uploaded SRPM, `list-tasks`, `taskinfo`,
+//! `cancel`, and a host driven by upstream's python library the way
+//! upstream's kojid drives a hub (exclusive session, `host.updateHost`,
+//! `host.getTasks`, `host.openTask`, subtasks, uploads, `host.closeTask`
+//! with results encoded by `koji.xmlrpcplus`).
+
+mod support;
+
+use support::rpms;
+use support::{assert_match, Hub};
+
+#[track_caller]
+fn ok(hub: &Hub, args: &[&str]) -> String {
+    let out = hub.koji(args);
+    assert!(
+        out.code == 0 && out.stderr.is_empty(),
+        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
+        hub.label(),
+        args.join(" "),
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+const ASCTIME: &str = r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}";
+
+fn setup_target(hub: &Hub) {
+    ok(hub, &["add-tag", "f40-build", "--arches", "x86_64"]);
+    ok(hub, &["add-tag", "f40"]);
+    ok(hub, &["add-target", "f40-candidate", "f40-build", "f40"]);
+}
+
+/// The task id in `koji build --nowait`'s output.
+fn created_task(out: &str) -> i64 {
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Created task: "))
+        .unwrap_or_else(|| panic!("no task in: {out}"));
+    line.trim().parse().expect("task id")
+}
+
+#[test]
+fn build_list_taskinfo_cancel() {
+    let built = rpms::build("hello", "1.0", "1");
+    for hub in Hub::each() {
+        let h = &hub;
+        setup_target(h);
+        let srpm = built.srpm.to_str().expect("utf-8");
+        let out = ok(
+            h,
+            &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
+        );
+        let id = created_task(&out);
+        assert_match(
+            &format!(
+                "^Uploading srpm: {}\n\nCreated task: {id}\nTask info: http://127\\.0\\.0\\.1:\\d+/koji/taskinfo\\?taskID={id}\n$",
+                regex_escape(srpm)
+            ),
+            &out,
+        );
+        let srpm_name = built
+            .srpm
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert_eq!(
+            ok(h, &["list-tasks"]),
+            format!(
+                "ID       Pri  Owner                State    Arch       Name\n\
+                 {id:<8} 20   admin                FREE     noarch     \
+                 build (f40-candidate, {srpm_name})\n"
+            ),
+            "[{}]",
+            h.label()
+        );
+        let info = ok(h, &["taskinfo", "-v", &id.to_string()]);
+        assert_match(
+            &format!(
+                "^Task: {id}\nType: build\nRequest Parameters:\n  Source: cli-build/[^\n]+/{name}\n  \
+                 Build Target: f40-candidate\n  Options:\n    wait_builds: \\[\\]\n    custom_user_metadata: \\{{\\}}\nOwner: admin\nState: free\nCreated: {ASCTIME}\n\
+                 Log Files:\n  No outputs reported \\[1\\]\nOutput:\n  No outputs reported \\[1\\]\n\
+                 \\[1\\] Not all tasks produce outputs, and task outputs are not retained indefinitely.\n\n$",
+                name = regex_escape(srpm_name)
+            ),
+            &info,
+        );
+        // a scratch build with an arch override, in the background (priority +5)
+        let out = ok(
+            h,
+            &[
+                "build",
+                "--nowait",
+                "--noprogress",
+                "--scratch",
+                "--arch-override=x86_64",
+                "--background",
+                "f40-candidate",
+                srpm,
+            ],
+        );
+        let scratch = created_task(&out);
+        let req = ok(
+            h,
+            &[
+                "call",
+                "--json-output",
+                "getTaskRequest",
+                &scratch.to_string(),
+            ],
+        );
+        let req: serde_json::Value = serde_json::from_str(&req).expect("json");
+        assert_eq!(req[1], serde_json::json!("f40-candidate"));
+        assert_eq!(req[2]["scratch"], serde_json::json!(true), "{req}");
+        assert_eq!(req[2]["arch_override"], serde_json::json!("x86_64"));
+        let tinfo = ok(
+            h,
+            &["call", "--json-output", "getTaskInfo", &scratch.to_string()],
+        );
+        let tinfo: serde_json::Value = serde_json::from_str(&tinfo).expect("json");
+        assert_eq!(tinfo["priority"], serde_json::json!(25), "--background");
+        // cancel: the task and nothing else
+        assert_eq!(ok(h, &["cancel", &scratch.to_string()]), "");
+        let info = ok(h, &["taskinfo", &scratch.to_string()]);
+        assert!(
+            info.contains("\nState: canceled\n"),
+            "[{}] {info}",
+            h.label()
+        );
+        assert_match(&format!("\nFinished: {ASCTIME}\n"), &info);
+        let listed = ok(h, &["list-tasks", "--quiet"]);
+        assert_eq!(listed.lines().count(), 1, "[{}] {listed}", h.label());
+        // unknown targets are refused by the client before any task exists
+        let out = h.koji(&["build", "--nowait", "nosuch", srpm]);
+        assert_ne!(out.code, 0);
+        assert!(
+            out.stderr.contains("No such build target: nosuch"),
+            "{out:?}"
+        );
+        h.koji(&["taskinfo", "999999"])
+            .expect_fault("GenericError: No such task: 999999");
+    }
+}
+
+/// A builder written against upstream's python library: what upstream's
+/// kojid calls, in its order, with its encodings.
+const HOST_SCRIPT: &str = r#"
+import os, sys, tempfile, koji
+from koji import xmlrpcplus
+s = koji.ClientSession(os.environ['KOJI_URL'])
+s.opts['user'] = 'builder1'
+s.opts['password'] = 'builder1'
+s.login()
+s.exclusiveSession()
+me = s.host.getID()
+s.host.updateHost(0.0, True)
+tasks = s.host.getTasks()
+assert len(tasks) == 1, tasks
+tid = tasks[0]['id']
+task = s.host.openTask(tid)
+params, method = xmlrpcplus.loads(task['request'])
+assert method == 'build', method
+src, target, opts = params[:3]
+s.host.setTaskWeight(tid, 0.2)
+# one buildArch subtask, as upstream's build handler makes them
+child = s.host.subtask(method='buildArch', arglist=[src, 1, 'x86_64', True, {}],
+                       label='x86_64', parent=tid, arch='x86_64')
+s.host.taskSetWait(tid, [child])
+s.host.updateHost(0.2, True)
+got = s.host.getTasks()
+assert [t['id'] for t in got] == [child], got
+assert s.host.openTask(child)['id'] == child
+# the child's log, uploaded where upstream's builder puts it
+d = tempfile.mkdtemp()
+log = os.path.join(d, 'build.log')
+with open(log, 'w') as f:
+    f.write('building hello\n' * 100)
+s.uploadWrapper(log, koji.pathinfo.taskrelpath(child), name='build.log')
+result = {'rpms': [], 'srpms': [], 'logs': ['build.log'], 'brootid': None}
+s.host.closeTask(child, xmlrpcplus.dumps((result,), methodresponse=1, allow_none=1))
+finished, unfinished = s.host.taskWait(tid)
+assert finished == [child] and unfinished == [], (finished, unfinished)
+res = s.host.taskWaitResults(tid, [child])
+assert res == [[child, result]], res
+fault = xmlrpcplus.Fault(koji.BuildError().faultCode, 'hello failed to build')
+s.host.failTask(tid, xmlrpcplus.dumps(fault))
+print(tid, child)
+"#;
+
+#[test]
+fn an_upstream_style_builder_runs_a_task() {
+    let built = rpms::build("hello", "1.0", "1");
+    for hub in Hub::each() {
+        let h = &hub;
+        setup_target(h);
+        ok(h, &["add-host", "builder1", "x86_64"]);
+        let out = h.hub_admin(&["set-password", "builder1", "--password", "builder1"]);
+        assert_eq!(out.code, 0, "set-password: {out:?}");
+        let srpm = built.srpm.to_str().expect("utf-8");
+        let top = created_task(&ok(
+            h,
+            &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
+        ));
+        let out = h.python(HOST_SCRIPT);
+        assert_eq!(
+            out.code,
+            0,
+            "[{}] host script failed:\n{}\n{}",
+            h.label(),
+            out.stdout,
+            out.stderr
+        );
+        let ids: Vec<i64> = out
+            .stdout
+            .split_whitespace()
+            .map(|s| s.parse().expect("id"))
+            .collect();
+        assert_eq!(ids[0], top);
+        let child = ids[1];
+        // what the user sees
+        let info = ok(h, &["taskinfo", "-r", &top.to_string()]);
+        assert!(info.contains("\nState: failed\n"), "[{}] {info}", h.label());
+        assert!(info.contains("\nHost: builder1\n"), "{info}");
+        assert_match(&format!("\n  Task: {child}\n  Type: buildArch\n"), &info);
+        assert_match(
+            &format!(
+                "\n  Log Files:\n    /[^\n]*/work/tasks/{}/{child}/build.log\n",
+                child % 10000
+            ),
+            &info,
+        );
+        let out = h.koji(&["call", "getTaskResult", &top.to_string()]);
+        assert_ne!(out.code, 0);
+        assert!(
+            out.stderr.contains("BuildError: hello failed to build"),
+            "[{}] {out:?}",
+            h.label()
+        );
+        let res = ok(
+            h,
+            &["call", "--json-output", "getTaskResult", &child.to_string()],
+        );
+        let res: serde_json::Value = serde_json::from_str(&res).expect("json");
+        assert_eq!(res["logs"], serde_json::json!(["build.log"]));
+        let files = ok(
+            h,
+            &[
+                "call",
+                "--json-output",
+                "listTaskOutput",
+                &child.to_string(),
+            ],
+        );
+        assert_eq!(files.trim(), "[\n  \"build.log\"\n]", "[{}]", h.label());
+        // the log through the client's own download path
+        let dir = tempfile::tempdir().expect("tmp");
+        let out = h.koji_in(dir.path(), &["download-logs", &child.to_string()]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let mut found = vec![];
+        for e in walk(dir.path()) {
+            if e.ends_with("build.log") {
+                found.push(std::fs::read_to_string(&e).unwrap_or_default());
+            }
+        }
+        assert_eq!(
+            found,
+            vec!["building hello\n".repeat(100)],
+            "[{}]",
+            h.label()
+        );
+        let listed = ok(h, &["list-tasks"]);
+        assert_eq!(listed, "(no tasks)\n", "[{}]", h.label());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            o.push('\\');
+        }
+        o.push(c);
+    }
+    o
+}

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Runs a koji-rs hub on an embedded SQLite database in ./koji-data, with an
-# admin user, and prints how to point the upstream `koji` client at it.
+# Runs koji-rs: the hub with its builder on an embedded SQLite database in
+# ./koji-data, an admin user, and the upstream `koji` client; then builds a
+# real package (scripts/demo/hello.spec) through `koji build`, and keeps
+# serving until interrupted.
 #
 #   KOJI_ADMIN_PASSWORD  admin's password (default: generated and printed)
 #   KOJI_HUB_LISTEN      address (default 127.0.0.1:8080)
+#   KOJI_RUN_NO_DEMO=1   skip the demo build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/koji-rs/target}"
 command -v cargo >/dev/null || { echo "cargo is missing: install the Rust toolchain (rustup)"; exit 1; }
+
+# rpm, bubblewrap, git, createrepo-c and the upstream client (koji==1.36.1)
+eval "$(scripts/setup-koji-client.sh | grep '^KOJI_CLIENT=')"
 
 cargo build --release -p koji-server -p koji-worker -p koji-cli
 bin="$CARGO_TARGET_DIR/release"
@@ -24,14 +30,48 @@ pw=$(cat "$pwfile")
 "$bin/koji-hub" create-admin admin --password "$pw" >/dev/null
 
 listen="${KOJI_HUB_LISTEN:-127.0.0.1:8080}"
+"$bin/koji-hub" serve --listen "$listen" --db sqlite://koji-data/koji.db \
+  --topdir koji-data/topdir --builder --builder-workdir koji-data/builder-work \
+  > koji-data/hub.out 2> koji-data/hub.log &
+hub_pid=$!
+trap 'kill -TERM $hub_pid 2>/dev/null; wait $hub_pid 2>/dev/null' EXIT INT TERM
+for _ in $(seq 1 100); do
+  grep -q '^listening on ' koji-data/hub.out 2>/dev/null && break
+  kill -0 $hub_pid 2>/dev/null || { echo "koji-hub did not start:"; cat koji-data/hub.log; exit 1; }
+  sleep 0.1
+done
+url=$(sed -n 's/^listening on //p' koji-data/hub.out)
+
+koji() { "$KOJI_CLIENT" --server "$url/kojihub" --weburl "$url/koji" --topurl "$url/kojifiles" \
+           --authtype password --user admin --password "$pw" "$@"; }
+
 cat <<MSG
-koji-rs hub on http://$listen/kojihub  (database koji-data/koji.db, files koji-data/topdir)
+koji-rs hub on $url/kojihub  (database koji-data/koji.db, files koji-data/topdir, log koji-data/hub.log)
+with a builder (host "builder") running builds in bubblewrap
 admin password: $pw   (kept in $pwfile)
 
-Upstream client:  scripts/setup-koji-client.sh   # once; prints KOJI_CLIENT=...
-                  \$KOJI_CLIENT --server http://$listen/kojihub --authtype password --user admin --password '$pw' hello
-Web UI:           http://$listen/koji/
-Note: this version serves the hub API (users, tags, inheritance, package lists, targets, hosts,
-history); the builder (kojid) that builds packages comes with the tasks work.
+Upstream client:  $KOJI_CLIENT --server $url/kojihub --authtype password --user admin --password '$pw' hello
+Web UI:           $url/koji/
 MSG
-exec "$bin/koji-hub" serve --listen "$listen" --db sqlite://koji-data/koji.db --topdir koji-data/topdir
+
+if [ "${KOJI_RUN_NO_DEMO:-0}" = "0" ]; then
+  arch=$(uname -m)
+  echo
+  echo "== demo: tags, a target, and a real build"
+  if [ "$(koji call --json-output getTag demo-build)" = "null" ]; then
+    koji add-tag demo-build --arches "$arch"
+    koji add-tag demo
+    koji add-target demo-candidate demo-build demo
+    koji add-pkg --owner admin demo hello-koji-rs
+  fi
+  top=$(mktemp -d)
+  rpmbuild -bs --define "_topdir $top" --define "demo_release $(date +%s)" scripts/demo/hello.spec >/dev/null
+  srpm=$(ls "$top"/SRPMS/*.src.rpm)
+  koji build --wait --noprogress demo-candidate "$srpm"
+  rm -rf "$top"
+  echo
+  koji list-tagged demo
+  echo
+  echo "The build is in koji-data/topdir/packages/hello-koji-rs/. The hub keeps serving; Ctrl-C stops it."
+fi
+wait $hub_pid

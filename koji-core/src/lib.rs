@@ -16,6 +16,7 @@ pub mod api;
 pub mod db;
 pub mod error;
 pub mod hub;
+pub mod ini;
 pub mod model;
 pub mod pathinfo;
 pub mod policy;

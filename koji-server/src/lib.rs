@@ -8,6 +8,7 @@
 //! Handlers convert between the wire and koji-core's types; every decision
 //! is made by [`koji_core::Hub`].
 
+pub mod builder;
 mod files;
 pub mod grpc;
 pub mod kojihub;

@@ -1,6 +1,6 @@
 //! `koji-hub`: runs the hub, and the operator's bootstrap commands.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use koji_core::{Hub, HubConfig};
 use std::io::Write;
@@ -35,6 +35,25 @@ enum Cmd {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, env = "KOJI_HUB_LISTEN")]
         listen: Option<String>,
+        /// Also run a builder (kojid) in this process, registered as a host.
+        #[arg(long)]
+        builder: bool,
+        /// The builder's host name.
+        #[arg(long, default_value = "builder")]
+        builder_name: String,
+        /// The builder's working directory (default: a directory beside the
+        /// content store).
+        #[arg(long)]
+        builder_workdir: Option<PathBuf>,
+        /// How the builder isolates builds: bwrap (default) or none.
+        #[arg(long, default_value = "bwrap")]
+        builder_backend: String,
+    },
+    /// Run one task for the in-process builder (started by it).
+    #[command(hide = true)]
+    RunTask {
+        #[arg(long)]
+        task_id: i64,
     },
     /// Create the schema if needed and a user with the admin permission.
     CreateAdmin {
@@ -107,91 +126,11 @@ impl FileConfig {
     }
 }
 
-/// One section of an INI file: options (names lowercased, as Python's
-/// configparser has them) and their value lines with line numbers.
-type IniSection = Vec<(String, Vec<(usize, String)>)>;
-
-/// Reads INI text as Python's `configparser.RawConfigParser` does: `KEY =
-/// VALUE` or `KEY: VALUE`, values continued on lines indented deeper than
-/// their key, `#`/`;` full-line comments (also inside values), blank lines
-/// kept inside values and trailing ones dropped.
-fn parse_ini(text: &str) -> std::result::Result<Vec<(String, IniSection)>, String> {
-    let mut sections: Vec<(String, IniSection)> = vec![];
-    // (section index, option index) of the value being read
-    let mut current: Option<(usize, usize)> = None;
-    let mut in_section: Option<usize> = None;
-    let mut indent_level = 0usize;
-    for (n, raw) in text.lines().enumerate() {
-        let n = n + 1;
-        let stripped = raw.trim();
-        let comment = stripped.starts_with('#') || stripped.starts_with(';');
-        let value = if comment { "" } else { stripped };
-        if value.is_empty() {
-            if !comment {
-                if let Some((s, o)) = current {
-                    sections[s].1[o].1.push((n, String::new()));
-                }
-            }
-            continue;
-        }
-        let indent = raw.len() - raw.trim_start().len();
-        if let Some((s, o)) = current {
-            if indent > indent_level {
-                sections[s].1[o].1.push((n, value.to_string()));
-                continue;
-            }
-        }
-        indent_level = indent;
-        if value.starts_with('[') {
-            if let Some(end) = value.rfind(']').filter(|e| *e > 1) {
-                let name = value[1..end].to_string();
-                if sections.iter().any(|(s, _)| *s == name) {
-                    return Err(format!("line {n}: section {name:?} already exists"));
-                }
-                sections.push((name, vec![]));
-                in_section = Some(sections.len() - 1);
-                current = None;
-                continue;
-            }
-        }
-        let Some(si) = in_section else {
-            return Err(format!("line {n}: file contains no section headers"));
-        };
-        let Some(pos) = value.find(['=', ':']) else {
-            return Err(format!("line {n}: expected KEY = VALUE"));
-        };
-        let key = value[..pos].trim().to_lowercase();
-        if key.is_empty() {
-            return Err(format!("line {n}: expected KEY = VALUE"));
-        }
-        let options = &mut sections[si].1;
-        if options.iter().any(|(k, _)| *k == key) {
-            return Err(format!(
-                "line {n}: option {key:?} in section {:?} already exists",
-                sections[si].0
-            ));
-        }
-        options.push((key, vec![(n, value[pos + 1..].trim().to_string())]));
-        current = Some((si, options.len() - 1));
-    }
-    // trailing blank lines are not part of a value
-    for (_, options) in &mut sections {
-        for (_, lines) in options.iter_mut() {
-            while lines.len() > 1 && lines.last().is_some_and(|(_, l)| l.is_empty()) {
-                lines.pop();
-            }
-        }
-    }
-    Ok(sections)
-}
+use koji_core::ini::parse as parse_ini;
 
 /// configparser's `getboolean`.
 fn ini_bool(key: &str, v: &str) -> Result<bool> {
-    match v.to_lowercase().as_str() {
-        "1" | "yes" | "true" | "on" => Ok(true),
-        "0" | "no" | "false" | "off" => Ok(false),
-        _ => bail!("{key}: Not a boolean: {v}"),
-    }
+    koji_core::ini::boolean(v).map_err(|e| anyhow::anyhow!("{key}: {e}"))
 }
 
 fn read_config(path: &Option<PathBuf>) -> Result<FileConfig> {
@@ -246,7 +185,20 @@ async fn main() -> Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Serve { db, topdir, listen } => {
+        Cmd::RunTask { task_id } => {
+            let cfg = koji_worker::daemon::config_from_env();
+            let session = koji_worker::daemon::session_from_env()?;
+            koji_worker::runner::run_task(cfg, session, task_id).await?;
+        }
+        Cmd::Serve {
+            db,
+            topdir,
+            listen,
+            builder,
+            builder_name,
+            builder_workdir,
+            builder_backend,
+        } => {
             let file = read_config(&db.config)?;
             // a policy that does not parse stops the hub before it starts
             let policies = std::sync::Arc::new(file.policies()?);
@@ -257,7 +209,7 @@ async fn main() -> Result<()> {
             std::fs::create_dir_all(&topdir)
                 .with_context(|| format!("cannot create {}", topdir.display()))?;
             let config = HubConfig {
-                topdir,
+                topdir: topdir.clone(),
                 policies,
                 ..HubConfig::default()
             };
@@ -275,7 +227,51 @@ async fn main() -> Result<()> {
                 out.flush()?;
             }
             tracing::info!(%addr, db = %redact(&url), "hub started");
-            koji_server::serve(hub, listener, shutdown_signal()).await?;
+            if !builder {
+                koji_server::serve(hub, listener, shutdown_signal()).await?;
+                return Ok(());
+            }
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let server = {
+                let hub = hub.clone();
+                let mut stop = stop_rx.clone();
+                tokio::spawn(async move {
+                    koji_server::serve(hub, listener, async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await
+                })
+            };
+            let workdir = builder_workdir.unwrap_or_else(|| {
+                topdir
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join("builder-work")
+            });
+            let server_url = format!("http://{addr}/kojihub");
+            let run = koji_server::builder::run_local(
+                hub,
+                &server_url,
+                &builder_name,
+                &topdir,
+                &workdir,
+                &builder_backend,
+                {
+                    let mut stop = stop_rx.clone();
+                    async move {
+                        let _ = stop.changed().await;
+                    }
+                },
+            );
+            let stopper = async {
+                shutdown_signal().await;
+                let _ = stop_tx.send(true);
+            };
+            let (res, _) = tokio::join!(run, stopper);
+            if let Err(e) = res {
+                tracing::error!(error = format!("{e:#}"), "the builder stopped");
+            }
+            server.await??;
         }
         Cmd::CreateAdmin { name, password, db } => {
             let file = read_config(&db.config)?;

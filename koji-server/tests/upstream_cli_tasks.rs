@@ -33,11 +33,14 @@ fn setup_target(hub: &Hub) {
     ok(hub, &["add-target", "f40-candidate", "f40-build", "f40"]);
 }
 
-/// The task id in `koji build --nowait`'s output.
+/// The task id in `koji build --nowait`'s (or `tag-build`'s) output.
 fn created_task(out: &str) -> i64 {
     let line = out
         .lines()
-        .find_map(|l| l.strip_prefix("Created task: "))
+        .find_map(|l| {
+            l.strip_prefix("Created task: ")
+                .or_else(|| l.strip_prefix("Created task "))
+        })
         .unwrap_or_else(|| panic!("no task in: {out}"));
     line.trim().parse().expect("task id")
 }
@@ -299,4 +302,147 @@ fn regex_escape(s: &str) -> String {
         o.push(c);
     }
     o
+}
+
+/// What upstream's build handler asks of the hub once its subtasks have
+/// built the RPMs: upload, `host.initBuild`, `host.completeBuild` with
+/// buildroots and logs; then a `tagBuild` task run as upstream's
+/// TagBuildTask runs it (`host.tagBuild`).
+const BUILD_SCRIPT: &str = r#"
+import json, os, koji
+from koji import xmlrpcplus
+files = json.loads(os.environ['BUILT'])
+s = koji.ClientSession(os.environ['KOJI_URL'])
+s.opts['user'] = 'builder1'
+s.opts['password'] = 'builder1'
+s.login()
+s.exclusiveSession()
+s.host.updateHost(0.0, True)
+[t] = s.host.getTasks()
+tid = t['id']
+task = s.host.openTask(tid)
+params, method = xmlrpcplus.loads(task['request'])
+assert method == 'build'
+rel = koji.pathinfo.taskrelpath(tid)
+for f in files:
+    s.uploadWrapper(f, rel)
+with open('build.log', 'w') as f:
+    f.write('ok\n')
+s.uploadWrapper('build.log', rel)
+srpm = [f for f in files if f.endswith('.src.rpm')][0]
+rpms = [f for f in files if not f.endswith('.src.rpm')]
+data = koji.get_header_fields(srpm, ['name', 'version', 'release', 'epoch'])
+data['task_id'] = tid
+build_id = s.host.initBuild(data)
+info = s.getBuild(build_id)
+assert info['state'] == koji.BUILD_STATES['BUILDING'], info
+repo_free = None
+up = lambda f: '%s/%s' % (rel, os.path.basename(f))
+binfo = s.host.completeBuild(tid, build_id, up(srpm), [up(r) for r in rpms], None,
+                             {'x86_64': [rel + '/build.log']})
+assert binfo['state'] == koji.BUILD_STATES['COMPLETE'], binfo
+s.host.closeTask(tid, xmlrpcplus.dumps((None,), methodresponse=1, allow_none=1))
+s.logout()
+print(build_id)
+"#;
+
+const TAG_SCRIPT: &str = r#"
+import os, koji
+from koji import xmlrpcplus
+s = koji.ClientSession(os.environ['KOJI_URL'])
+s.opts['user'] = 'builder1'
+s.opts['password'] = 'builder1'
+s.login()
+s.exclusiveSession(force=True)
+s.host.updateHost(0.0, True)
+[t] = s.host.getTasks()
+tid = t['id']
+task = s.host.openTask(tid)
+params, method = xmlrpcplus.loads(task['request'])
+assert method == 'tagBuild', method
+# a restarted builder takes its lock back (kojid --force-lock)
+tag_id, build_id, force, fromtag = params[:4]
+s.host.tagBuild(tid, tag_id, build_id, force=force, fromtag=fromtag)
+s.host.tagNotification(True, tag_id, fromtag, build_id, None, True)
+s.host.closeTask(tid, xmlrpcplus.dumps((None,), methodresponse=1, allow_none=1))
+print(tid)
+"#;
+
+#[test]
+fn an_upstream_style_builder_completes_and_tags_a_build() {
+    let built = rpms::build("hello", "2.0", "1");
+    for hub in Hub::each() {
+        let h = &hub;
+        setup_target(h);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "hello"]);
+        ok(h, &["add-host", "builder1", "x86_64"]);
+        let out = h.hub_admin(&["set-password", "builder1", "--password", "builder1"]);
+        assert_eq!(out.code, 0, "set-password: {out:?}");
+        let srpm = built.srpm.to_str().expect("utf-8");
+        let top = created_task(&ok(
+            h,
+            &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
+        ));
+        let mut files = vec![srpm.to_string()];
+        files.extend(built.rpms.iter().map(|p| p.display().to_string()));
+        let code = format!(
+            "import os\nos.environ['BUILT'] = {}\n{BUILD_SCRIPT}",
+            py_str_lit(&serde_json::to_string(&files).expect("json"))
+        );
+        let out = h.python(&code);
+        assert_eq!(
+            out.code,
+            0,
+            "[{}] {}\n{}",
+            h.label(),
+            out.stdout,
+            out.stderr
+        );
+        let b = ok(h, &["call", "--json-output", "getBuild", "hello-2.0-1"]);
+        let b: serde_json::Value = serde_json::from_str(&b).expect("json");
+        assert_eq!(b["state"], serde_json::json!(1), "[{}] {b}", h.label());
+        assert_eq!(b["task_id"], serde_json::json!(top));
+        assert_eq!(b["owner_name"], serde_json::json!("admin"));
+        let info = ok(h, &["buildinfo", "hello-2.0-1"]);
+        assert!(info.contains("State: COMPLETE"), "{info}");
+        assert_match(
+            &format!("\nTask: {top} build \\(f40-candidate, hello-2\\.0-1\\.src\\.rpm\\)\n"),
+            &info,
+        );
+        assert!(info.contains("hello-2.0-1.x86_64.rpm"), "{info}");
+        // the log landed in the build's logs
+        let logs = ok(h, &["call", "--json-output", "getBuildLogs", "hello-2.0-1"]);
+        assert!(
+            logs.contains("\"dir\": \"x86_64\""),
+            "[{}] {logs}",
+            h.label()
+        );
+        assert!(logs.contains("build.log"), "{logs}");
+        // tag it through a tagBuild task
+        let out = ok(h, &["tag-build", "--nowait", "f40", "hello-2.0-1"]);
+        let tag_task = created_task(&out);
+        let out = h.python(TAG_SCRIPT);
+        assert_eq!(
+            out.code,
+            0,
+            "[{}] {}\n{}",
+            h.label(),
+            out.stdout,
+            out.stderr
+        );
+        assert_eq!(out.stdout.trim(), tag_task.to_string());
+        let listed = ok(h, &["list-tagged", "--quiet", "f40"]);
+        assert_match("^hello-2\\.0-1 +f40 +admin\n$", &listed);
+        // a build of a package not listed in the tag is refused up front
+        let e = h.koji(&["tag-build", "--nowait", "f40-build", "hello-2.0-1"]);
+        assert_ne!(e.code, 0);
+        assert!(
+            e.stderr.contains("Package hello not in list for f40-build"),
+            "{e:?}"
+        );
+    }
+}
+
+fn py_str_lit(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }

@@ -124,6 +124,13 @@ impl Db {
             None => None,
         };
         let txn = self.conn.begin().await?;
+        if self.backend == Backend::Sqlite {
+            // take the write lock now (BEGIN IMMEDIATE): a transaction that
+            // read first could not upgrade once another connection wrote
+            // (SQLITE_BUSY_SNAPSHOT); waiting here uses the busy timeout
+            txn.execute_unprepared("UPDATE locks SET name = name WHERE 1 = 0")
+                .await?;
+        }
         Ok(Tx {
             txn,
             event: None,

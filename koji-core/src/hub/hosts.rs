@@ -185,6 +185,66 @@ impl Hosts<'_> {
         Ok(host_id)
     }
 
+    /// Registers build host `name` (if needed) with `arches` and a
+    /// password, without a caller: how `koji-hub serve --builder` sets up
+    /// the builder it runs. Answers the host id.
+    pub async fn bootstrap(&self, name: &str, arches: &[&str], password: &str) -> Result<i64> {
+        if let Some(h) = self.get(&Json::from(name), false, None).await? {
+            self.0.auth().set_password(name, password).await?;
+            return Ok(h.id);
+        }
+        let user_id = match Users::get_in(
+            self.0.db().conn(),
+            &Caller::default(),
+            &Json::from(name),
+            false,
+            false,
+            false,
+        )
+        .await?
+        {
+            Some(u) if u.usertype == HOST => u.id,
+            Some(_) => {
+                return Err(Error::Generic(format!(
+                    "user {name} already exists and it is not a host"
+                )))
+            }
+            None => self.0.users().insert_user(name, HOST, 0, None).await?,
+        };
+        // the host's own user stands as the creator of its rows
+        let caller = Caller {
+            session: Some(super::Session {
+                id: 0,
+                key: String::new(),
+                master: None,
+                authtype: 0,
+                callnum: None,
+                hostip: String::new(),
+                exclusive: false,
+                lockerror: None,
+                user_id,
+                user_name: name.to_string(),
+                usertype: HOST,
+                perms: ["host".to_string()].into_iter().collect(),
+                start_ts: 0.0,
+                update_ts: 0.0,
+                renew_ts: None,
+            }),
+            hostip: String::new(),
+        };
+        let id = self
+            .add(
+                &caller,
+                &Json::from(name),
+                &json!(arches),
+                &Json::Null,
+                false,
+            )
+            .await?;
+        self.0.auth().set_password(name, password).await?;
+        Ok(id)
+    }
+
     /// `editHost(hostInfo, **kw)`: needs `host`. Changes the host's arches,
     /// capacity, description or comment (other keywords are ignored);
     /// answers whether anything changed.

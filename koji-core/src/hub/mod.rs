@@ -14,6 +14,7 @@ mod caller;
 pub mod cg;
 pub mod history;
 pub mod host_api;
+pub mod host_builds;
 pub mod hosts;
 mod misc;
 pub mod packages;

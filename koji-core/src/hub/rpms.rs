@@ -1004,195 +1004,23 @@ impl Rpms<'_> {
         caller.assert_perm("admin")?;
         let pathinfo = self.0.pathinfo();
         let (fn_path, fname) = import_source(&pathinfo.work(None), path, basename)?;
-        let hdr = RpmHeaders::read(&fn_path)?;
-        let field = |n: &str| hdr.field(n);
-        let name = field("name")?.to_json();
-        let version = field("version")?.to_json();
-        let release = field("release")?.to_json();
-        let epoch = field("epoch")?.to_json();
-        let sourcepackage = field("sourcepackage")?.to_json();
-        let mut arch = field("arch")?.to_json();
-        let buildtime = field("buildtime")?.to_json();
-        let sourcerpm = field("sourcerpm")?.to_json();
-        let is_src = sourcepackage == json!(1);
-        if is_src {
-            arch = json!("src");
-        }
-        let base = fn_path
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let expected = format!(
-            "{}-{}-{}.{}.rpm",
-            py_str(&name),
-            py_str(&version),
-            py_str(&release),
-            py_str(&arch)
-        );
-        if base != expected {
-            return Err(Error::Generic(format!(
-                "bad filename: {base} (expected {expected})"
-            )));
-        }
-        // they become directory and file names (ARCH/N-V-R.ARCH.rpm)
-        for (what, v) in [
-            ("rpm name", &name),
-            ("rpm version", &version),
-            ("rpm release", &release),
-            ("rpm arch", &arch),
-        ] {
-            check_component(what, &py_str(v))?;
-        }
         let user_id = caller.user_id()?;
         let mut tx = self.0.db().begin().await?;
-        let nvr_map = json!({"name": name, "version": version, "release": release});
-        let build = if is_src {
-            match get_build_in(&*tx, &nvr_map, false).await? {
-                Some(b) => b,
-                None => {
-                    let data = NewBuild {
-                        name: Some(name.clone()),
-                        version: py_str(&version),
-                        release: py_str(&release),
-                        epoch: epoch.as_i64(),
-                        ..Default::default()
-                    };
-                    let id = new_build_in(&mut tx, caller, &data, false).await?;
-                    get_build_in(&*tx, &json!(id), true)
-                        .await?
-                        .ok_or_else(|| Error::generic("build vanished"))?
-                }
-            }
-        } else {
-            let Json::String(srpm) = &sourcerpm else {
-                return Err(Error::Fault {
-                    code: 1,
-                    message: "<class 'AttributeError'>: 'NoneType' object has no attribute 'split'"
-                        .into(),
-                });
-            };
-            let srpm_info = Json::Object(parse_nvra_map(srpm)?);
-            get_build_in(&*tx, &srpm_info, false)
-                .await?
-                .ok_or_else(|| Error::generic("No such build"))?
-        };
-        if let Some(s @ (BuildState::Failed | BuildState::Canceled | BuildState::Deleted)) =
-            build.state()
-        {
-            return Err(Error::Generic(format!(
-                "Build is {}: {}",
-                s.name(),
-                build.nvr
-            )));
+        let imported =
+            import_rpm_in(&mut tx, caller, &pathinfo, &fn_path, &fname, None, None).await?;
+        if let Err(e) = note_import_in(&mut tx, imported.build_id, user_id).await {
+            imported.undo();
+            return Err(e);
         }
-        mark_rpm_build_in(&tx, build.id).await?;
-        let size = std::fs::metadata(&fn_path)?.len() as i64;
-        let payloadhash = hdr.sigmd5_hex();
-        let dup = fetch_opt(
-            &*tx,
-            "SELECT id FROM rpminfo WHERE name = ? AND version = ? AND release = ? AND arch = ? \
-             AND external_repo_id = 0 AND draft IS NOT TRUE",
-            params![
-                py_str(&name),
-                py_str(&version),
-                py_str(&release),
-                py_str(&arch)
-            ],
-        )
-        .await?;
-        if dup.is_some() {
-            return Err(Error::Fault {
-                code: 1,
-                message: format!(
-                    "<class 'psycopg2.errors.UniqueViolation'>: duplicate key value violates \
-                     unique constraint \"rpminfo_unique_nvra_not_draft\"\nDETAIL:  Key (name, \
-                     version, release, arch, external_repo_id)=({}, {}, {}, {}, 0) already exists.\n",
-                    py_str(&name),
-                    py_str(&version),
-                    py_str(&release),
-                    py_str(&arch)
-                ),
-            });
-        }
-        let row = crate::db::fetch_one(
-            &*tx,
-            "INSERT INTO rpminfo (build_id, buildroot_id, name, version, release, epoch, arch, \
-             draft, external_repo_id, payloadhash, size, buildtime) \
-             VALUES (?, NULL, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
-            params![
-                build.id,
-                py_str(&name),
-                py_str(&version),
-                py_str(&release),
-                epoch.as_i64(),
-                py_str(&arch),
-                build.draft,
-                payloadhash.clone(),
-                size,
-                buildtime.as_i64().unwrap_or_default()
-            ],
-        )
-        .await?;
-        let rpm_id = row.int("id")?;
-        // the file's place in the build (upstream's import_rpm_file)
-        let destdir = build.dir(&pathinfo).join(py_str(&arch));
-        let final_path = destdir.join(&base);
-        if lexists(&final_path) {
-            return Err(Error::Generic(format!(
-                "Error importing archive file, {} already exists",
-                final_path.display()
-            )));
-        }
-        let meta = std::fs::symlink_metadata(&fn_path)?;
-        if meta.file_type().is_symlink() || !meta.is_file() {
-            return Err(Error::Generic(format!(
-                "Error importing archive file, {fname} is not a regular file"
-            )));
-        }
-        move_and_symlink(&fn_path, &final_path)?;
-        let sig = async {
-            let (sigpath, bytes) =
-                add_rpm_sig_in(&tx, &pathinfo, &json!(rpm_id), &hdr.sighdr).await?;
-            note_import_in(&mut tx, build.id, user_id).await?;
-            Ok::<_, Error>((sigpath, bytes))
-        }
-        .await;
-        let (sigpath, bytes) = match sig {
-            Ok(v) => v,
-            Err(e) => {
-                undo_move(&fn_path, &final_path);
-                return Err(e);
-            }
-        };
-        let wrote = write_file(&sigpath, &bytes);
-        let committed = match wrote {
+        let committed = match imported.write_sighdr() {
             Ok(()) => tx.commit().await,
             Err(e) => Err(e),
         };
         if let Err(e) = committed {
-            let _ = std::fs::remove_file(&sigpath);
-            undo_move(&fn_path, &final_path);
+            imported.undo();
             return Err(e);
         }
-        let mut out = Map::new();
-        out.insert("name".into(), name);
-        out.insert("version".into(), version);
-        out.insert("release".into(), release);
-        out.insert("epoch".into(), epoch);
-        out.insert("sourcepackage".into(), sourcepackage);
-        out.insert("arch".into(), arch);
-        out.insert("buildtime".into(), buildtime);
-        out.insert("sourcerpm".into(), sourcerpm);
-        out.insert("draft".into(), Json::Bool(false));
-        out.insert("id".into(), rpm_id.into());
-        out.insert("build_id".into(), build.id.into());
-        out.insert("size".into(), size.into());
-        out.insert("payloadhash".into(), payloadhash.into());
-        out.insert("buildroot_id".into(), Json::Null);
-        out.insert("external_repo_id".into(), 0.into());
-        out.insert("build".into(), build.to_json());
-        out.insert("brootid".into(), Json::Null);
-        Ok(Json::Object(out))
+        Ok(imported.answer)
     }
 
     /// `addExternalRPM(rpminfo, external_repo, strict=True)` (admin).
@@ -2039,6 +1867,246 @@ fn read_file_chunks(path: &Path, mut each: impl FnMut(&[u8])) -> Result<()> {
         }
         each(&buf[..n]);
     }
+}
+
+/// One RPM file imported inside a transaction (upstream's `import_rpm`
+/// and `import_rpm_file`): its rows are written and the file has moved
+/// into its build; the signature header still has to be written
+/// ([`ImportedRpm::write_sighdr`]) and, if the transaction does not
+/// commit, everything undone ([`ImportedRpm::undo`]).
+pub(crate) struct ImportedRpm {
+    pub build_id: i64,
+    /// What `importRPM` answers.
+    pub answer: Json,
+    moved_from: PathBuf,
+    moved_to: PathBuf,
+    sighdr: (PathBuf, Vec<u8>),
+}
+
+impl ImportedRpm {
+    pub(crate) fn write_sighdr(&self) -> Result<()> {
+        write_file(&self.sighdr.0, &self.sighdr.1)
+    }
+
+    /// Puts the file back where it came from and drops the signature
+    /// header (after a failed commit).
+    pub(crate) fn undo(&self) {
+        let _ = std::fs::remove_file(&self.sighdr.0);
+        undo_move(&self.moved_from, &self.moved_to);
+    }
+}
+
+/// Imports the RPM at `fn_path` (below the work directory) in `tx`. A
+/// source RPM makes its build unless `into` names it; a binary RPM joins
+/// the build of its source RPM (which must be `into` when given).
+/// `buildroot` is the buildroot it was built in.
+pub(crate) async fn import_rpm_in(
+    tx: &mut Tx,
+    caller: &Caller,
+    pathinfo: &PathInfo,
+    fn_path: &Path,
+    fname: &str,
+    into: Option<&BuildInfo>,
+    buildroot: Option<i64>,
+) -> Result<ImportedRpm> {
+    let hdr = RpmHeaders::read(fn_path)?;
+    let field = |n: &str| hdr.field(n);
+    let name = field("name")?.to_json();
+    let version = field("version")?.to_json();
+    let release = field("release")?.to_json();
+    let epoch = field("epoch")?.to_json();
+    let sourcepackage = field("sourcepackage")?.to_json();
+    let mut arch = field("arch")?.to_json();
+    let buildtime = field("buildtime")?.to_json();
+    let sourcerpm = field("sourcerpm")?.to_json();
+    let is_src = sourcepackage == json!(1);
+    if is_src {
+        arch = json!("src");
+    }
+    let base = fn_path
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let expected = format!(
+        "{}-{}-{}.{}.rpm",
+        py_str(&name),
+        py_str(&version),
+        py_str(&release),
+        py_str(&arch)
+    );
+    if base != expected {
+        return Err(Error::Generic(format!(
+            "bad filename: {base} (expected {expected})"
+        )));
+    }
+    // they become directory and file names (ARCH/N-V-R.ARCH.rpm)
+    for (what, v) in [
+        ("rpm name", &name),
+        ("rpm version", &version),
+        ("rpm release", &release),
+        ("rpm arch", &arch),
+    ] {
+        check_component(what, &py_str(v))?;
+    }
+    let nvr_map = json!({"name": name, "version": version, "release": release});
+    let build = if let Some(b) = into {
+        let srpm_nvr = format!(
+            "{}-{}-{}",
+            py_str(&name),
+            py_str(&version),
+            py_str(&release)
+        );
+        let matches = if is_src {
+            srpm_nvr == b.nvr
+        } else {
+            sourcerpm.as_str().and_then(|s| s.strip_suffix(".src.rpm")) == Some(b.nvr.as_str())
+        };
+        if !matches {
+            return Err(Error::Generic(format!(
+                "srpm mismatch for {}: {} (build {})",
+                base,
+                if is_src { srpm_nvr } else { py_str(&sourcerpm) },
+                b.nvr
+            )));
+        }
+        b.clone()
+    } else if is_src {
+        match get_build_in(&**tx, &nvr_map, false).await? {
+            Some(b) => b,
+            None => {
+                let data = NewBuild {
+                    name: Some(name.clone()),
+                    version: py_str(&version),
+                    release: py_str(&release),
+                    epoch: epoch.as_i64(),
+                    ..Default::default()
+                };
+                let id = new_build_in(tx, caller, &data, false).await?;
+                get_build_in(&**tx, &json!(id), true)
+                    .await?
+                    .ok_or_else(|| Error::generic("build vanished"))?
+            }
+        }
+    } else {
+        let Json::String(srpm) = &sourcerpm else {
+            return Err(Error::Fault {
+                code: 1,
+                message: "<class 'AttributeError'>: 'NoneType' object has no attribute 'split'"
+                    .into(),
+            });
+        };
+        let srpm_info = Json::Object(parse_nvra_map(srpm)?);
+        get_build_in(&**tx, &srpm_info, false)
+            .await?
+            .ok_or_else(|| Error::generic("No such build"))?
+    };
+    if let Some(s @ (BuildState::Failed | BuildState::Canceled | BuildState::Deleted)) =
+        build.state()
+    {
+        return Err(Error::Generic(format!(
+            "Build is {}: {}",
+            s.name(),
+            build.nvr
+        )));
+    }
+    mark_rpm_build_in(tx, build.id).await?;
+    let size = std::fs::metadata(fn_path)?.len() as i64;
+    let payloadhash = hdr.sigmd5_hex();
+    let dup = fetch_opt(
+        &**tx,
+        "SELECT id FROM rpminfo WHERE name = ? AND version = ? AND release = ? AND arch = ? \
+         AND external_repo_id = 0 AND draft IS NOT TRUE",
+        params![
+            py_str(&name),
+            py_str(&version),
+            py_str(&release),
+            py_str(&arch)
+        ],
+    )
+    .await?;
+    if dup.is_some() {
+        return Err(Error::Fault {
+            code: 1,
+            message: format!(
+                "<class 'psycopg2.errors.UniqueViolation'>: duplicate key value violates \
+                 unique constraint \"rpminfo_unique_nvra_not_draft\"\nDETAIL:  Key (name, \
+                 version, release, arch, external_repo_id)=({}, {}, {}, {}, 0) already exists.\n",
+                py_str(&name),
+                py_str(&version),
+                py_str(&release),
+                py_str(&arch)
+            ),
+        });
+    }
+    let row = crate::db::fetch_one(
+        &**tx,
+        "INSERT INTO rpminfo (build_id, buildroot_id, name, version, release, epoch, arch, \
+         draft, external_repo_id, payloadhash, size, buildtime) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?) RETURNING id",
+        params![
+            build.id,
+            buildroot,
+            py_str(&name),
+            py_str(&version),
+            py_str(&release),
+            epoch.as_i64(),
+            py_str(&arch),
+            build.draft,
+            payloadhash.clone(),
+            size,
+            buildtime.as_i64().unwrap_or_default()
+        ],
+    )
+    .await?;
+    let rpm_id = row.int("id")?;
+    // the file's place in the build (upstream's import_rpm_file)
+    let destdir = build.dir(pathinfo).join(py_str(&arch));
+    let final_path = destdir.join(&base);
+    if lexists(&final_path) {
+        return Err(Error::Generic(format!(
+            "Error importing archive file, {} already exists",
+            final_path.display()
+        )));
+    }
+    let meta = std::fs::symlink_metadata(fn_path)?;
+    if meta.file_type().is_symlink() || !meta.is_file() {
+        return Err(Error::Generic(format!(
+            "Error importing archive file, {fname} is not a regular file"
+        )));
+    }
+    move_and_symlink(fn_path, &final_path)?;
+    let (sigpath, bytes) = match add_rpm_sig_in(tx, pathinfo, &json!(rpm_id), &hdr.sighdr).await {
+        Ok(v) => v,
+        Err(e) => {
+            undo_move(fn_path, &final_path);
+            return Err(e);
+        }
+    };
+    let mut out = Map::new();
+    out.insert("name".into(), name);
+    out.insert("version".into(), version);
+    out.insert("release".into(), release);
+    out.insert("epoch".into(), epoch);
+    out.insert("sourcepackage".into(), sourcepackage);
+    out.insert("arch".into(), arch);
+    out.insert("buildtime".into(), buildtime);
+    out.insert("sourcerpm".into(), sourcerpm);
+    out.insert("draft".into(), Json::Bool(false));
+    out.insert("id".into(), rpm_id.into());
+    out.insert("build_id".into(), build.id.into());
+    out.insert("size".into(), size.into());
+    out.insert("payloadhash".into(), payloadhash.into());
+    out.insert("buildroot_id".into(), Json::from(buildroot));
+    out.insert("external_repo_id".into(), 0.into());
+    out.insert("build".into(), build.to_json());
+    out.insert("brootid".into(), Json::from(buildroot));
+    Ok(ImportedRpm {
+        build_id: build.id,
+        answer: Json::Object(out),
+        moved_from: fn_path.to_path_buf(),
+        moved_to: final_path,
+        sighdr: (sigpath, bytes),
+    })
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@
 
 pub mod env;
 mod eval;
-mod fnmatch;
+pub mod fnmatch;
 mod handlers;
 pub mod parse;
 

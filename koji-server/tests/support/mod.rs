@@ -128,8 +128,21 @@ fn hub_bin() -> &'static str {
     env!("CARGO_BIN_EXE_koji-hub")
 }
 
+/// The `kojid` binary, built beside `koji-hub` (by `cargo build
+/// --workspace`, as the test script does).
+#[allow(dead_code)]
+pub fn kojid_bin() -> PathBuf {
+    let p = Path::new(hub_bin()).with_file_name("kojid");
+    assert!(
+        p.is_file(),
+        "{} is missing: build it first (cargo build -p koji-worker)",
+        p.display()
+    );
+    p
+}
+
 /// Environment of child processes: only what they need.
-fn clean_env(cmd: &mut Command, home: &Path) {
+pub fn clean_env(cmd: &mut Command, home: &Path) {
     cmd.env_clear()
         .env("HOME", home)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -175,6 +188,11 @@ impl Hub {
     }
 
     pub fn start(backend: Backend) -> Hub {
+        Hub::start_with(backend, &[])
+    }
+
+    /// A hub started with extra `serve` arguments (e.g. `--builder`).
+    pub fn start_with(backend: Backend, extra: &[&str]) -> Hub {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -207,6 +225,7 @@ impl Hub {
             .args(["serve", "--db", &db_url, "--topdir"])
             .arg(topdir.path())
             .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(logfile));
@@ -377,6 +396,17 @@ impl Hub {
 
 impl Drop for Hub {
     fn drop(&mut self) {
+        // SIGTERM first: a hub running a builder stops its tasks and frees them
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {

@@ -171,3 +171,55 @@ pub fn signed_copy(rpm: &Path) -> PathBuf {
     );
     dest
 }
+
+/// A source RPM whose spec names `name-version-release` itself (so a
+/// builder rebuilding it gets the same N-V-R); with `broken`, `%install`
+/// fails.
+#[allow(dead_code)]
+pub fn self_contained_srpm(name: &str, version: &str, release: &str, broken: bool) -> PathBuf {
+    let nvr = format!(
+        "{name}-{version}-{release}{}",
+        if broken { "-broken" } else { "" }
+    );
+    let top = workdir().join(format!("srpm-{nvr}"));
+    let text = std::fs::read_to_string(spec()).expect("hello.spec");
+    let mut text = text
+        .replace(
+            "%{!?pkg: %global pkg hello}",
+            &format!("%global pkg {name}"),
+        )
+        .replace(
+            "%{!?ver: %global ver 1.0}",
+            &format!("%global ver {version}"),
+        )
+        .replace("%{!?rel: %global rel 1}", &format!("%global rel {release}"));
+    if broken {
+        text = text.replace(
+            "%install\n",
+            "%install\necho 'this package does not build' >&2\nexit 1\n",
+        );
+    }
+    std::fs::create_dir_all(&top).expect("mkdir");
+    let spec_path = top.join(format!("{name}.spec"));
+    std::fs::write(&spec_path, text).expect("write spec");
+    let out = Command::new("rpmbuild")
+        .arg("-bs")
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg(&spec_path)
+        .output()
+        .expect("rpmbuild (apt-get install rpm)");
+    assert!(
+        out.status.success(),
+        "rpmbuild -bs failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let srpms = top.join("SRPMS");
+    let found = std::fs::read_dir(&srpms)
+        .expect("SRPMS")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".src.rpm"))
+        .expect("a source rpm");
+    found
+}

@@ -9,6 +9,7 @@ pub(super) fn register(r: &mut Registry) {
     host(r);
     scheduler(r);
     register_buildroots(r);
+    register_builds(r);
 }
 
 fn users(r: &mut Registry) {
@@ -719,6 +720,155 @@ fn register_buildroots(r: &mut Registry) {
                 )
                 .await?;
             ok(Json::Null)
+        }
+    );
+}
+
+fn register_builds(r: &mut Registry) {
+    method!(
+        r,
+        "host.initBuild(data)",
+        "Create the BUILDING build of a build task this host holds.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .host_api()
+                .init_build(&cx.caller, a.raw("data"))
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "host.completeBuild(task_id, build_id, srpm, rpms, brmap=None, logs=None)",
+        "Import a build task's SRPM, RPMs and logs into its build, which becomes COMPLETE.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .host_api()
+                .complete_build(
+                    &cx.caller,
+                    &crate::hub::host_builds::CompleteBuild {
+                        task: a.raw("task_id").clone(),
+                        build: a.raw("build_id").clone(),
+                        srpm: a.raw("srpm").clone(),
+                        rpms: a.raw("rpms").clone(),
+                        brmap: a.raw("brmap").clone(),
+                        logs: a.raw("logs").clone(),
+                    },
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "host.failBuild(task_id, build_id)",
+        "Mark a build task's BUILDING build FAILED.",
+        |cx, a| {
+            cx.hub
+                .host_api()
+                .fail_build(&cx.caller, a.raw("task_id"), a.raw("build_id"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "host.moveBuildToScratch(task_id, srpm, rpms, logs=None)",
+        "Move a scratch build's files to the scratch area (not imported).",
+        |cx, a| {
+            cx.hub
+                .host_api()
+                .move_to_scratch(
+                    &cx.caller,
+                    a.raw("task_id"),
+                    a.raw("srpm"),
+                    a.raw("rpms"),
+                    a.raw("logs"),
+                )
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "host.tagBuild(task_id, tag, build, force=False, fromtag=None)",
+        "Tag (or with fromtag move) a build as the task's owner.",
+        |cx, a| {
+            cx.hub
+                .host_api()
+                .tag_build(
+                    &cx.caller,
+                    a.raw("task_id"),
+                    a.raw("tag"),
+                    a.raw("build"),
+                    a.flag("force"),
+                    a.raw("fromtag"),
+                )
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "host.tagNotification(is_successful, tag_id, from_id, build_id, user_id, ignore_success=False, failure_msg='')",
+        "Tag notifications (no mail is sent by this hub).",
+        |cx, a| {
+            crate::hub::host_api::verify_host(cx.hub.db().conn(), &cx.caller).await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "tagBuild(tag, build, force=False, fromtag=None)",
+        "Request that a build be tagged (a tagBuild task); answers the task id.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .tasks()
+                .tag_build(
+                    &cx.caller,
+                    a.raw("tag"),
+                    a.raw("build"),
+                    a.flag("force"),
+                    a.raw("fromtag"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "moveBuild(tag1, tag2, build, force=False)",
+        "Move a build from tag1 to tag2 (a tagBuild task); answers the task id.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .tasks()
+                .tag_build(
+                    &cx.caller,
+                    a.raw("tag2"),
+                    a.raw("build"),
+                    a.flag("force"),
+                    a.raw("tag1"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "moveAllBuilds(tag1, tag2, package, force=False)",
+        "Move every build of a package from tag1 to tag2, oldest first; answers the task ids.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .tasks()
+                .move_all_builds(
+                    &cx.caller,
+                    a.raw("tag1"),
+                    a.raw("tag2"),
+                    a.raw("package"),
+                    a.flag("force"),
+                )
+                .await?)
         }
     );
 }

@@ -1,0 +1,73 @@
+//! The builder `koji-hub serve --builder` runs beside the hub: a host
+//! registered on the fly, driven by koji-worker's daemon over this hub's
+//! own XML-RPC endpoint (exactly as a separate kojid would be), woken
+//! the moment tasks change instead of polling.
+
+use anyhow::Result;
+use koji_core::Hub;
+use koji_worker::config::{Backend, Config};
+use koji_worker::daemon::{Daemon, Spawner};
+use std::path::Path;
+
+/// This machine's arch as upstream names it (`uname -m`).
+fn machine_arch() -> String {
+    std::process::Command::new("uname")
+        .arg("-m")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
+/// Registers host `name` and runs a builder for it until `stop`.
+pub async fn run_local(
+    hub: Hub,
+    server: &str,
+    name: &str,
+    topdir: &Path,
+    workdir: &Path,
+    backend: &str,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let password: String = {
+        use std::fmt::Write as _;
+        let mut bytes = [0u8; 24];
+        getrandom(&mut bytes)?;
+        bytes.iter().fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    };
+    let arch = machine_arch();
+    hub.hosts().bootstrap(name, &[&arch], &password).await?;
+    let mut cfg = Config {
+        server: server.to_string(),
+        user: Some(name.to_string()),
+        password: Some(password),
+        topdir: Some(topdir.to_path_buf()),
+        workdir: workdir.to_path_buf(),
+        sleeptime: 5.0,
+        ..Config::default()
+    };
+    cfg.set("buildroot", backend)?;
+    if cfg.backend == Backend::Bwrap
+        && std::process::Command::new("bwrap")
+            .arg("--version")
+            .output()
+            .is_err()
+    {
+        anyhow::bail!("bwrap is missing: apt-get install bubblewrap (or --builder-backend none)");
+    }
+    let daemon = Daemon::connect(cfg, Spawner::current()?).await?;
+    daemon
+        .with_wake(hub.task_events().subscribe())
+        .run(stop)
+        .await
+}
+
+fn getrandom(buf: &mut [u8]) -> Result<()> {
+    use std::io::Read as _;
+    std::fs::File::open("/dev/urandom")?.read_exact(buf)?;
+    Ok(())
+}

@@ -1,0 +1,385 @@
+//! Real builds end to end: `koji-hub serve --builder` (the hub with its
+//! in-process kojid) and the upstream `koji` client. `koji build` of an
+//! uploaded SRPM runs `build` → `buildArch` (rpmbuild in bubblewrap) →
+//! `host.completeBuild` → `tagBuild`, and the client watches it finish.
+
+mod support;
+
+use support::rpms;
+use support::{assert_match, Hub};
+
+#[track_caller]
+fn ok(hub: &Hub, args: &[&str]) -> String {
+    let out = hub.koji(args);
+    assert!(
+        out.code == 0 && out.stderr.is_empty(),
+        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
+        hub.label(),
+        args.join(" "),
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+fn machine_arch() -> String {
+    let out = std::process::Command::new("uname")
+        .arg("-m")
+        .output()
+        .expect("uname");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn start(backend: koji_core::db::Backend) -> Hub {
+    let work = tempfile::tempdir().expect("tmp").keep();
+    let work = work.to_str().expect("utf-8").to_string();
+    Hub::start_with(
+        backend,
+        &[
+            "--builder",
+            "--builder-name",
+            "builder1",
+            "--builder-workdir",
+            &work,
+        ],
+    )
+}
+
+fn setup(h: &Hub) {
+    let arch = machine_arch();
+    ok(h, &["add-tag", "f40-build", "--arches", &arch]);
+    ok(h, &["add-tag", "f40"]);
+    ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+    ok(
+        h,
+        &["add-pkg", "--owner", "admin", "f40", "greet", "broken"],
+    );
+}
+
+fn json(h: &Hub, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["call", "--json-output"];
+    full.extend_from_slice(args);
+    let out = ok(h, &full);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+#[test]
+fn koji_build_builds_imports_and_tags() {
+    let srpm = rpms::self_contained_srpm("greet", "1.0", "1", false);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        setup(h);
+        let hosts = ok(h, &["list-hosts", "--quiet"]);
+        assert!(hosts.starts_with("builder1 "), "[{}] {hosts}", h.label());
+        // the client uploads the SRPM, creates the task and watches it
+        let out = h.koji(&["build", "--wait", "--noprogress", "f40-candidate", srpm]);
+        assert_eq!(
+            out.code,
+            0,
+            "[{}] koji build failed:\n{}\n{}\n--- hub log\n{}",
+            h.label(),
+            out.stdout,
+            out.stderr,
+            h.log()
+        );
+        assert_match(r"(?m)^Created task: \d+$", &out.stdout);
+        assert_match(
+            r"(?m)^\s*\d+ build \(f40-candidate, greet-1\.0-1\.src\.rpm\): free -> open \(builder1\)$|(?m)^\s*\d+ build \(f40-candidate, greet-1\.0-1\.src\.rpm\) completed successfully$",
+            &out.stdout,
+        );
+        assert!(
+            out.stdout.contains("completed successfully"),
+            "[{}] {}",
+            h.label(),
+            out.stdout
+        );
+        let b = json(h, &["getBuild", "greet-1.0-1"]);
+        assert_eq!(b["state"], serde_json::json!(1), "[{}] {b}", h.label());
+        let task_id = b["task_id"].as_i64().expect("task");
+        // the RPMs rebuilt by the builder, in the content store
+        let rpms = json(h, &["listBuildRPMs", "greet-1.0-1"]);
+        let mut names: Vec<String> = rpms
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}.{}",
+                    r["name"].as_str().unwrap_or(""),
+                    r["arch"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        names.sort();
+        let arch = machine_arch();
+        let mut want = vec![
+            format!("greet-debuginfo.{arch}"),
+            "greet-doc.noarch".to_string(),
+            "greet.src".to_string(),
+            format!("greet.{arch}"),
+        ];
+        want.sort();
+        assert_eq!(names, want, "[{}]", h.label());
+        let path = h.topdir().join(format!(
+            "packages/greet/1.0/1/{arch}/greet-1.0-1.{arch}.rpm"
+        ));
+        assert!(path.is_file(), "[{}] {} missing", h.label(), path.display());
+        // tagged into the target's destination tag by the tagBuild subtask
+        let tagged = ok(h, &["list-tagged", "--quiet", "f40"]);
+        assert_match(r"^greet-1\.0-1 +f40 +admin\n$", &tagged);
+        // the task tree and its logs, as the client shows them
+        let info = ok(h, &["taskinfo", "-r", &task_id.to_string()]);
+        assert!(info.contains("Type: buildArch"), "[{}] {info}", h.label());
+        assert!(info.contains("Type: tagBuild"), "{info}");
+        assert!(info.contains("/build.log"), "{info}");
+        assert!(info.contains("/root.log"), "{info}");
+        let logs = json(h, &["getBuildLogs", "greet-1.0-1"]);
+        let lognames: Vec<&str> = logs
+            .as_array()
+            .expect("logs")
+            .iter()
+            .filter_map(|l| l["name"].as_str())
+            .collect();
+        assert!(lognames.contains(&"build.log"), "[{}] {logs}", h.label());
+        // the buildroot-less build log holds rpmbuild's output
+        let kids = json(h, &["getTaskChildren", &task_id.to_string()]);
+        let arch_task = kids
+            .as_array()
+            .expect("children")
+            .iter()
+            .find(|k| k["method"] == "buildArch")
+            .expect("a buildArch child")["id"]
+            .as_i64()
+            .expect("id");
+        let out = h.koji(&["call", "getTaskResult", &arch_task.to_string()]);
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+}
+
+#[test]
+fn a_failing_build_fails_its_task_and_build() {
+    let srpm = rpms::self_contained_srpm("broken", "1.0", "1", true);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        setup(h);
+        let out = h.koji(&["build", "--wait", "--noprogress", "f40-candidate", srpm]);
+        assert_eq!(out.code, 1, "[{}] {out:?}", h.label());
+        assert!(
+            out.stdout.contains("failed"),
+            "[{}] {}",
+            h.label(),
+            out.stdout
+        );
+        let b = json(h, &["getBuild", "broken-1.0-1"]);
+        assert_eq!(
+            b["state"],
+            serde_json::json!(3),
+            "[{}] FAILED: {b}",
+            h.label()
+        );
+        let task = b["task_id"].as_i64().expect("task");
+        let res = h.koji(&["call", "getTaskResult", &task.to_string()]);
+        assert_ne!(res.code, 0);
+        assert!(
+            res.stderr.contains("BuildError: error building package"),
+            "[{}] {res:?}",
+            h.label()
+        );
+        // the build log tells why
+        let kids = json(h, &["getTaskChildren", &task.to_string()]);
+        let arch_task = kids.as_array().expect("children")[0]["id"]
+            .as_i64()
+            .expect("id");
+        let log = h.topdir().join(format!(
+            "work/tasks/{}/{arch_task}/build.log",
+            arch_task % 10000
+        ));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            text.contains("this package does not build"),
+            "[{}] {text}",
+            h.label()
+        );
+    }
+}
+
+#[test]
+fn canceling_a_running_task_kills_its_processes() {
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        let id = ok(h, &["call", "makeTask", "sleep", "[600]"]);
+        let id: i64 = id.trim().parse().expect("task id");
+        // wait for it to run
+        let mut opened = false;
+        for _ in 0..100 {
+            let t = json(h, &["getTaskInfo", &id.to_string()]);
+            if t["state"] == serde_json::json!(1) {
+                opened = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(opened, "[{}] the task never opened\n{}", h.label(), h.log());
+        let running = || {
+            let out = std::process::Command::new("pgrep")
+                .args(["-f", &format!("run-task --task-id {id}$")])
+                .output()
+                .expect("pgrep");
+            !String::from_utf8_lossy(&out.stdout).trim().is_empty()
+        };
+        assert!(running(), "[{}] no task process", h.label());
+        ok(h, &["cancel", &id.to_string()]);
+        let mut gone = false;
+        for _ in 0..100 {
+            if !running() {
+                gone = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(
+            gone,
+            "[{}] the canceled task's process still runs",
+            h.label()
+        );
+        let t = json(h, &["getTaskInfo", &id.to_string()]);
+        assert_eq!(t["state"], serde_json::json!(3));
+    }
+}
+
+/// A separate `kojid --config kojid.conf` (upstream's file format) that
+/// sees nothing of the hub but its URLs: it downloads the SRPM from
+/// `topurl` and uploads everything back.
+#[test]
+fn a_separate_kojid_builds_over_http() {
+    let srpm = rpms::self_contained_srpm("greet", "2.0", "1", false);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        setup(h);
+        ok(h, &["add-host", "remote1", &machine_arch()]);
+        let out = h.hub_admin(&["set-password", "remote1", "--password", "pw1"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let dir = tempfile::tempdir().expect("tmp");
+        let conf = dir.path().join("kojid.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[kojid]\nserver = {url}\nuser = remote1\npassword = pw1\n\
+                 topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = 1\nmaxjobs = 4\n\
+                 mockdir = /var/lib/mock\n",
+                url = h.url(),
+                base = h.base,
+                work = dir.path().join("work").display()
+            ),
+        )
+        .expect("kojid.conf");
+        let log = std::fs::File::create(dir.path().join("kojid.log")).expect("log");
+        let mut cmd = std::process::Command::new(support::kojid_bin());
+        support::clean_env(&mut cmd, dir.path());
+        let mut kojid = cmd
+            .arg("--config")
+            .arg(&conf)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("kojid");
+        let out = h.koji(&["build", "--wait", "--noprogress", "f40-candidate", srpm]);
+        let kojid_log = std::fs::read_to_string(dir.path().join("kojid.log")).unwrap_or_default();
+        assert_eq!(
+            out.code,
+            0,
+            "[{}] {}\n{}\n--- kojid log\n{kojid_log}",
+            h.label(),
+            out.stdout,
+            out.stderr
+        );
+        let b = json(h, &["getBuild", "greet-2.0-1"]);
+        assert_eq!(b["state"], serde_json::json!(1), "[{}] {b}", h.label());
+        let host = json(h, &["getHost", "remote1"]);
+        assert_eq!(
+            host["ready"],
+            serde_json::json!(true),
+            "[{}] {host}",
+            h.label()
+        );
+        // stopping: it checks out (not ready) and gives nothing back half-done
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(kojid.id().to_string())
+            .status();
+        let status = kojid.wait().expect("wait");
+        assert!(
+            status.success(),
+            "[{}] kojid exited with {status}",
+            h.label()
+        );
+        let host = json(h, &["getHost", "remote1"]);
+        assert_eq!(
+            host["ready"],
+            serde_json::json!(false),
+            "[{}] {host}",
+            h.label()
+        );
+    }
+}
+
+/// A task process that dies without reporting fails its own task, and
+/// the builder goes on with others.
+#[test]
+fn a_crashed_task_process_fails_only_its_task() {
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        let id: i64 = ok(h, &["call", "makeTask", "sleep", "[600]"])
+            .trim()
+            .parse()
+            .expect("task id");
+        let pattern = format!("run-task --task-id {id}$");
+        let mut killed = false;
+        for _ in 0..100 {
+            let st = std::process::Command::new("pkill")
+                .args(["-KILL", "-f", &pattern])
+                .status()
+                .expect("pkill");
+            if st.success() {
+                killed = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(killed, "[{}] the task never ran", h.label());
+        let mut state = serde_json::Value::Null;
+        for _ in 0..100 {
+            state = json(h, &["getTaskInfo", &id.to_string()])["state"].clone();
+            if state == serde_json::json!(5) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(state, serde_json::json!(5), "[{}] FAILED", h.label());
+        let res = h.koji(&["call", "getTaskResult", &id.to_string()]);
+        assert!(
+            res.stderr.contains("task process exited without a result"),
+            "[{}] {res:?}",
+            h.label()
+        );
+        // the builder still works
+        let next: i64 = ok(h, &["call", "makeTask", "sleep", "[0]"])
+            .trim()
+            .parse()
+            .expect("task id");
+        let mut done = false;
+        for _ in 0..100 {
+            if json(h, &["getTaskInfo", &next.to_string()])["state"] == serde_json::json!(2) {
+                done = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(done, "[{}] the next task did not close", h.label());
+    }
+}

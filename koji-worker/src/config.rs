@@ -1,0 +1,244 @@
+//! The builder's settings: upstream's `kojid.conf` (section `[kojid]`)
+//! options that apply, each also a command-line flag.
+
+use anyhow::{bail, Context as _, Result};
+use std::path::PathBuf;
+
+/// How a task's commands are isolated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// bubblewrap: a read-only view of the system, the task's directory
+    /// writable, no network (except to fetch sources).
+    Bwrap,
+    /// Plain child processes (for machines without user namespaces).
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Hub XML-RPC URL (`.../kojihub`).
+    pub server: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// The hub's content store, when this machine sees it; otherwise files
+    /// are fetched from `topurl`.
+    pub topdir: Option<PathBuf>,
+    pub topurl: Option<String>,
+    /// Where tasks work (`<workdir>/tasks/<id%10000>/<id>`).
+    pub workdir: PathBuf,
+    pub maxjobs: usize,
+    /// Seconds between polls when idle (assignments wake the builder
+    /// sooner when the hub can tell it).
+    pub sleeptime: f64,
+    /// `allowed_scms`: `host:repository[:use_common[:source_cmd]]` or
+    /// `!host:repository` patterns.
+    pub allowed_scms: String,
+    pub rpmbuild_timeout: u64,
+    pub backend: Backend,
+    pub log_level: Option<String>,
+    pub packager: String,
+    pub vendor: String,
+    pub distribution: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: String::new(),
+            user: None,
+            password: None,
+            topdir: None,
+            topurl: None,
+            workdir: PathBuf::from("/var/tmp/koji"),
+            maxjobs: 10,
+            sleeptime: 15.0,
+            allowed_scms: String::new(),
+            rpmbuild_timeout: 86400,
+            backend: Backend::Bwrap,
+            log_level: None,
+            packager: "Koji".into(),
+            vendor: "Koji".into(),
+            distribution: "Koji".into(),
+        }
+    }
+}
+
+/// Options upstream's kojid accepts that do not apply here: read and ignored.
+const IGNORED: &[&str] = &[
+    "cert",
+    "serverca",
+    "krb_principal",
+    "host_principal_format",
+    "keytab",
+    "ccache",
+    "minspace",
+    "mockdir",
+    "mockuser",
+    "chroot_tmpdir",
+    "mockhost",
+    "allowed_scms_use_config",
+    "allowed_scms_use_policy",
+    "allow_password_in_scm_url",
+    "scm_credentials_dir",
+    "support_rpm_source_layout",
+    "literal_task_arches",
+    "build_arch_can_fail",
+    "log_timestamps",
+    "admin_emails",
+    "use_fast_upload",
+    "retry_interval",
+    "max_retries",
+    "offline_retry",
+    "offline_retry_interval",
+    "timeout",
+    "no_ssl_verify",
+    "buildroot_basic_cleanup_delay",
+    "buildroot_final_cleanup_delay",
+    "failed_buildroot_lifetime",
+    "task_avail_delay",
+    "pluginpath",
+    "plugin",
+    "plugins",
+    "mock_bootstrap_image",
+    "yum_proxy",
+    "smtphost",
+    "smtp_user",
+    "smtp_pass",
+    "from_addr",
+    "use_createrepo_c",
+    "createrepo_skip_stat",
+    "createrepo_update",
+    "distrepo_skip_stat",
+    "copy_old_repodata",
+];
+
+impl Config {
+    /// Reads `kojid.conf`: only a `[kojid]` section; unknown options are
+    /// refused as upstream refuses them.
+    pub fn read(path: &std::path::Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let sections =
+            koji_core::ini::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut c = Config::default();
+        for (name, section) in &sections {
+            if name != "kojid" {
+                bail!("invalid section found in config file: {name}");
+            }
+            for (key, value) in koji_core::ini::section_values(section) {
+                c.set(&key, &value)?;
+            }
+        }
+        Ok(c)
+    }
+
+    /// Sets one option from its text.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let int = |v: &str| -> Result<u64> {
+            v.trim()
+                .parse()
+                .map_err(|_| anyhow::anyhow!("value for {key} option must be a valid integer"))
+        };
+        match key {
+            "server" => self.server = value.to_string(),
+            "user" => self.user = Some(value.to_string()),
+            "password" => self.password = Some(value.to_string()),
+            "topdir" => self.topdir = Some(PathBuf::from(value)),
+            "topurl" => {
+                self.topurl = value.split_whitespace().next().map(str::to_owned);
+            }
+            "workdir" => self.workdir = PathBuf::from(value),
+            "maxjobs" => self.maxjobs = int(value)? as usize,
+            "sleeptime" => self.sleeptime = int(value)? as f64,
+            "allowed_scms" => self.allowed_scms = value.to_string(),
+            "rpmbuild_timeout" => self.rpmbuild_timeout = int(value)?,
+            "log_level" => self.log_level = Some(value.to_string()),
+            "packager" => self.packager = value.to_string(),
+            "vendor" => self.vendor = value.to_string(),
+            "distribution" => self.distribution = value.to_string(),
+            "buildroot" | "buildroot_backend" => {
+                self.backend = match value.trim() {
+                    "bwrap" | "bubblewrap" => Backend::Bwrap,
+                    "none" | "host" => Backend::None,
+                    other => bail!("unknown buildroot backend: {other} (bwrap or none)"),
+                }
+            }
+            k if IGNORED.contains(&k) || k.starts_with("rlimit_") => {}
+            other => bail!("unknown config option: {other}"),
+        }
+        Ok(())
+    }
+
+    pub fn check(&self) -> Result<()> {
+        if self.server.is_empty() {
+            bail!("the server option is required");
+        }
+        if self.user.is_none() {
+            bail!("No username/password supplied: set user and password (certificates and Kerberos are not supported yet)");
+        }
+        Ok(())
+    }
+}
+
+/// Whether `url` may be built, by `allowed_scms` (upstream's rules: the
+/// first entry whose host and repository patterns match decides; `!`
+/// denies).
+pub fn scm_allowed(allowed: &str, host: &str, repository: &str) -> bool {
+    for entry in allowed.split_whitespace() {
+        let (deny, entry) = match entry.strip_prefix('!') {
+            Some(e) => (true, e),
+            None => (false, entry),
+        };
+        let parts: Vec<&str> = entry.split(':').collect();
+        if parts.len() < 2 {
+            tracing::warn!(entry, "ignoring a malformed allowed_scms entry");
+            continue;
+        }
+        if koji_core::policy::fnmatch::fnmatch(host, parts[0])
+            && koji_core::policy::fnmatch::fnmatch(repository, parts[1])
+        {
+            return !deny;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kojid_conf() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("kojid.conf");
+        std::fs::write(
+            &p,
+            "[kojid]\nserver = http://hub/kojihub\nuser = b1\npassword = pw\nmaxjobs = 3\n\
+             sleeptime = 5\nallowed_scms = example.com:/repos/*\n  !evil.com:*\nmockdir = /x\n",
+        )
+        .expect("write");
+        let c = Config::read(&p).expect("config");
+        assert_eq!(c.server, "http://hub/kojihub");
+        assert_eq!(c.maxjobs, 3);
+        assert_eq!(c.sleeptime, 5.0);
+        assert!(scm_allowed(
+            &c.allowed_scms,
+            "example.com",
+            "/repos/hello.git"
+        ));
+        assert!(!scm_allowed(&c.allowed_scms, "evil.com", "/x"));
+        assert!(!scm_allowed(&c.allowed_scms, "other.org", "/x"));
+        std::fs::write(&p, "[kojid]\nbogus = 1\n").expect("write");
+        let e = Config::read(&p).unwrap_err();
+        assert_eq!(e.to_string(), "unknown config option: bogus");
+        std::fs::write(&p, "[other]\nserver = x\n").expect("write");
+        let e = Config::read(&p).unwrap_err();
+        assert_eq!(e.to_string(), "invalid section found in config file: other");
+        std::fs::write(&p, "[kojid]\nmaxjobs = many\n").expect("write");
+        let e = Config::read(&p).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "value for maxjobs option must be a valid integer"
+        );
+    }
+}

@@ -1,0 +1,383 @@
+//! The builder's main loop (upstream's `TaskManager`).
+
+use crate::client::{kw, Hub};
+use crate::config::Config;
+use crate::handlers;
+use anyhow::{Context as _, Result};
+use serde_json::json;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the daemon starts a task's child process: this program with
+/// `run-task` arguments.
+#[derive(Debug, Clone)]
+pub struct Spawner {
+    pub exe: PathBuf,
+    /// Arguments before `run-task` (e.g. a subcommand of `koji-hub`).
+    pub prefix: Vec<String>,
+}
+
+impl Spawner {
+    /// The running program itself.
+    pub fn current() -> Result<Spawner> {
+        Ok(Spawner {
+            exe: std::env::current_exe().context("cannot find this program")?,
+            prefix: vec![],
+        })
+    }
+}
+
+struct Running {
+    child: tokio::process::Child,
+    /// Set once the task was seen canceled or reassigned and killed.
+    killed: bool,
+}
+
+pub struct Daemon {
+    cfg: Config,
+    hub: Hub,
+    host_id: i64,
+    running: HashMap<i64, Running>,
+    spawner: Spawner,
+    /// Moves when the hub's tasks change (an in-process hub tells at once).
+    wake: Option<tokio::sync::watch::Receiver<u64>>,
+}
+
+async fn woken(wake: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    match wake {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+/// Kills a task's whole process group: SIGTERM, then SIGKILL.
+fn kill_group(pid: u32) {
+    let pgid = -(pid as i32);
+    // SAFETY: kill(2) on a process group we created; no memory is touched
+    unsafe {
+        libc::kill(pgid, libc::SIGTERM);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe {
+        libc::kill(pgid, libc::SIGKILL);
+    }
+}
+
+impl Daemon {
+    /// Logs in, takes the exclusive session a host needs, and learns its id.
+    pub async fn connect(cfg: Config, spawner: Spawner) -> Result<Daemon> {
+        cfg.check()?;
+        let mut hub = Hub::new(&cfg.server)?;
+        let user = cfg.user.clone().unwrap_or_default();
+        hub.login(&user, cfg.password.as_deref().unwrap_or_default())
+            .await
+            .with_context(|| format!("cannot log in to {} as {user}", cfg.server))?;
+        hub.call("exclusiveSession", vec![])
+            .await
+            .context("Error: Unable to get lock. Trying using --force-lock")?;
+        let host_id = hub
+            .call("host.getID", vec![])
+            .await?
+            .as_i64()
+            .unwrap_or_default();
+        tokio::fs::create_dir_all(&cfg.workdir)
+            .await
+            .with_context(|| format!("cannot create {}", cfg.workdir.display()))?;
+        tracing::info!(host_id, server = %cfg.server, "kojid connected");
+        Ok(Daemon {
+            cfg,
+            hub,
+            host_id,
+            running: HashMap::new(),
+            spawner,
+            wake: None,
+        })
+    }
+
+    /// Wakes the loop whenever `wake` moves (besides every `sleeptime`).
+    pub fn with_wake(mut self, wake: tokio::sync::watch::Receiver<u64>) -> Daemon {
+        self.wake = Some(wake);
+        self
+    }
+
+    /// Runs until `stop` resolves; then kills running tasks, gives them
+    /// back to the hub and checks out.
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) -> Result<()> {
+        tokio::pin!(stop);
+        loop {
+            let taken = match self.cycle().await {
+                Ok(t) => t,
+                Err(e) => {
+                    if crate::client::fault_code(&e) == Some(1002) {
+                        return Err(e.context("the hub refused this host's session"));
+                    }
+                    tracing::error!(error = format!("{e:#}"), "main loop");
+                    false
+                }
+            };
+            let pause = if taken {
+                Duration::from_millis(50)
+            } else {
+                Duration::from_secs_f64(self.cfg.sleeptime.max(0.05))
+            };
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tokio::time::sleep(pause) => {}
+                _ = woken(&mut self.wake) => {}
+            }
+        }
+        self.shutdown().await
+    }
+
+    async fn shutdown(&mut self) -> Result<()> {
+        let ids: Vec<i64> = self.running.keys().copied().collect();
+        for r in self.running.values_mut() {
+            if let Some(pid) = r.child.id() {
+                kill_group(pid);
+            }
+            let _ = r.child.wait().await;
+        }
+        if !ids.is_empty() {
+            tracing::info!(?ids, "freeing running tasks");
+            let _ = self.hub.call("host.freeTasks", vec![json!(ids)]).await;
+        }
+        let _ = self
+            .hub
+            .call("host.updateHost", vec![json!(0.0), json!(false)])
+            .await;
+        let _ = self.hub.logout().await;
+        Ok(())
+    }
+
+    /// One turn of the loop: follow the tasks we hold, check in, take a
+    /// new one if ready. True if a task was taken.
+    async fn cycle(&mut self) -> Result<bool> {
+        let load = self.update_tasks().await?;
+        let ready = self.running.len() < self.cfg.maxjobs;
+        self.hub
+            .call(
+                "host.updateHost",
+                vec![
+                    json!(load),
+                    json!(ready),
+                    json!({"methods": handlers::METHODS, "maxjobs": self.cfg.maxjobs}),
+                ],
+            )
+            .await?;
+        if !ready {
+            return Ok(false);
+        }
+        let tasks = self.hub.call("host.getTasks", vec![]).await?;
+        for t in tasks.as_array().cloned().unwrap_or_default() {
+            let id = t["id"].as_i64().unwrap_or_default();
+            if self.running.contains_key(&id)
+                || t["state"] != json!(4)
+                || t["host_id"].as_i64() != Some(self.host_id)
+            {
+                continue;
+            }
+            if self
+                .take(id, t["method"].as_str().unwrap_or_default())
+                .await?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Follows the open tasks this host holds: frees stale ones, kills the
+    /// processes of tasks canceled or given to another host, reaps
+    /// finished children. Answers the load (weights of tasks not waiting).
+    async fn update_tasks(&mut self) -> Result<f64> {
+        let open = self.hub.call("host.getHostTasks", vec![]).await?;
+        let open = open.as_array().cloned().unwrap_or_default();
+        let mut load = 0.0;
+        let mut stale = vec![];
+        let mut open_ids = std::collections::HashSet::new();
+        for t in &open {
+            let id = t["id"].as_i64().unwrap_or_default();
+            open_ids.insert(id);
+            if !self.running.contains_key(&id) {
+                stale.push(id);
+                continue;
+            }
+            if t["waiting"] != json!(true) {
+                load += t["weight"].as_f64().unwrap_or(1.0);
+            }
+        }
+        if !stale.is_empty() {
+            tracing::info!(?stale, "freeing stale tasks");
+            self.hub.call("host.freeTasks", vec![json!(stale)]).await?;
+        }
+        let mut done = vec![];
+        for (id, r) in self.running.iter_mut() {
+            if let Ok(Some(status)) = r.child.try_wait() {
+                tracing::info!(task = id, %status, "task process exited");
+                done.push((*id, status, r.killed));
+                continue;
+            }
+            if open_ids.contains(id) || r.killed {
+                continue;
+            }
+            let info = self.hub.call("getTaskInfo", vec![json!(id)]).await?;
+            let canceled = info["state"] == json!(3);
+            let elsewhere = info["host_id"].as_i64() != Some(self.host_id);
+            if canceled || elsewhere {
+                tracing::info!(
+                    task = id,
+                    "{}",
+                    if canceled {
+                        "Killing canceled task"
+                    } else {
+                        "Killing reassigned task"
+                    }
+                );
+                if let Some(pid) = r.child.id() {
+                    kill_group(pid);
+                }
+                r.killed = true;
+            }
+        }
+        for (id, status, killed) in done {
+            self.running.remove(&id);
+            if status.success() || killed {
+                continue;
+            }
+            // the process died without reporting: fail this task (only)
+            // rather than run it again and again
+            let info = self.hub.call("getTaskInfo", vec![json!(id)]).await?;
+            if info["state"] == json!(1) && info["host_id"].as_i64() == Some(self.host_id) {
+                let msg = format!("task process exited without a result ({status})");
+                tracing::error!(task = id, "{msg}");
+                let fault = koji_core::hub::tasks::encode_fault(1, &msg);
+                self.hub
+                    .call("host.failTask", vec![json!(id), json!(fault)])
+                    .await?;
+            }
+        }
+        Ok(load)
+    }
+
+    /// Opens a task and starts its process; false if it could not be taken.
+    async fn take(&mut self, id: i64, method: &str) -> Result<bool> {
+        if !handlers::METHODS.contains(&method) {
+            tracing::warn!(task = id, method, "no handler for method");
+            self.hub
+                .call(
+                    "host.refuseTask",
+                    vec![
+                        json!(id),
+                        kw(json!({"soft": false, "msg": "no handler for method"})),
+                    ],
+                )
+                .await?;
+            return Ok(false);
+        }
+        let opened = self.hub.call("host.openTask", vec![json!(id)]).await?;
+        if opened.is_null() {
+            return Ok(false);
+        }
+        if let Err(e) = self
+            .hub
+            .call(
+                "host.setTaskWeight",
+                vec![json!(id), json!(handlers::weight(method))],
+            )
+            .await
+        {
+            tracing::warn!(task = id, error = %e, "could not set the task's weight");
+            return Ok(false);
+        }
+        let (sid, skey) = self.hub.subsession().await?;
+        let mut cmd = tokio::process::Command::new(&self.spawner.exe);
+        cmd.args(&self.spawner.prefix)
+            .arg("run-task")
+            .arg("--task-id")
+            .arg(id.to_string())
+            .env("KOJID_SERVER", &self.cfg.server)
+            .env("KOJID_SESSION", format!("{sid}:{skey}"))
+            .env("KOJID_WORKDIR", &self.cfg.workdir)
+            .env(
+                "KOJID_BACKEND",
+                match self.cfg.backend {
+                    crate::config::Backend::Bwrap => "bwrap",
+                    crate::config::Backend::None => "none",
+                },
+            )
+            .env(
+                "KOJID_RPMBUILD_TIMEOUT",
+                self.cfg.rpmbuild_timeout.to_string(),
+            )
+            .env("KOJID_ALLOWED_SCMS", &self.cfg.allowed_scms)
+            .env("KOJID_PACKAGER", &self.cfg.packager)
+            .env("KOJID_VENDOR", &self.cfg.vendor)
+            .env("KOJID_DISTRIBUTION", &self.cfg.distribution)
+            .stdin(std::process::Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        if let Some(t) = &self.cfg.topdir {
+            cmd.env("KOJID_TOPDIR", t);
+        }
+        if let Some(u) = &self.cfg.topurl {
+            cmd.env("KOJID_TOPURL", u);
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.spawner.exe.display()))?;
+        tracing::info!(task = id, method, pid = child.id(), "task started");
+        self.running.insert(
+            id,
+            Running {
+                child,
+                killed: false,
+            },
+        );
+        Ok(true)
+    }
+}
+
+/// The parts of [`Config`] a task process gets from its daemon.
+pub fn config_from_env() -> Config {
+    let mut c = Config::default();
+    let var = |k: &str| std::env::var(k).ok();
+    if let Some(v) = var("KOJID_SERVER") {
+        c.server = v;
+    }
+    if let Some(v) = var("KOJID_WORKDIR") {
+        c.workdir = v.into();
+    }
+    if let Some(v) = var("KOJID_TOPDIR") {
+        c.topdir = Some(v.into());
+    }
+    c.topurl = var("KOJID_TOPURL");
+    if var("KOJID_BACKEND").as_deref() == Some("none") {
+        c.backend = crate::config::Backend::None;
+    }
+    if let Some(v) = var("KOJID_RPMBUILD_TIMEOUT").and_then(|v| v.parse().ok()) {
+        c.rpmbuild_timeout = v;
+    }
+    c.allowed_scms = var("KOJID_ALLOWED_SCMS").unwrap_or_default();
+    for (k, field) in [
+        ("KOJID_PACKAGER", &mut c.packager),
+        ("KOJID_VENDOR", &mut c.vendor),
+        ("KOJID_DISTRIBUTION", &mut c.distribution),
+    ] {
+        if let Some(v) = var(k) {
+            *field = v;
+        }
+    }
+    c
+}
+
+/// The session a task process was given (`KOJID_SESSION=id:key`).
+pub fn session_from_env() -> Result<(i64, String)> {
+    let s = std::env::var("KOJID_SESSION").context("KOJID_SESSION is not set")?;
+    let (id, key) = s.split_once(':').context("KOJID_SESSION is not id:key")?;
+    Ok((id.parse().context("bad session id")?, key.to_string()))
+}

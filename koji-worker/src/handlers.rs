@@ -1,0 +1,1148 @@
+//! The task handlers, with upstream's requests and results.
+//!
+//! Buildroots: until the hub makes repositories, a buildroot is this
+//! machine's own system seen read-only through bubblewrap (network off,
+//! only the task's directory writable), so BuildRequires must already be
+//! installed here; packages come from a tag's repo once repos exist.
+
+use crate::client::kw;
+use crate::runner::{fail, LogStreamer, TaskCtx, BUILD_ERROR};
+use anyhow::{anyhow, Context as _, Result};
+use koji_core::hub::rpms::header::RpmHeaders;
+use serde_json::{json, Map, Value as Json};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The methods this builder runs.
+pub const METHODS: &[&str] = &[
+    "build",
+    "buildArch",
+    "buildSRPMFromSCM",
+    "tagBuild",
+    "dependantTask",
+    "sleep",
+];
+
+/// Upstream's task weights.
+pub fn weight(method: &str) -> f64 {
+    match method {
+        "build" | "dependantTask" | "waitrepo" => 0.2,
+        "buildArch" => 1.5,
+        "sleep" => 0.25,
+        _ => 1.0,
+    }
+}
+
+/// Python's truthiness of an optional argument.
+fn truthy(v: Option<&Json>) -> bool {
+    v.is_some_and(koji_core::api::truthy)
+}
+
+fn arg<'a>(args: &'a [Json], kwargs: &'a Map<String, Json>, i: usize, name: &str) -> &'a Json {
+    args.get(i)
+        .or_else(|| kwargs.get(name))
+        .unwrap_or(&Json::Null)
+}
+
+/// Runs handler `method`.
+pub async fn run(
+    ctx: &TaskCtx,
+    method: &str,
+    args: Vec<Json>,
+    kwargs: Map<String, Json>,
+) -> Result<Json> {
+    let a = |i, n| arg(&args, &kwargs, i, n).clone();
+    match method {
+        "build" => build(ctx, &a(0, "src"), &a(1, "target"), &a(2, "opts")).await,
+        "buildArch" => {
+            build_arch(
+                ctx,
+                &a(0, "pkg"),
+                &a(1, "root"),
+                &a(2, "arch"),
+                koji_core::api::truthy(&a(3, "keep_srpm")),
+            )
+            .await
+        }
+        "buildSRPMFromSCM" => build_srpm_from_scm(ctx, &a(0, "url"), &a(1, "build_tag")).await,
+        "tagBuild" => {
+            tag_build(
+                ctx,
+                &a(0, "tag_id"),
+                &a(1, "build_id"),
+                koji_core::api::truthy(&a(2, "force")),
+                &a(3, "fromtag"),
+                koji_core::api::truthy(&a(4, "ignore_success")),
+            )
+            .await
+        }
+        "dependantTask" => dependant_task(ctx, &a(0, "wait_list"), &a(1, "task_list")).await,
+        "sleep" => {
+            let n = a(0, "n").as_f64().unwrap_or(1.0);
+            tokio::time::sleep(Duration::from_secs_f64(n.max(0.0))).await;
+            Ok(Json::Null)
+        }
+        other => Err(fail(1000, format!("method \"{other}\" is not supported"))),
+    }
+}
+
+/// Upstream's SCM URL schemes.
+const SCM_SCHEMES: &[&str] = &[
+    "cvs://",
+    "cvs+ssh://",
+    "git://",
+    "git+http://",
+    "git+https://",
+    "git+rsync://",
+    "git+ssh://",
+    "svn://",
+    "svn+http://",
+    "svn+https://",
+    "svn+ssh://",
+];
+
+pub fn is_scm_url(s: &str) -> bool {
+    SCM_SCHEMES.iter().any(|p| s.starts_with(p))
+}
+
+/// Upstream's `koji.canonArch`.
+pub fn canon_arch(arch: &str) -> String {
+    let a = arch;
+    if a.len() == 4 && a.starts_with('i') && a.ends_with("86") || a == "athlon" {
+        return "i386".into();
+    }
+    if a == "ia32e" {
+        return "x86_64".into();
+    }
+    if a == "ppc64le" {
+        return a.into();
+    }
+    for (prefix, canon) in [
+        ("ppc64", "ppc64"),
+        ("sparc64", "sparc64"),
+        ("sparc", "sparc"),
+        ("alpha", "alpha"),
+    ] {
+        if a.starts_with(prefix) {
+            return canon.into();
+        }
+    }
+    if let Some(rest) = a.strip_prefix("arm") {
+        return if rest.contains('h') { "armhfp" } else { "arm" }.into();
+    }
+    a.into()
+}
+
+fn header_list(h: &Map<String, Json>, key: &str) -> Vec<String> {
+    match h.get(key) {
+        Some(Json::Array(a)) => a
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Json::String(s)) => vec![s.clone()],
+        _ => vec![],
+    }
+}
+
+/// Upstream's `getArchList`: the arches a package builds on in a tag.
+pub fn arch_list(
+    tag_arches: &str,
+    extra_arches: &str,
+    hdr: &Map<String, Json>,
+    arch_override: Option<&str>,
+) -> std::result::Result<Vec<String>, String> {
+    let tag_list: Vec<String> = tag_arches.split_whitespace().map(canon_arch).collect();
+    let mut list: Vec<String> = format!("{tag_arches} {extra_arches}")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let buildarchs = header_list(hdr, "buildarchs");
+    let exclusive = header_list(hdr, "exclusivearch");
+    let exclude = header_list(hdr, "excludearch");
+    if !buildarchs.is_empty() {
+        list = buildarchs.clone();
+    }
+    if !exclusive.is_empty() {
+        list.retain(|a| exclusive.contains(a));
+    }
+    if !exclude.is_empty() {
+        list.retain(|a| !exclude.contains(a));
+    }
+    if !exclude.iter().any(|a| a == "noarch")
+        && (buildarchs.iter().any(|a| a == "noarch") || exclusive.iter().any(|a| a == "noarch"))
+    {
+        list.push("noarch".into());
+    }
+    if let Some(o) = arch_override {
+        list = o.split_whitespace().map(str::to_owned).collect();
+    }
+    let mut out: Vec<String> = vec![];
+    for a in list {
+        if (a == "noarch" || tag_list.contains(&canon_arch(&a))) && !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    if out.is_empty() {
+        return Err("No matching arches were found".into());
+    }
+    Ok(out)
+}
+
+fn read_header(path: &Path) -> Result<Map<String, Json>> {
+    let names: Vec<String> = [
+        "name",
+        "version",
+        "release",
+        "epoch",
+        "sourcepackage",
+        "buildarchs",
+        "exclusivearch",
+        "excludearch",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let h = RpmHeaders::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    h.fields(Some(&names))
+        .map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// `build(src, target, opts=None)`: the parent of a build.
+async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<Json> {
+    let opts = opts.as_object().cloned().unwrap_or_default();
+    let scratch = truthy(opts.get("scratch"));
+    let arch_override = opts
+        .get("arch_override")
+        .and_then(Json::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    if arch_override.is_some() && !scratch {
+        return Err(fail(
+            BUILD_ERROR,
+            "arch_override is only allowed for scratch builds",
+        ));
+    }
+    let src = src
+        .as_str()
+        .ok_or_else(|| fail(BUILD_ERROR, format!("Invalid source specification: {src}")))?
+        .to_string();
+    let tinfo = ctx.hub.call("getBuildTarget", vec![target.clone()]).await?;
+    if tinfo.is_null() {
+        return Err(fail(
+            1000,
+            format!("unknown build target: {}", koji_core::util::py_str(target)),
+        ));
+    }
+    let build_tag = tinfo["build_tag"].clone();
+    let dest_tag = tinfo["dest_tag"].clone();
+    let dest_tag_name = tinfo["dest_tag_name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let skip_tag = truthy(opts.get("skip_tag"));
+    let owner = ctx.info["owner"].clone();
+    let from_scm = is_scm_url(&src);
+    let policy = json!({
+        "user_id": owner, "source": src, "task_id": ctx.id, "build_tag": build_tag,
+        "skip_tag": skip_tag, "scratch": scratch, "draft": truthy(opts.get("draft")),
+        "from_scm": from_scm, "repo_id": Json::Null, "target": tinfo["name"],
+        "tag": if skip_tag { Json::Null } else { dest_tag.clone() },
+    });
+    if !from_scm && !scratch {
+        ctx.hub
+            .call(
+                "host.assertPolicy",
+                vec![json!("build_from_srpm"), policy.clone()],
+            )
+            .await?;
+    }
+    ctx.hub
+        .call("host.assertPolicy", vec![json!("build_rpm"), policy])
+        .await?;
+    // the SRPM: made from the SCM by a subtask, or the uploaded one
+    let (srpm, source) = if from_scm {
+        let t = ctx
+            .subtask(
+                "buildSRPMFromSCM",
+                vec![
+                    json!(src),
+                    build_tag.clone(),
+                    json!({"repo_id": null, "scratch": scratch}),
+                ],
+                json!({"label": "srpm", "arch": "noarch"}),
+            )
+            .await?;
+        let res = ctx.wait_all(&[t], true).await?;
+        let r = res.into_iter().next().map(|(_, r)| r).unwrap_or_default();
+        (
+            r["srpm"].as_str().unwrap_or_default().to_string(),
+            Some(r["source"].clone()),
+        )
+    } else {
+        (src.clone(), None)
+    };
+    let local = ctx.work_file(&srpm).await?;
+    let hdr = read_header(&local)?;
+    if hdr.get("sourcepackage") != Some(&json!(1)) {
+        return Err(fail(BUILD_ERROR, format!("{srpm} is not a source package")));
+    }
+    let name = hdr["name"].as_str().unwrap_or_default().to_string();
+    let pkg_cfg = ctx
+        .hub
+        .call("getPackageConfig", vec![dest_tag.clone(), json!(name)])
+        .await?;
+    if !skip_tag && !scratch {
+        if pkg_cfg.is_null() {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("package {name} not in list for tag {dest_tag_name}"),
+            ));
+        }
+        if pkg_cfg["blocked"] == json!(true) {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("package {name} is blocked for tag {dest_tag_name}"),
+            ));
+        }
+    }
+    let bconf = ctx
+        .hub
+        .call("getBuildConfig", vec![build_tag.clone()])
+        .await?;
+    let tag_arches = bconf["arches"].as_str().unwrap_or_default();
+    if tag_arches.trim().is_empty() {
+        return Err(fail(
+            BUILD_ERROR,
+            format!(
+                "No arches for tag {} [{}]",
+                bconf["name"].as_str().unwrap_or_default(),
+                bconf["id"]
+            ),
+        ));
+    }
+    let extra = pkg_cfg["extra_arches"].as_str().unwrap_or_default();
+    let arches = arch_list(tag_arches, extra, &hdr, arch_override.as_deref())
+        .map_err(|e| fail(BUILD_ERROR, e))?;
+    let build_id = if scratch {
+        None
+    } else {
+        let mut data = json!({
+            "name": hdr["name"], "version": hdr["version"], "release": hdr["release"],
+            "epoch": hdr["epoch"], "task_id": ctx.id,
+        });
+        if let Some(s) = &source {
+            data["source"] = s["source"].clone();
+            data["extra"] = json!({"source": {"original_url": s["url"]}});
+        }
+        if truthy(opts.get("draft")) {
+            data["draft"] = json!(true);
+        }
+        Some(ctx.hub.call("host.initBuild", vec![data]).await?)
+    };
+    let outcome = async {
+        let mut subtasks = vec![];
+        for (i, arch) in arches.iter().enumerate() {
+            let task_arch = if arch == "noarch" {
+                "noarch".to_string()
+            } else {
+                canon_arch(arch)
+            };
+            let t = ctx
+                .subtask(
+                    "buildArch",
+                    vec![
+                        json!(srpm),
+                        build_tag.clone(),
+                        json!(arch),
+                        json!(i == 0),
+                        json!({"repo_id": null}),
+                    ],
+                    json!({"label": arch, "arch": task_arch}),
+                )
+                .await?;
+            subtasks.push(t);
+        }
+        let results = ctx.wait_all(&subtasks, true).await?;
+        let mut rpms: Vec<Json> = vec![];
+        let mut srpms: Vec<Json> = vec![];
+        let mut brmap = Map::new();
+        let mut logs = Map::new();
+        for ((_, r), arch) in results.iter().zip(&arches) {
+            for f in r["rpms"].as_array().cloned().unwrap_or_default() {
+                brmap.insert(koji_core::util::py_str(&f), r["brootid"].clone());
+                rpms.push(f);
+            }
+            for f in r["srpms"].as_array().cloned().unwrap_or_default() {
+                brmap.insert(koji_core::util::py_str(&f), r["brootid"].clone());
+                srpms.push(f);
+            }
+            logs.insert(arch.clone(), r["logs"].clone());
+        }
+        let brmap: Map<String, Json> = brmap.into_iter().filter(|(_, v)| !v.is_null()).collect();
+        let srpm_out = match srpms.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(fail(BUILD_ERROR, "could not find a built srpm")),
+            _ => {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!("multiple builds returned a srpm. task {}", ctx.id),
+                ))
+            }
+        };
+        match &build_id {
+            None => {
+                ctx.hub
+                    .call(
+                        "host.moveBuildToScratch",
+                        vec![
+                            json!(ctx.id),
+                            srpm_out,
+                            json!(rpms),
+                            kw(json!({"logs": logs})),
+                        ],
+                    )
+                    .await?;
+            }
+            Some(b) => {
+                ctx.hub
+                    .call(
+                        "host.completeBuild",
+                        vec![
+                            json!(ctx.id),
+                            b.clone(),
+                            srpm_out,
+                            json!(rpms),
+                            json!(brmap),
+                            kw(json!({"logs": logs})),
+                        ],
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = outcome {
+        if let Some(b) = &build_id {
+            let _ = ctx
+                .hub
+                .call("host.failBuild", vec![json!(ctx.id), b.clone()])
+                .await;
+        }
+        return Err(e);
+    }
+    if let (Some(b), false) = (&build_id, skip_tag) {
+        let t = ctx
+            .subtask(
+                "tagBuild",
+                vec![dest_tag, b.clone(), json!(false), Json::Null, json!(true)],
+                json!({"label": "tag", "arch": "noarch"}),
+            )
+            .await?;
+        ctx.wait_all(&[t], true).await?;
+    }
+    Ok(Json::Null)
+}
+
+/// Where a command runs: bubblewrap over the system, or a plain child.
+fn sandboxed(
+    ctx: &TaskCtx,
+    dir: &Path,
+    net: bool,
+    program: &str,
+    args: &[String],
+) -> tokio::process::Command {
+    let mut cmd;
+    match ctx.cfg.backend {
+        crate::config::Backend::Bwrap => {
+            cmd = tokio::process::Command::new("bwrap");
+            cmd.args([
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--tmpfs",
+                "/tmp",
+            ]);
+            let d = dir.to_string_lossy().into_owned();
+            cmd.args([
+                "--bind",
+                &d,
+                &d,
+                "--chdir",
+                &d,
+                "--die-with-parent",
+                "--new-session",
+            ]);
+            if !net {
+                cmd.arg("--unshare-net");
+            }
+            cmd.arg("--setenv").arg("HOME").arg(&d);
+            cmd.arg(program).args(args);
+        }
+        crate::config::Backend::None => {
+            cmd = tokio::process::Command::new(program);
+            cmd.args(args).current_dir(dir).env("HOME", dir);
+        }
+    }
+    cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    cmd
+}
+
+/// Runs `cmd` with its output appended to `log`; the exit status, or an
+/// error after `timeout`.
+async fn run_logged(
+    mut cmd: tokio::process::Command,
+    log: &Path,
+    timeout: Duration,
+) -> Result<std::process::ExitStatus> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    let err = out.try_clone()?;
+    cmd.stdout(out).stderr(err);
+    let mut child = cmd.spawn().context("cannot start the build command")?;
+    match tokio::time::timeout(timeout, child.wait()).await {
+        Ok(status) => Ok(status?),
+        Err(_) => {
+            let _ = child.kill().await;
+            Err(fail(
+                BUILD_ERROR,
+                format!("build timed out after {} seconds", timeout.as_secs()),
+            ))
+        }
+    }
+}
+
+fn note(path: &Path, line: &str) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(
+            f,
+            "{} {line}",
+            chrono::Utc::now().format("%Y-%m-%d %H:%M:%S")
+        );
+    }
+}
+
+fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.to_string_lossy().ends_with(suffix) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `buildArch(pkg, root, arch, keep_srpm, opts=None)`: rebuilds the SRPM
+/// for one arch; answers `{rpms, srpms, logs, brootid}`.
+async fn build_arch(
+    ctx: &TaskCtx,
+    pkg: &Json,
+    root: &Json,
+    arch: &Json,
+    keep_srpm: bool,
+) -> Result<Json> {
+    let pkg = koji_core::util::py_str(pkg);
+    let arch = koji_core::util::py_str(arch);
+    let srpm = ctx.work_file(&pkg).await?;
+    let hdr = read_header(&srpm)?;
+    if hdr.get("sourcepackage") != Some(&json!(1)) {
+        return Err(fail(BUILD_ERROR, format!("not a source package: {pkg}")));
+    }
+    let tag = ctx.hub.call("getTag", vec![root.clone()]).await?;
+    let top = ctx.workdir.join("rpmbuild");
+    std::fs::create_dir_all(&top)?;
+    let logs = LogStreamer::start(ctx).await?;
+    let (build_log, root_log, state_log, output_log) = (
+        ctx.workdir.join("build.log"),
+        ctx.workdir.join("root.log"),
+        ctx.workdir.join("state.log"),
+        ctx.workdir.join("mock_output.log"),
+    );
+    for l in [&build_log, &root_log, &state_log, &output_log] {
+        logs.add(l)?;
+    }
+    note(&state_log, "State Changed: init");
+    note(
+        &root_log,
+        &format!(
+            "buildroot for tag {} arch {arch}: {} backend, this host's packages (no repo yet)",
+            tag["name"].as_str().unwrap_or("?"),
+            match ctx.cfg.backend {
+                crate::config::Backend::Bwrap => "bubblewrap",
+                crate::config::Backend::None => "plain",
+            }
+        ),
+    );
+    let local_srpm = top.join(srpm.file_name().unwrap_or_default());
+    std::fs::copy(&srpm, &local_srpm)?;
+    let tmp = ctx.workdir.join("tmp");
+    std::fs::create_dir_all(&tmp)?;
+    let mut args: Vec<String> = vec![
+        "--define".into(),
+        format!("_topdir {}", top.display()),
+        "--define".into(),
+        format!("_tmppath {}", tmp.display()),
+        "--define".into(),
+        format!("packager {}", ctx.cfg.packager),
+        "--define".into(),
+        format!("vendor {}", ctx.cfg.vendor),
+        "--define".into(),
+        format!("distribution {}", ctx.cfg.distribution),
+        // -ra: the binaries and the SRPM rebuilt here (kept by the first arch)
+        if keep_srpm { "-ra" } else { "-rb" }.into(),
+    ];
+    if arch != "noarch" {
+        args.push("--target".into());
+        args.push(arch.clone());
+    }
+    args.push(local_srpm.display().to_string());
+    note(&output_log, &format!("rpmbuild {}", args.join(" ")));
+    note(&state_log, "State Changed: build");
+    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
+    let status = run_logged(
+        cmd,
+        &build_log,
+        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+    )
+    .await;
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => {
+            logs.finish().await;
+            return Err(e);
+        }
+    };
+    note(&output_log, &format!("rpmbuild exited with {status}"));
+    note(&state_log, "State Changed: end");
+    if !status.success() {
+        logs.finish().await;
+        return Err(fail(
+            BUILD_ERROR,
+            format!(
+                "error building package (arch {arch}), rpmbuild exited with status {}; see build.log for more information",
+                status.code().unwrap_or(-1)
+            ),
+        ));
+    }
+    let mut rpms = vec![];
+    for f in files_with(&top.join("RPMS"), ".rpm") {
+        rpms.push(json!(ctx.upload(&f).await?));
+    }
+    let mut srpms = vec![];
+    if keep_srpm {
+        let found = files_with(&top.join("SRPMS"), ".src.rpm");
+        match found.as_slice() {
+            [one] => srpms.push(json!(ctx.upload(one).await?)),
+            [] => {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!("no srpm files found for task {}", ctx.id),
+                ))
+            }
+            _ => {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!("multiple srpm files found for task {}", ctx.id),
+                ))
+            }
+        }
+    }
+    logs.finish().await;
+    let dir = ctx.upload_dir();
+    let logs: Vec<Json> = ["build.log", "root.log", "state.log", "mock_output.log"]
+        .iter()
+        .map(|n| json!(format!("{dir}/{n}")))
+        .collect();
+    Ok(json!({"rpms": rpms, "srpms": srpms, "logs": logs, "brootid": null}))
+}
+
+/// `buildSRPMFromSCM(url, build_tag, opts=None)`: checks out the sources
+/// (git) and makes the SRPM; answers `{srpm, logs, brootid, source}`.
+async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Result<Json> {
+    let url = koji_core::util::py_str(url);
+    let scm = Scm::parse(&url).map_err(|e| fail(BUILD_ERROR, e))?;
+    if !crate::config::scm_allowed(&ctx.cfg.allowed_scms, &scm.host, &scm.repository) {
+        return Err(fail(
+            BUILD_ERROR,
+            format!(
+                "{}:{} is not in the list of allowed SCMs",
+                scm.host, scm.repository
+            ),
+        ));
+    }
+    if !scm.scheme.starts_with("git") {
+        return Err(fail(
+            BUILD_ERROR,
+            format!("SCM type not supported: {}", scm.scheme),
+        ));
+    }
+    let logs = LogStreamer::start(ctx).await?;
+    let checkout_log = ctx.workdir.join("checkout.log");
+    let build_log = ctx.workdir.join("build.log");
+    logs.add(&checkout_log)?;
+    logs.add(&build_log)?;
+    let src = ctx.workdir.join("scmroot");
+    std::fs::create_dir_all(&src)?;
+    let remote = scm.git_remote();
+    let steps: Vec<Vec<String>> = vec![
+        vec![
+            "clone".into(),
+            "-n".into(),
+            remote.clone(),
+            src.join("repo").display().to_string(),
+        ],
+        vec![
+            "-C".into(),
+            src.join("repo").display().to_string(),
+            "fetch".into(),
+            "origin".into(),
+            format!("{}:KOJI_FETCH_HEAD", scm.revision),
+        ],
+        vec![
+            "-C".into(),
+            src.join("repo").display().to_string(),
+            "reset".into(),
+            "--hard".into(),
+            "KOJI_FETCH_HEAD".into(),
+        ],
+    ];
+    for (i, step) in steps.iter().enumerate() {
+        let cmd = sandboxed(ctx, &ctx.workdir, true, "git", step);
+        let status = run_logged(cmd, &checkout_log, Duration::from_secs(3600)).await?;
+        if !status.success() {
+            if i == 1 {
+                // an abbreviated commit cannot be fetched by name: reset to it
+                let reset = vec![
+                    "-C".into(),
+                    src.join("repo").display().to_string(),
+                    "reset".into(),
+                    "--hard".into(),
+                    scm.revision.clone(),
+                ];
+                let cmd = sandboxed(ctx, &ctx.workdir, true, "git", &reset);
+                if run_logged(cmd, &checkout_log, Duration::from_secs(600))
+                    .await?
+                    .success()
+                {
+                    break;
+                }
+            }
+            logs.finish().await;
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "Error running GIT command \"git {}\", see checkout.log for details",
+                    step.join(" ")
+                ),
+            ));
+        }
+    }
+    let repo = src.join("repo");
+    let head = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&repo)
+        .args(["rev-parse", "HEAD"])
+        .output()?;
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let sourcedir = match &scm.module {
+        Some(m) if !m.is_empty() => repo.join(m),
+        _ => repo.clone(),
+    };
+    let mut specs = files_with(&sourcedir, ".spec");
+    specs.retain(|p| {
+        p.parent() == Some(sourcedir.as_path())
+            || p.parent() == Some(sourcedir.join("SPECS").as_path())
+    });
+    let spec = match specs.as_slice() {
+        [] => {
+            logs.finish().await;
+            return Err(fail(BUILD_ERROR, "No spec file found"));
+        }
+        [one] => one.clone(),
+        many => {
+            let base = sourcedir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match many.iter().find(|p| {
+                p.file_name()
+                    .map(|n| n.to_string_lossy() == format!("{base}.spec"))
+                    == Some(true)
+            }) {
+                Some(p) => p.clone(),
+                None => {
+                    logs.finish().await;
+                    return Err(fail(
+                        BUILD_ERROR,
+                        format!("Multiple spec files found but none is matching SCM checkout dir name: {base}"),
+                    ));
+                }
+            }
+        }
+    };
+    let top = ctx.workdir.join("rpmbuild");
+    let sources = if sourcedir.join("SOURCES").is_dir() {
+        sourcedir.join("SOURCES")
+    } else {
+        sourcedir.clone()
+    };
+    let args: Vec<String> = vec![
+        "--define".into(),
+        format!("_topdir {}", top.display()),
+        "--define".into(),
+        format!("_sourcedir {}", sources.display()),
+        "-bs".into(),
+        spec.display().to_string(),
+    ];
+    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
+    let status = run_logged(
+        cmd,
+        &build_log,
+        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+    )
+    .await?;
+    if !status.success() {
+        logs.finish().await;
+        return Err(fail(
+            BUILD_ERROR,
+            "error building srpm, see build.log for details",
+        ));
+    }
+    let found = files_with(&top.join("SRPMS"), ".src.rpm");
+    let srpm = match found.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("No srpms found in {}", top.display()),
+            ))
+        }
+        _ => {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("Multiple srpms found in {}", top.display()),
+            ))
+        }
+    };
+    let hdr = read_header(&srpm)?;
+    let expect = format!(
+        "{}-{}-{}.src.rpm",
+        hdr["name"].as_str().unwrap_or_default(),
+        hdr["version"].as_str().unwrap_or_default(),
+        hdr["release"].as_str().unwrap_or_default()
+    );
+    let base = srpm
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if base != expect {
+        return Err(fail(
+            BUILD_ERROR,
+            format!("srpm name mismatch: {base} != {expect}"),
+        ));
+    }
+    let path = ctx.upload(&srpm).await?;
+    logs.finish().await;
+    let dir = ctx.upload_dir();
+    Ok(json!({
+        "srpm": path,
+        "logs": [format!("{dir}/build.log")],
+        "brootid": null,
+        "source": {"url": url, "source": scm.source_with(&head)},
+    }))
+}
+
+/// An SCM URL: `scheme://[user@]host/path?module#revision`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scm {
+    pub scheme: String,
+    pub user: Option<String>,
+    pub host: String,
+    pub repository: String,
+    pub module: Option<String>,
+    pub revision: String,
+}
+
+impl Scm {
+    pub fn parse(url: &str) -> std::result::Result<Scm, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("Invalid SCM URL: {url}"))?;
+        if !is_scm_url(url) {
+            return Err(format!("Invalid SCM URL: {url}"));
+        }
+        let (rest, revision) = rest
+            .split_once('#')
+            .ok_or_else(|| format!("Invalid SCM URL: {url}: a revision (#...) is required"))?;
+        if revision.is_empty() {
+            return Err(format!(
+                "Invalid SCM URL: {url}: a revision (#...) is required"
+            ));
+        }
+        let (rest, module) = match rest.split_once('?') {
+            Some((r, m)) => (r, Some(m.trim_end_matches('/').to_string())),
+            None => (rest, None),
+        };
+        let (netloc, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        let (user, host) = match netloc.split_once('@') {
+            Some((u, h)) => {
+                if u.contains(':') {
+                    return Err("username:password format not supported".into());
+                }
+                (Some(u.to_string()), h.to_string())
+            }
+            None => (None, netloc.to_string()),
+        };
+        Ok(Scm {
+            scheme: format!("{scheme}://"),
+            user,
+            host,
+            repository: path.trim_end_matches('/').to_string(),
+            module,
+            revision: revision.to_string(),
+        })
+    }
+
+    /// The URL git clones.
+    pub fn git_remote(&self) -> String {
+        let scheme = self.scheme.strip_prefix("git+").unwrap_or(&self.scheme);
+        let user = self
+            .user
+            .as_ref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
+        format!("{scheme}{user}{}{}", self.host, self.repository)
+    }
+
+    /// Upstream's `source` of a git checkout: the URL with the commit.
+    pub fn source_with(&self, commit: &str) -> String {
+        let mut s = format!(
+            "{}{}{}",
+            self.scheme.trim_end_matches("://"),
+            "://",
+            self.host
+        );
+        s.push_str(&self.repository);
+        if let Some(m) = &self.module {
+            s.push('?');
+            s.push_str(m);
+        }
+        s.push('#');
+        s.push_str(commit);
+        s
+    }
+}
+
+/// `tagBuild(tag_id, build_id, force=False, fromtag=None, ignore_success=False)`.
+async fn tag_build(
+    ctx: &TaskCtx,
+    tag: &Json,
+    build: &Json,
+    force: bool,
+    fromtag: &Json,
+    ignore_success: bool,
+) -> Result<Json> {
+    let owner = ctx.info["owner"].clone();
+    let res = ctx
+        .hub
+        .call(
+            "host.tagBuild",
+            vec![
+                json!(ctx.id),
+                tag.clone(),
+                build.clone(),
+                kw(json!({"force": force, "fromtag": fromtag})),
+            ],
+        )
+        .await;
+    match res {
+        Ok(_) => {
+            ctx.hub
+                .call(
+                    "host.tagNotification",
+                    vec![
+                        json!(true),
+                        tag.clone(),
+                        fromtag.clone(),
+                        build.clone(),
+                        owner,
+                        json!(ignore_success),
+                    ],
+                )
+                .await?;
+            Ok(Json::Null)
+        }
+        Err(e) => {
+            let msg = match e.downcast_ref::<crate::client::Fault>() {
+                Some(f) => format!("{}: {}", fault_class(f.code), f.message),
+                None => format!("{e:#}"),
+            };
+            let _ = ctx
+                .hub
+                .call(
+                    "host.tagNotification",
+                    vec![
+                        json!(false),
+                        tag.clone(),
+                        fromtag.clone(),
+                        build.clone(),
+                        owner,
+                        json!(ignore_success),
+                        json!(msg),
+                    ],
+                )
+                .await;
+            Err(e)
+        }
+    }
+}
+
+fn fault_class(code: i32) -> &'static str {
+    match code {
+        1003 => "TagError",
+        1004 => "ActionNotAllowed",
+        1005 => "BuildError",
+        _ => "GenericError",
+    }
+}
+
+/// `dependantTask(wait_list, task_list)`: waits for the tasks of
+/// `wait_list`, then runs `task_list` (`[method, arglist, opts]` each) as
+/// subtasks and waits for them.
+async fn dependant_task(ctx: &TaskCtx, wait_list: &Json, task_list: &Json) -> Result<Json> {
+    let mut waiting: Vec<i64> = wait_list
+        .as_array()
+        .map(|a| a.iter().filter_map(Json::as_i64).collect())
+        .unwrap_or_default();
+    while !waiting.is_empty() {
+        let mut still = vec![];
+        for t in waiting {
+            let info = ctx.hub.call("getTaskInfo", vec![json!(t)]).await?;
+            if info.is_null() {
+                continue;
+            }
+            match info["state"].as_i64() {
+                Some(2) => {}
+                Some(3) | Some(5) => {
+                    return Err(fail(1000, format!("Dependency {t} failed to complete.")))
+                }
+                _ => still.push(t),
+            }
+        }
+        waiting = still;
+        if !waiting.is_empty() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let mut subs = vec![];
+    for entry in task_list.as_array().cloned().unwrap_or_default() {
+        let method = entry[0].as_str().unwrap_or_default().to_string();
+        let args = entry[1].as_array().cloned().unwrap_or_default();
+        let opts = entry.get(2).cloned().unwrap_or(json!({}));
+        subs.push(ctx.subtask(&method, args, opts).await?);
+    }
+    if !subs.is_empty() {
+        ctx.wait_all(&subs, false).await?;
+    }
+    Ok(Json::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canon_arches() {
+        assert_eq!(canon_arch("i686"), "i386");
+        assert_eq!(canon_arch("x86_64"), "x86_64");
+        assert_eq!(canon_arch("armv7hl"), "armhfp");
+        assert_eq!(canon_arch("armv5tel"), "arm");
+        assert_eq!(canon_arch("ppc64le"), "ppc64le");
+        assert_eq!(canon_arch("ppc64p7"), "ppc64");
+    }
+
+    #[test]
+    fn arch_lists_as_upstream() {
+        let h = |v: Json| v.as_object().cloned().unwrap_or_default();
+        assert_eq!(
+            arch_list("x86_64 aarch64", "", &h(json!({})), None).unwrap(),
+            vec!["x86_64", "aarch64"]
+        );
+        // BuildArch: noarch
+        assert_eq!(
+            arch_list("x86_64", "", &h(json!({"buildarchs": ["noarch"]})), None).unwrap(),
+            vec!["noarch"]
+        );
+        assert_eq!(
+            arch_list(
+                "x86_64 aarch64",
+                "",
+                &h(json!({"exclusivearch": ["aarch64"]})),
+                None
+            )
+            .unwrap(),
+            vec!["aarch64"]
+        );
+        assert_eq!(
+            arch_list(
+                "x86_64 aarch64",
+                "",
+                &h(json!({"excludearch": ["aarch64"]})),
+                None
+            )
+            .unwrap(),
+            vec!["x86_64"]
+        );
+        assert_eq!(
+            arch_list("x86_64 aarch64", "", &h(json!({})), Some("aarch64")).unwrap(),
+            vec!["aarch64"]
+        );
+        assert_eq!(
+            arch_list("x86_64", "", &h(json!({"exclusivearch": ["s390x"]})), None).unwrap_err(),
+            "No matching arches were found"
+        );
+        assert_eq!(
+            arch_list("i686 x86_64", "", &h(json!({})), None).unwrap(),
+            vec!["i686", "x86_64"]
+        );
+    }
+
+    #[test]
+    fn scm_urls() {
+        let s = Scm::parse("git+https://example.com/rpms/hello.git?sub#abc123").unwrap();
+        assert_eq!(s.host, "example.com");
+        assert_eq!(s.repository, "/rpms/hello.git");
+        assert_eq!(s.module.as_deref(), Some("sub"));
+        assert_eq!(s.revision, "abc123");
+        assert_eq!(s.git_remote(), "https://example.com/rpms/hello.git");
+        assert!(Scm::parse("git://h/r").is_err());
+        assert!(Scm::parse("http://h/r#x").is_err());
+        assert!(Scm::parse("git://u:p@h/r#x").is_err());
+        let d = Scm::parse("git://127.0.0.1:9418/hello.git#main").unwrap();
+        assert_eq!(d.git_remote(), "git://127.0.0.1:9418/hello.git");
+        assert_eq!(d.source_with("f00"), "git://127.0.0.1:9418/hello.git#f00");
+    }
+}

@@ -1,0 +1,22 @@
+//! kojid, the builder: takes tasks from a hub and runs them.
+//!
+//! - [`client`]: the hub's XML-RPC endpoint as upstream's client uses it
+//!   (sessions, call numbers, keyword arguments, raw uploads).
+//! - [`config`]: upstream's `kojid.conf` options that apply.
+//! - [`daemon`]: the main loop (upstream's TaskManager): checks in with
+//!   `host.updateHost`, takes assigned tasks (`host.getTasks`,
+//!   `host.openTask`), runs each in its own child process on its own
+//!   subsession, notices canceled or reassigned tasks and kills their
+//!   process group, frees its tasks when it stops.
+//! - [`runner`]: what the child process does: runs the task's handler in
+//!   its own working directory and closes or fails the task with
+//!   upstream's encodings; [`runner::TaskCtx`] gives handlers subtasks,
+//!   waits, uploads and logs that stream while they grow.
+//! - [`handlers`]: `build`, `buildSRPMFromSCM`, `buildArch`, `tagBuild`,
+//!   `dependantTask`, `sleep`.
+
+pub mod client;
+pub mod config;
+pub mod daemon;
+pub mod handlers;
+pub mod runner;

@@ -1,0 +1,306 @@
+//! A task's own process: runs its handler and reports the outcome.
+
+use crate::client::{kw, Fault, Hub};
+use crate::config::Config;
+use anyhow::{anyhow, Context as _, Result};
+use koji_core::hub::tasks::{encode_fault, encode_result};
+use serde_json::{json, Map, Value as Json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// upstream's `koji.BuildError` fault code.
+pub const BUILD_ERROR: i32 = 1005;
+
+/// A typed failure of a task: upstream's fault class code and text.
+pub fn fail(code: i32, msg: impl Into<String>) -> anyhow::Error {
+    Fault {
+        code,
+        message: msg.into(),
+    }
+    .into()
+}
+
+/// What a handler works with.
+pub struct TaskCtx {
+    pub hub: Hub,
+    pub id: i64,
+    /// `getTaskInfo` of this task.
+    pub info: Json,
+    pub cfg: Config,
+    /// This task's private working directory (removed when it ends).
+    pub workdir: PathBuf,
+}
+
+/// The positional arguments and keyword arguments of a request.
+pub fn decode_args(request: &[Json]) -> (Vec<Json>, Map<String, Json>) {
+    let mut args = request.to_vec();
+    if let Some(Json::Object(m)) = args.last() {
+        if m.get("__starstar") == Some(&Json::Bool(true)) {
+            let mut m = m.clone();
+            m.remove("__starstar");
+            args.pop();
+            return (args, m);
+        }
+    }
+    (args, Map::new())
+}
+
+impl TaskCtx {
+    /// `tasks/<id%10000>/<id>`: where this task's uploads go below `work/`.
+    pub fn upload_dir(&self) -> String {
+        koji_core::pathinfo::PathInfo::taskrelpath(self.id)
+    }
+
+    /// Creates a subtask (`host.subtask`), e.g. with `{"label": "x86_64",
+    /// "arch": "x86_64"}` as options.
+    pub async fn subtask(&self, method: &str, args: Vec<Json>, opts: Json) -> Result<i64> {
+        let mut o = match opts {
+            Json::Object(m) => m,
+            _ => Map::new(),
+        };
+        o.insert("method".into(), json!(method));
+        o.insert("arglist".into(), Json::Array(args));
+        o.insert("parent".into(), json!(self.id));
+        let id = self
+            .hub
+            .call("host.subtask", vec![kw(Json::Object(o))])
+            .await?;
+        id.as_i64().ok_or_else(|| anyhow!("subtask: no id in {id}"))
+    }
+
+    /// Waits for subtasks (upstream's `BaseTaskHandler.wait` with
+    /// `all=True`): with `failany`, the first failure cancels the others
+    /// and is raised. Answers each task's result.
+    pub async fn wait_all(&self, ids: &[i64], failany: bool) -> Result<Vec<(i64, Json)>> {
+        self.hub
+            .call("host.taskSetWait", vec![json!(self.id), json!(ids)])
+            .await?;
+        let mut checked = std::collections::HashSet::new();
+        loop {
+            let w = self.hub.call("host.taskWait", vec![json!(self.id)]).await?;
+            let finished: Vec<i64> = w[0]
+                .as_array()
+                .map(|a| a.iter().filter_map(Json::as_i64).collect())
+                .unwrap_or_default();
+            let unfinished = w[1].as_array().map_or(0, Vec::len);
+            if failany {
+                for t in &finished {
+                    if !checked.insert(*t) {
+                        continue;
+                    }
+                    if let Err(e) = self.hub.call("getTaskResult", vec![json!(t)]).await {
+                        let _ = self
+                            .hub
+                            .call("cancelTaskChildren", vec![json!(self.id)])
+                            .await;
+                        return Err(e);
+                    }
+                }
+            }
+            if unfinished == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let res = self
+            .hub
+            .call("host.taskWaitResults", vec![json!(self.id), json!(ids)])
+            .await?;
+        Ok(res
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p[0].as_i64().unwrap_or_default(), p[1].clone()))
+            .collect())
+    }
+
+    /// A file of the hub's work directory (`work/<rel>`), from the shared
+    /// content store or downloaded from `topurl`, as a local path.
+    pub async fn work_file(&self, rel: &str) -> Result<PathBuf> {
+        if rel.split('/').any(|c| c == ".." || c.is_empty()) || rel.starts_with('/') {
+            return Err(fail(1000, format!("Invalid path: {rel}")));
+        }
+        if let Some(top) = &self.cfg.topdir {
+            let p = top.join("work").join(rel);
+            if p.is_file() {
+                return Ok(p);
+            }
+        }
+        let Some(url) = &self.cfg.topurl else {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("SRPM file missing: work/{rel} (no topdir or topurl)"),
+            ));
+        };
+        let dest = self.workdir.join("local").join("work").join(rel);
+        if let Some(d) = dest.parent() {
+            tokio::fs::create_dir_all(d).await?;
+        }
+        let resp = reqwest::get(format!("{}/work/{rel}", url.trim_end_matches('/')))
+            .await
+            .with_context(|| format!("cannot download work/{rel}"))?;
+        if !resp.status().is_success() {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("SRPM file missing: work/{rel} (HTTP {})", resp.status()),
+            ));
+        }
+        tokio::fs::write(&dest, resp.bytes().await?).await?;
+        Ok(dest)
+    }
+
+    /// Uploads a file into this task's output; answers its path below
+    /// `work/` (as results name files).
+    pub async fn upload(&self, path: &Path) -> Result<String> {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| anyhow!("bad file name {}", path.display()))?;
+        let dir = self.upload_dir();
+        self.hub.upload(path, &dir, name).await?;
+        Ok(format!("{dir}/{name}"))
+    }
+}
+
+/// Log files followed, each with how much of it was sent (None: nothing yet).
+type Followed = Arc<Mutex<Vec<(PathBuf, Option<u64>)>>>;
+
+/// Streams log files to the task's output while they grow (once a
+/// second), and once more at the end.
+pub struct LogStreamer {
+    files: Followed,
+    stop: tokio::sync::watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+async fn push_logs(hub: &Hub, dir: &str, files: &Followed) {
+    let list: Vec<(PathBuf, Option<u64>)> = files.lock().map(|f| f.clone()).unwrap_or_default();
+    for (path, sent) in list {
+        let Ok(data) = tokio::fs::read(&path).await else {
+            continue;
+        };
+        let len = data.len() as u64;
+        if sent.is_some_and(|s| len <= s) {
+            continue;
+        }
+        let sent = sent.unwrap_or(0);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let chunk = &data[sent.min(len) as usize..];
+        if hub.upload_bytes(chunk, dir, &name, sent).await.is_ok() {
+            if let Ok(mut f) = files.lock() {
+                if let Some(e) = f.iter_mut().find(|(p, _)| *p == path) {
+                    e.1 = Some(len);
+                }
+            }
+        }
+    }
+}
+
+impl LogStreamer {
+    /// Starts streaming on a session of its own (calls on one session
+    /// must come in order, and the task's own calls go on meanwhile).
+    pub async fn start(ctx: &TaskCtx) -> Result<LogStreamer> {
+        let (sid, key) = ctx.hub.subsession().await?;
+        let hub = Hub::with_session(ctx.hub.url(), sid, &key)?;
+        let dir = ctx.upload_dir();
+        let files: Followed = Arc::default();
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let f2 = files.clone();
+        let handle = tokio::spawn(async move {
+            loop {
+                push_logs(&hub, &dir, &f2).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stopped.changed() => {
+                        push_logs(&hub, &dir, &f2).await;
+                        break;
+                    }
+                }
+            }
+            let _ = hub.logout().await;
+        });
+        Ok(LogStreamer {
+            files,
+            stop,
+            handle,
+        })
+    }
+
+    /// Follows `path` (created empty if missing).
+    pub fn add(&self, path: &Path) -> Result<()> {
+        if !path.exists() {
+            std::fs::write(path, b"")?;
+        }
+        if let Ok(mut f) = self.files.lock() {
+            f.push((path.to_path_buf(), None));
+        }
+        Ok(())
+    }
+
+    /// Sends what is left and stops.
+    pub async fn finish(self) {
+        let _ = self.stop.send(true);
+        let _ = self.handle.await;
+    }
+}
+
+/// Runs task `task_id` on session `session` and reports its outcome to
+/// the hub. Errors here are about reaching the hub, not the task's own.
+pub async fn run_task(cfg: Config, session: (i64, String), task_id: i64) -> Result<()> {
+    let hub = Hub::with_session(&cfg.server, session.0, &session.1)?;
+    let info = hub
+        .call(
+            "getTaskInfo",
+            vec![json!(task_id), kw(json!({"request": true}))],
+        )
+        .await?;
+    let method = info["method"].as_str().unwrap_or_default().to_string();
+    let request = info["request"].as_array().cloned().unwrap_or_default();
+    let workdir = cfg
+        .workdir
+        .join(koji_core::pathinfo::PathInfo::taskrelpath(task_id));
+    if workdir.exists() {
+        std::fs::remove_dir_all(&workdir)?;
+    }
+    std::fs::create_dir_all(&workdir)?;
+    let ctx = TaskCtx {
+        hub,
+        id: task_id,
+        info,
+        cfg,
+        workdir: workdir.clone(),
+    };
+    let (args, kwargs) = decode_args(&request);
+    let outcome = crate::handlers::run(&ctx, &method, args, kwargs).await;
+    let _ = std::fs::remove_dir_all(&workdir);
+    match outcome {
+        Ok(v) => {
+            ctx.hub
+                .call(
+                    "host.closeTask",
+                    vec![json!(task_id), json!(encode_result(&v))],
+                )
+                .await?;
+        }
+        Err(e) => {
+            let (code, msg) = match e.downcast_ref::<Fault>() {
+                Some(f) => (f.code, f.message.clone()),
+                None => (1, format!("{e:#}")),
+            };
+            tracing::warn!(task = task_id, code, "task failed: {msg}");
+            ctx.hub
+                .call(
+                    "host.failTask",
+                    vec![json!(task_id), json!(encode_fault(code, &msg))],
+                )
+                .await?;
+        }
+    }
+    let _ = ctx.hub.logout().await;
+    Ok(())
+}

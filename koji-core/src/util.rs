@@ -127,6 +127,18 @@ pub fn py_int(v: &Json) -> Option<i64> {
     }
 }
 
+/// Python's `AttributeError` for `v.attr` (e.g. `.get` on a non-dict
+/// argument), as upstream's hub reports it.
+pub fn py_no_attribute(v: &Json, attr: &str) -> crate::Error {
+    py_fault(
+        "AttributeError",
+        format!(
+            "'{}' object has no attribute '{attr}'",
+            crate::api::py_type_of(v)
+        ),
+    )
+}
+
 /// A fault as upstream reports an exception that is not a koji error
 /// (fault code 1, `<class 'X'>: message`).
 pub fn py_fault(class: &str, msg: impl std::fmt::Display) -> crate::Error {

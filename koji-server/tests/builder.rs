@@ -6,22 +6,7 @@
 mod support;
 
 use support::rpms;
-use support::{assert_match, Hub};
-
-#[track_caller]
-fn ok(hub: &Hub, args: &[&str]) -> String {
-    let out = hub.koji(args);
-    assert!(
-        out.code == 0 && out.stderr.is_empty(),
-        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
-        hub.label(),
-        args.join(" "),
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
+use support::{assert_match, ok, Hub};
 
 fn machine_arch() -> String {
     let out = std::process::Command::new("uname")
@@ -210,7 +195,17 @@ fn a_failing_build_fails_its_task_and_build() {
 fn canceling_a_running_task_kills_its_processes() {
     for backend in koji_core::testing::backends() {
         let h = &start(backend);
-        let id = ok(h, &["call", "makeTask", "sleep", "[600]"]);
+        let id = ok(
+            h,
+            &[
+                "call",
+                "--python",
+                "--bare-strings",
+                "makeTask",
+                "sleep",
+                "[600]",
+            ],
+        );
         let id: i64 = id.trim().parse().expect("task id");
         // wait for it to run
         let mut opened = false;
@@ -269,7 +264,7 @@ fn a_separate_kojid_builds_over_http() {
             &conf,
             format!(
                 "[kojid]\nserver = {url}\nuser = remote1\npassword = pw1\n\
-                 topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = 1\nmaxjobs = 4\n\
+                 topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = 30\nmaxjobs = 4\n\
                  mockdir = /var/lib/mock\n",
                 url = h.url(),
                 base = h.base,
@@ -334,10 +329,20 @@ fn a_separate_kojid_builds_over_http() {
 fn a_crashed_task_process_fails_only_its_task() {
     for backend in koji_core::testing::backends() {
         let h = &start(backend);
-        let id: i64 = ok(h, &["call", "makeTask", "sleep", "[600]"])
-            .trim()
-            .parse()
-            .expect("task id");
+        let id: i64 = ok(
+            h,
+            &[
+                "call",
+                "--python",
+                "--bare-strings",
+                "makeTask",
+                "sleep",
+                "[600]",
+            ],
+        )
+        .trim()
+        .parse()
+        .expect("task id");
         let pattern = format!("run-task --task-id {id}$");
         let mut killed = false;
         for _ in 0..100 {
@@ -368,10 +373,20 @@ fn a_crashed_task_process_fails_only_its_task() {
             h.label()
         );
         // the builder still works
-        let next: i64 = ok(h, &["call", "makeTask", "sleep", "[0]"])
-            .trim()
-            .parse()
-            .expect("task id");
+        let next: i64 = ok(
+            h,
+            &[
+                "call",
+                "--python",
+                "--bare-strings",
+                "makeTask",
+                "sleep",
+                "[0]",
+            ],
+        )
+        .trim()
+        .parse()
+        .expect("task id");
         let mut done = false;
         for _ in 0..100 {
             if json(h, &["getTaskInfo", &next.to_string()])["state"] == serde_json::json!(2) {
@@ -381,5 +396,93 @@ fn a_crashed_task_process_fails_only_its_task() {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         assert!(done, "[{}] the next task did not close", h.label());
+    }
+}
+
+/// The hub pushes assignments to a separate kojid (gRPC `WatchTasks`):
+/// with an hour between polls, a new task still starts at once.
+#[test]
+fn assignments_are_pushed_to_kojid() {
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        ok(h, &["add-host", "pushed1", &machine_arch()]);
+        let out = h.hub_admin(&["set-password", "pushed1", "--password", "pw1"]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let dir = tempfile::tempdir().expect("tmp");
+        let log_path = dir.path().join("kojid.log");
+        let mut cmd = std::process::Command::new(support::kojid_bin());
+        support::clean_env(&mut cmd, dir.path());
+        let mut kojid = cmd
+            .args([
+                "--server",
+                &h.url(),
+                "--user",
+                "pushed1",
+                "--password",
+                "pw1",
+            ])
+            .args([
+                "--topurl",
+                &format!("{}/kojifiles", h.base),
+                "--sleeptime",
+                "3600",
+            ])
+            .arg("--workdir")
+            .arg(dir.path().join("work"))
+            .env("RUST_LOG", "koji_worker=debug")
+            .stdin(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log_path).expect("log"))
+            .spawn()
+            .expect("kojid");
+        // wait for its first check-in (then it sleeps for an hour)
+        let mut ready = false;
+        for _ in 0..100 {
+            if json(h, &["getHost", "pushed1"])["ready"] == serde_json::json!(true) {
+                ready = true;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(ready, "[{}] kojid never checked in", h.label());
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let id: i64 = ok(
+            h,
+            &[
+                "call",
+                "--python",
+                "--bare-strings",
+                "makeTask",
+                "sleep",
+                "[0]",
+            ],
+        )
+        .trim()
+        .parse()
+        .expect("task id");
+        let mut state = serde_json::Value::Null;
+        for _ in 0..200 {
+            state = json(h, &["getTaskInfo", &id.to_string()])["state"].clone();
+            if state == serde_json::json!(2) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(kojid.id().to_string())
+            .status();
+        let _ = kojid.wait();
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        assert_eq!(
+            state,
+            serde_json::json!(2),
+            "[{}] the task was not run without polling\n--- kojid log\n{log}",
+            h.label()
+        );
+        assert!(
+            log.contains("following the hub's task events"),
+            "[{}] {log}",
+            h.label()
+        );
     }
 }

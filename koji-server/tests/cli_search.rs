@@ -4,22 +4,8 @@
 
 mod support;
 
+use support::ok;
 use support::Hub;
-
-#[track_caller]
-fn ok(hub: &Hub, args: &[&str]) -> String {
-    let out = hub.koji(args);
-    assert!(
-        out.code == 0 && out.stderr.is_empty(),
-        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
-        hub.label(),
-        args.join(" "),
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
 
 #[test]
 fn search_and_counts() {

@@ -11,30 +11,7 @@
 mod support;
 
 use serde_json::{json, Value as Json};
-use support::{assert_match, Hub};
-
-/// `koji` as admin on `hub`, asserting success; returns stdout.
-#[track_caller]
-fn ok(hub: &Hub, args: &[&str]) -> String {
-    let out = hub.koji(args);
-    assert!(
-        out.code == 0 && out.stderr.is_empty(),
-        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
-        hub.label(),
-        args.join(" "),
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
-
-/// `koji` as admin on `hub`, asserting success and exactly `stdout`.
-#[track_caller]
-fn ok_eq(hub: &Hub, args: &[&str], stdout: &str) {
-    let got = ok(hub, args);
-    assert_eq!(got, stdout, "[{}] koji {}", hub.label(), args.join(" "));
-}
+use support::{assert_match, ok, ok_eq, Hub};
 
 /// The lines of `s`, sorted.
 fn sorted_lines(s: &str) -> String {

@@ -12,28 +12,7 @@
 mod support;
 
 use support::rpms::{self, Built};
-use support::{assert_match, Hub, Out};
-
-#[track_caller]
-fn ok(hub: &Hub, args: &[&str]) -> String {
-    let out = hub.koji(args);
-    assert!(
-        out.code == 0 && out.stderr.is_empty(),
-        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
-        hub.label(),
-        args.join(" "),
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
-
-#[track_caller]
-fn ok_eq(hub: &Hub, args: &[&str], stdout: &str) {
-    let got = ok(hub, args);
-    assert_eq!(got, stdout, "[{}] koji {}", hub.label(), args.join(" "));
-}
+use support::{assert_match, ok, ok_eq, Hub, Out};
 
 fn p(path: &std::path::Path) -> &str {
     path.to_str().expect("utf-8 path")

@@ -8,22 +8,7 @@
 mod support;
 
 use support::rpms;
-use support::{assert_match, Hub};
-
-#[track_caller]
-fn ok(hub: &Hub, args: &[&str]) -> String {
-    let out = hub.koji(args);
-    assert!(
-        out.code == 0 && out.stderr.is_empty(),
-        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
-        hub.label(),
-        args.join(" "),
-        out.code,
-        out.stdout,
-        out.stderr
-    );
-    out.stdout
-}
+use support::{assert_match, ok, Hub};
 
 const ASCTIME: &str = r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}";
 

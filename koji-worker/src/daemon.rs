@@ -89,13 +89,14 @@ impl Daemon {
             .await
             .with_context(|| format!("cannot create {}", cfg.workdir.display()))?;
         tracing::info!(host_id, server = %cfg.server, "kojid connected");
+        let wake = hub.session().map(|s| crate::push::follow(&cfg.server, s));
         Ok(Daemon {
             cfg,
             hub,
             host_id,
             running: HashMap::new(),
             spawner,
-            wake: None,
+            wake,
         })
     }
 

@@ -12,6 +12,9 @@
 //!   its own working directory and closes or fails the task with
 //!   upstream's encodings; [`runner::TaskCtx`] gives handlers subtasks,
 //!   waits, uploads and logs that stream while they grow.
+//! - [`push`]: the hub's `Builder.WatchTasks` gRPC stream, which wakes
+//!   the daemon the moment tasks are assigned or canceled (polling every
+//!   `sleeptime` stays as the fallback).
 //! - [`handlers`]: `build`, `buildSRPMFromSCM`, `buildArch`, `tagBuild`,
 //!   `dependantTask`, `sleep`.
 
@@ -19,4 +22,5 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod handlers;
+pub mod push;
 pub mod runner;

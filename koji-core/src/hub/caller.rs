@@ -40,6 +40,37 @@ impl Caller {
         }
     }
 
+    /// A caller acting as a user without a session of its own: a task's
+    /// owner (whose permissions and policies apply to what the task does),
+    /// or a host registering itself.
+    pub fn acting_as(
+        user_id: i64,
+        user_name: &str,
+        usertype: i64,
+        perms: BTreeSet<String>,
+    ) -> Caller {
+        Caller {
+            session: Some(Session {
+                id: 0,
+                key: String::new(),
+                master: None,
+                authtype: 0,
+                callnum: None,
+                hostip: String::new(),
+                exclusive: false,
+                lockerror: None,
+                user_id,
+                user_name: user_name.to_string(),
+                usertype,
+                perms,
+                start_ts: 0.0,
+                update_ts: 0.0,
+                renew_ts: None,
+            }),
+            hostip: String::new(),
+        }
+    }
+
     pub fn logged_in(&self) -> bool {
         self.session.is_some()
     }

@@ -213,6 +213,27 @@ impl HostApi<'_> {
         Ok(json!([[host], tasks]))
     }
 
+    /// The ids of the tasks assigned to this host and of those it holds
+    /// open (what the builder's push stream reports); the scheduler runs
+    /// first if tasks changed.
+    pub async fn watch_state(&self, caller: &Caller) -> Result<(Vec<i64>, Vec<i64>)> {
+        let host = verify_host(self.0.db().conn(), caller).await?;
+        self.0.scheduler().run(false).await?;
+        let c = self.0.db().conn();
+        let ids = |state: TaskState| async move {
+            fetch_all(
+                c,
+                "SELECT id FROM task WHERE host_id = ? AND state = ? ORDER BY priority, id",
+                params![host, state as i64],
+            )
+            .await?
+            .iter()
+            .map(|r| r.int("id"))
+            .collect::<Result<Vec<i64>>>()
+        };
+        Ok((ids(TaskState::Assigned).await?, ids(TaskState::Open).await?))
+    }
+
     /// `host.getHostTasks()`: this host's open tasks (`alert` when a task
     /// waiting on children has one finished).
     pub async fn get_host_tasks(&self, caller: &Caller) -> Result<Vec<Json>> {

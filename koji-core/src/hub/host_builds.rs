@@ -12,7 +12,7 @@ use super::builds::{get_build_in, new_build_in, BuildInfo, NewBuild};
 use super::host_api::{assert_holds, verify_host};
 use super::rpms::{import_rpm_in, move_and_symlink, ImportedRpm};
 use super::tasks::{make_task_in, task_id_arg, TaskOpts};
-use super::{Caller, Hub, Session};
+use super::{Caller, Hub};
 use crate::db::{exec, fetch_opt, RowExt, Tx};
 use crate::error::{Error, Result};
 use crate::model::BuildState;
@@ -38,26 +38,12 @@ async fn owner_caller(tx: &Tx, task: i64) -> Result<Caller> {
         .into_iter()
         .map(|(p, _)| p)
         .collect();
-    Ok(Caller {
-        session: Some(Session {
-            id: 0,
-            key: String::new(),
-            master: None,
-            authtype: 0,
-            callnum: None,
-            hostip: String::new(),
-            exclusive: false,
-            lockerror: None,
-            user_id,
-            user_name: r.string("name")?,
-            usertype: r.int("usertype")?,
-            perms,
-            start_ts: 0.0,
-            update_ts: 0.0,
-            renew_ts: None,
-        }),
-        hostip: String::new(),
-    })
+    Ok(Caller::acting_as(
+        user_id,
+        &r.string("name")?,
+        r.int("usertype")?,
+        perms,
+    ))
 }
 
 /// A path a builder gives, relative to `<topdir>/work`: no `..`, not

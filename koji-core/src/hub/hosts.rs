@@ -212,26 +212,12 @@ impl Hosts<'_> {
             None => self.0.users().insert_user(name, HOST, 0, None).await?,
         };
         // the host's own user stands as the creator of its rows
-        let caller = Caller {
-            session: Some(super::Session {
-                id: 0,
-                key: String::new(),
-                master: None,
-                authtype: 0,
-                callnum: None,
-                hostip: String::new(),
-                exclusive: false,
-                lockerror: None,
-                user_id,
-                user_name: name.to_string(),
-                usertype: HOST,
-                perms: ["host".to_string()].into_iter().collect(),
-                start_ts: 0.0,
-                update_ts: 0.0,
-                renew_ts: None,
-            }),
-            hostip: String::new(),
-        };
+        let caller = Caller::acting_as(
+            user_id,
+            name,
+            HOST,
+            ["host".to_string()].into_iter().collect(),
+        );
         let id = self
             .add(
                 &caller,

@@ -153,15 +153,7 @@ impl QueryOpts {
         let m = match v {
             Json::Null => return Ok(QueryOpts::default()),
             Json::Object(m) => m,
-            other => {
-                return Err(Error::Fault {
-                    code: 1,
-                    message: format!(
-                        "<class 'AttributeError'>: '{}' object has no attribute 'get'",
-                        crate::api::py_type_of(other)
-                    ),
-                })
-            }
+            other => return Err(crate::util::py_no_attribute(other, "get")),
         };
         let text = |k: &str| -> Result<Option<String>> {
             match m.get(k) {

@@ -341,15 +341,7 @@ pub fn filter_results(method: &str, results: Json, filter_opts: &Json) -> Result
     let fo = match filter_opts {
         Json::Object(m) => m,
         Json::Null => &empty,
-        other => {
-            return Err(py_exception(
-                "AttributeError",
-                format!(
-                    "'{}' object has no attribute 'get'",
-                    crate::api::py_type_of(other)
-                ),
-            ))
-        }
+        other => return Err(crate::util::py_no_attribute(other, "get")),
     };
     let mut rows = match results {
         Json::Null => return Ok((0, Json::Null)),

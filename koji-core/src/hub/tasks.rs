@@ -1025,15 +1025,7 @@ impl Tasks<'_> {
             Json::Object(m) => m,
             Json::Null => &empty,
             other if !truthy(other) => &empty,
-            other => {
-                return Err(Error::Fault {
-                    code: 1,
-                    message: format!(
-                        "<class 'AttributeError'>: '{}' object has no attribute 'get'",
-                        crate::api::py_type_of(other)
-                    ),
-                })
-            }
+            other => return Err(crate::util::py_no_attribute(other, "get")),
         };
         let qo = QueryOpts::parse(query_opts)?;
         let mut wh = Where::new();

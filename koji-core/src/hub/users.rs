@@ -521,13 +521,7 @@ impl Users<'_> {
             let mut removed = BTreeSet::new();
             for pair in py_iter(mappings)? {
                 let Json::Object(pair) = pair else {
-                    return Err(Error::Fault {
-                        code: 1,
-                        message: format!(
-                            "<class 'AttributeError'>: '{}' object has no attribute 'get'",
-                            py_type_of(&pair)
-                        ),
-                    });
+                    return Err(crate::util::py_no_attribute(&pair, "get"));
                 };
                 let old = pair.get("old").cloned().unwrap_or(Json::Null);
                 let new = pair.get("new").cloned().unwrap_or(Json::Null);

@@ -128,6 +128,32 @@ fn hub_bin() -> &'static str {
     env!("CARGO_BIN_EXE_koji-hub")
 }
 
+/// `koji <args>` as admin on `hub`, asserting success with nothing on
+/// stderr; its stdout.
+#[track_caller]
+#[allow(dead_code)]
+pub fn ok(hub: &Hub, args: &[&str]) -> String {
+    let out = hub.koji(args);
+    assert!(
+        out.code == 0 && out.stderr.is_empty(),
+        "[{}] koji {} failed (exit {}):\n--- stdout\n{}--- stderr\n{}",
+        hub.label(),
+        args.join(" "),
+        out.code,
+        out.stdout,
+        out.stderr
+    );
+    out.stdout
+}
+
+/// `koji` as admin on `hub`, asserting success and exactly `stdout`.
+#[track_caller]
+#[allow(dead_code)]
+pub fn ok_eq(hub: &Hub, args: &[&str], stdout: &str) {
+    let got = ok(hub, args);
+    assert_eq!(got, stdout, "[{}] koji {}", hub.label(), args.join(" "));
+}
+
 /// The `kojid` binary, built beside `koji-hub` (by `cargo build
 /// --workspace`, as the test script does).
 #[allow(dead_code)]

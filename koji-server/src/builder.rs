@@ -7,7 +7,7 @@ use anyhow::Result;
 use koji_core::Hub;
 use koji_worker::config::{Backend, Config};
 use koji_worker::daemon::{Daemon, Spawner};
-use std::path::Path;
+use std::path::PathBuf;
 
 /// This machine's arch as upstream names it (`uname -m`).
 fn machine_arch() -> String {
@@ -20,16 +20,27 @@ fn machine_arch() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string())
 }
 
-/// Registers host `name` and runs a builder for it until `stop`.
+/// The in-process builder's settings.
+#[derive(Debug, Clone)]
+pub struct LocalBuilder {
+    /// Its host name.
+    pub name: String,
+    /// The hub's content store (shared, so nothing is downloaded).
+    pub topdir: PathBuf,
+    pub workdir: PathBuf,
+    /// `bwrap` or `none`.
+    pub backend: String,
+    pub allowed_scms: String,
+}
+
+/// Registers the builder's host and runs it until `stop`.
 pub async fn run_local(
     hub: Hub,
     server: &str,
-    name: &str,
-    topdir: &Path,
-    workdir: &Path,
-    backend: &str,
+    b: &LocalBuilder,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
+    let (name, topdir, workdir) = (b.name.as_str(), b.topdir.as_path(), b.workdir.as_path());
     let password: String = {
         use std::fmt::Write as _;
         let mut bytes = [0u8; 24];
@@ -48,9 +59,10 @@ pub async fn run_local(
         topdir: Some(topdir.to_path_buf()),
         workdir: workdir.to_path_buf(),
         sleeptime: 5.0,
+        allowed_scms: b.allowed_scms.clone(),
         ..Config::default()
     };
-    cfg.set("buildroot", backend)?;
+    cfg.set("buildroot", &b.backend)?;
     if cfg.backend == Backend::Bwrap
         && std::process::Command::new("bwrap")
             .arg("--version")

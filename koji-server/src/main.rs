@@ -48,6 +48,9 @@ enum Cmd {
         /// How the builder isolates builds: bwrap (default) or none.
         #[arg(long, default_value = "bwrap")]
         builder_backend: String,
+        /// The builder's allowed_scms (e.g. "git.example.com:/rpms/*").
+        #[arg(long, default_value = "")]
+        builder_allowed_scms: String,
     },
     /// Run one task for the in-process builder (started by it).
     #[command(hide = true)]
@@ -198,6 +201,7 @@ async fn main() -> Result<()> {
             builder_name,
             builder_workdir,
             builder_backend,
+            builder_allowed_scms,
         } => {
             let file = read_config(&db.config)?;
             // a policy that does not parse stops the hub before it starts
@@ -249,20 +253,19 @@ async fn main() -> Result<()> {
                     .join("builder-work")
             });
             let server_url = format!("http://{addr}/kojihub");
-            let run = koji_server::builder::run_local(
-                hub,
-                &server_url,
-                &builder_name,
-                &topdir,
-                &workdir,
-                &builder_backend,
-                {
-                    let mut stop = stop_rx.clone();
-                    async move {
-                        let _ = stop.changed().await;
-                    }
-                },
-            );
+            let local = koji_server::builder::LocalBuilder {
+                name: builder_name,
+                topdir: topdir.clone(),
+                workdir,
+                backend: builder_backend,
+                allowed_scms: builder_allowed_scms,
+            };
+            let run = koji_server::builder::run_local(hub, &server_url, &local, {
+                let mut stop = stop_rx.clone();
+                async move {
+                    let _ = stop.changed().await;
+                }
+            });
             let stopper = async {
                 shutdown_signal().await;
                 let _ = stop_tx.send(true);

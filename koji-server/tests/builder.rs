@@ -17,6 +17,11 @@ fn machine_arch() -> String {
 }
 
 fn start(backend: koji_core::db::Backend) -> Hub {
+    start_allowing(backend, "")
+}
+
+/// A hub with its builder, allowed to build from `allowed_scms`.
+fn start_allowing(backend: koji_core::db::Backend, allowed_scms: &str) -> Hub {
     let work = tempfile::tempdir().expect("tmp").keep();
     let work = work.to_str().expect("utf-8").to_string();
     Hub::start_with(
@@ -27,6 +32,8 @@ fn start(backend: koji_core::db::Backend) -> Hub {
             "builder1",
             "--builder-workdir",
             &work,
+            "--builder-allowed-scms",
+            allowed_scms,
         ],
     )
 }
@@ -483,6 +490,124 @@ fn assignments_are_pushed_to_kojid() {
             log.contains("following the hub's task events"),
             "[{}] {log}",
             h.label()
+        );
+    }
+}
+
+/// `koji build --wait TARGET git+file://…/greet.git#COMMIT`: the sources
+/// checked out by `buildSRPMFromSCM`, the SRPM made there, then built,
+/// imported with the commit as the build's source, and tagged.
+#[test]
+fn koji_build_from_git() {
+    let repos = tempfile::tempdir().expect("tmp");
+    let repo = repos.path().join("greet.git");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    std::fs::write(
+        repo.join("greet.spec"),
+        rpms::self_contained_spec("greet", "3.0", "1", false),
+    )
+    .expect("spec");
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "greet.spec"]);
+    git(&["commit", "-q", "-m", "greet 3.0"]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    let url = format!("git+file://{}#{commit}", repo.display());
+    let allowed = format!(":{}/*", repos.path().display());
+    for backend in koji_core::testing::backends() {
+        let h = &start_allowing(backend, &allowed);
+        setup(h);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "greet"]);
+        let out = h.koji(&["build", "--wait", "f40-candidate", &url]);
+        assert_eq!(
+            out.code,
+            0,
+            "[{}] {}\n{}\n--- hub log\n{}",
+            h.label(),
+            out.stdout,
+            out.stderr,
+            h.log()
+        );
+        let b = json(h, &["getBuild", "greet-3.0-1"]);
+        assert_eq!(b["state"], serde_json::json!(1), "[{}] {b}", h.label());
+        assert_eq!(
+            b["source"],
+            serde_json::json!(format!("git+file://{}#{commit}", repo.display())),
+            "[{}] the commit is the build's source",
+            h.label()
+        );
+        let tagged = ok(h, &["list-tagged", "--quiet", "f40"]);
+        assert!(
+            tagged.starts_with("greet-3.0-1 "),
+            "[{}] {tagged}",
+            h.label()
+        );
+        // a repository the builder is not allowed to use
+        let other = tempfile::tempdir().expect("tmp");
+        let bad = format!("git+file://{}/x.git#{commit}", other.path().display());
+        let out = h.koji(&["build", "--wait", "--scratch", "f40-candidate", &bad]);
+        assert_eq!(out.code, 1, "[{}] {out:?}", h.label());
+        assert!(
+            out.stdout.contains("is not in the list of allowed SCMs"),
+            "[{}] {}",
+            h.label(),
+            out.stdout
+        );
+    }
+}
+
+/// A scratch build: the task closes, nothing is imported, the RPMs land
+/// in `scratch/<owner>/task_<id>/` (with links left in the task's output).
+#[test]
+fn a_scratch_build_is_not_imported() {
+    let srpm = rpms::self_contained_srpm("greet", "4.0", "1", false);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        setup(h);
+        let out = h.koji(&[
+            "build",
+            "--wait",
+            "--scratch",
+            "--noprogress",
+            "f40-candidate",
+            srpm,
+        ]);
+        assert_eq!(out.code, 0, "[{}] {out:?}", h.label());
+        let task = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Created task: "))
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .expect("task id");
+        assert_eq!(
+            json(h, &["getBuild", "greet-4.0-1"]),
+            serde_json::Value::Null,
+            "[{}] a scratch build is not imported",
+            h.label()
+        );
+        let arch = machine_arch();
+        let rpm = h
+            .topdir()
+            .join(format!("scratch/admin/task_{task}/greet-4.0-1.{arch}.rpm"));
+        assert!(rpm.is_file(), "[{}] {} missing", h.label(), rpm.display());
+        let logs = h
+            .topdir()
+            .join(format!("scratch/admin/task_{task}/logs/{arch}/build.log"));
+        assert!(logs.is_file(), "[{}] {} missing", h.label(), logs.display());
+        assert_eq!(
+            json(h, &["getTaskInfo", &task.to_string()])["state"],
+            serde_json::json!(2)
         );
     }
 }

@@ -96,6 +96,8 @@ const SCM_SCHEMES: &[&str] = &[
     "git+https://",
     "git+rsync://",
     "git+ssh://",
+    // a local repository; allowed only by an allowed_scms entry for host ""
+    "git+file://",
     "svn://",
     "svn+http://",
     "svn+https://",
@@ -453,6 +455,19 @@ fn sandboxed(
     program: &str,
     args: &[String],
 ) -> tokio::process::Command {
+    sandboxed_with(ctx, dir, net, &[], program, args)
+}
+
+/// [`sandboxed`], with more paths visible read-only (a local repository
+/// under the private /tmp, say).
+fn sandboxed_with(
+    ctx: &TaskCtx,
+    dir: &Path,
+    net: bool,
+    ro: &[&Path],
+    program: &str,
+    args: &[String],
+) -> tokio::process::Command {
     let mut cmd;
     match ctx.cfg.backend {
         crate::config::Backend::Bwrap => {
@@ -468,6 +483,10 @@ fn sandboxed(
                 "--tmpfs",
                 "/tmp",
             ]);
+            for p in ro {
+                let p = p.to_string_lossy().into_owned();
+                cmd.args(["--ro-bind", &p, &p]);
+            }
             let d = dir.to_string_lossy().into_owned();
             cmd.args([
                 "--bind",
@@ -726,8 +745,11 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
             "KOJI_FETCH_HEAD".into(),
         ],
     ];
+    // a local repository is bound into the sandbox read-only
+    let local_repo = (scm.scheme == "git+file://").then(|| PathBuf::from(&scm.repository));
+    let ro: Vec<&Path> = local_repo.iter().map(|p| p.as_path()).collect();
     for (i, step) in steps.iter().enumerate() {
-        let cmd = sandboxed(ctx, &ctx.workdir, true, "git", step);
+        let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, "git", step);
         let status = run_logged(cmd, &checkout_log, Duration::from_secs(3600)).await?;
         if !status.success() {
             if i == 1 {
@@ -739,7 +761,7 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
                     "--hard".into(),
                     scm.revision.clone(),
                 ];
-                let cmd = sandboxed(ctx, &ctx.workdir, true, "git", &reset);
+                let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, "git", &reset);
                 if run_logged(cmd, &checkout_log, Duration::from_secs(600))
                     .await?
                     .success()
@@ -920,7 +942,7 @@ impl Scm {
             scheme: format!("{scheme}://"),
             user,
             host,
-            repository: path.trim_end_matches('/').to_string(),
+            repository: normalize_path(path),
             module,
             revision: revision.to_string(),
         })
@@ -929,6 +951,9 @@ impl Scm {
     /// The URL git clones.
     pub fn git_remote(&self) -> String {
         let scheme = self.scheme.strip_prefix("git+").unwrap_or(&self.scheme);
+        if scheme == "file://" {
+            return format!("file://{}", self.repository);
+        }
         let user = self
             .user
             .as_ref()
@@ -954,6 +979,23 @@ impl Scm {
         s.push_str(commit);
         s
     }
+}
+
+/// Python's `os.path.normpath` of an absolute URL path (upstream
+/// normalises before matching `allowed_scms`, so `..` cannot escape an
+/// allowed prefix); no trailing `/`.
+fn normalize_path(path: &str) -> String {
+    let mut parts: Vec<&str> = vec![];
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }
 
 /// `tagBuild(tag_id, build_id, force=False, fromtag=None, ignore_success=False)`.
@@ -1141,6 +1183,13 @@ mod tests {
         assert!(Scm::parse("git://h/r").is_err());
         assert!(Scm::parse("http://h/r#x").is_err());
         assert!(Scm::parse("git://u:p@h/r#x").is_err());
+        let f = Scm::parse("git+file:///srv/git/hello.git#main").unwrap();
+        assert_eq!(f.host, "");
+        assert_eq!(f.repository, "/srv/git/hello.git");
+        assert_eq!(f.git_remote(), "file:///srv/git/hello.git");
+        // paths are normalised before allowed_scms sees them
+        let n = Scm::parse("git+https://h/rpms/../secret/x.git#1").unwrap();
+        assert_eq!(n.repository, "/secret/x.git");
         let d = Scm::parse("git://127.0.0.1:9418/hello.git#main").unwrap();
         assert_eq!(d.git_remote(), "git://127.0.0.1:9418/hello.git");
         assert_eq!(d.source_with("f00"), "git://127.0.0.1:9418/hello.git#f00");

@@ -172,16 +172,10 @@ pub fn signed_copy(rpm: &Path) -> PathBuf {
     dest
 }
 
-/// A source RPM whose spec names `name-version-release` itself (so a
-/// builder rebuilding it gets the same N-V-R); with `broken`, `%install`
-/// fails.
+/// The fixture spec naming `name-version-release` itself (so a builder
+/// rebuilding it gets the same N-V-R); with `broken`, `%install` fails.
 #[allow(dead_code)]
-pub fn self_contained_srpm(name: &str, version: &str, release: &str, broken: bool) -> PathBuf {
-    let nvr = format!(
-        "{name}-{version}-{release}{}",
-        if broken { "-broken" } else { "" }
-    );
-    let top = workdir().join(format!("srpm-{nvr}"));
+pub fn self_contained_spec(name: &str, version: &str, release: &str, broken: bool) -> String {
     let text = std::fs::read_to_string(spec()).expect("hello.spec");
     let mut text = text
         .replace(
@@ -199,9 +193,24 @@ pub fn self_contained_srpm(name: &str, version: &str, release: &str, broken: boo
             "%install\necho 'this package does not build' >&2\nexit 1\n",
         );
     }
+    text
+}
+
+/// A source RPM of [`self_contained_spec`].
+#[allow(dead_code)]
+pub fn self_contained_srpm(name: &str, version: &str, release: &str, broken: bool) -> PathBuf {
+    let nvr = format!(
+        "{name}-{version}-{release}{}",
+        if broken { "-broken" } else { "" }
+    );
+    let top = workdir().join(format!("srpm-{nvr}"));
     std::fs::create_dir_all(&top).expect("mkdir");
     let spec_path = top.join(format!("{name}.spec"));
-    std::fs::write(&spec_path, text).expect("write spec");
+    std::fs::write(
+        &spec_path,
+        self_contained_spec(name, version, release, broken),
+    )
+    .expect("write spec");
     let out = Command::new("rpmbuild")
         .arg("-bs")
         .arg("--define")
@@ -214,12 +223,10 @@ pub fn self_contained_srpm(name: &str, version: &str, release: &str, broken: boo
         "rpmbuild -bs failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let srpms = top.join("SRPMS");
-    let found = std::fs::read_dir(&srpms)
+    std::fs::read_dir(top.join("SRPMS"))
         .expect("SRPMS")
         .flatten()
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with(".src.rpm"))
-        .expect("a source rpm");
-    found
+        .expect("a source rpm")
 }

@@ -10,6 +10,7 @@ pub(super) fn register(r: &mut Registry) {
     scheduler(r);
     register_buildroots(r);
     register_builds(r);
+    register_disabled(r);
 }
 
 fn users(r: &mut Registry) {
@@ -869,6 +870,47 @@ fn register_builds(r: &mut Registry) {
                     a.flag("force"),
                 )
                 .await?)
+        }
+    );
+}
+
+/// Calls for build types this hub does not enable (upstream's
+/// `EnableMaven`/`EnableWin` off): refused as upstream refuses them.
+fn register_disabled(r: &mut Registry) {
+    method!(
+        r,
+        "wrapperRPM(build, url, target, priority=None, channel='maven', opts=None)",
+        "Create a wrapperRPM task (needs Maven support, which this hub does not enable).",
+        |cx, a| {
+            cx.caller.user_id()?;
+            Err(crate::Error::Generic("Maven support not enabled".into()))
+        }
+    );
+    method!(
+        r,
+        "mavenBuild(url, target, opts=None, priority=None, channel='maven')",
+        "Create a Maven build task (needs Maven support, which this hub does not enable).",
+        |cx, a| {
+            cx.caller.user_id()?;
+            Err(crate::Error::Generic("Maven support not enabled".into()))
+        }
+    );
+    method!(
+        r,
+        "chainMaven(builds, target, opts=None, priority=None, channel='maven')",
+        "Create a Maven chain-build task (needs Maven support, which this hub does not enable).",
+        |cx, a| {
+            cx.caller.user_id()?;
+            Err(crate::Error::Generic("Maven support not enabled".into()))
+        }
+    );
+    method!(
+        r,
+        "winBuild(vm, url, target, opts=None, priority=None, channel='vm')",
+        "Create a Windows build task (needs Windows support, which this hub does not enable).",
+        |cx, a| {
+            cx.caller.user_id()?;
+            Err(crate::Error::Generic("Windows support not enabled".into()))
         }
     );
 }

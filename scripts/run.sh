@@ -27,7 +27,7 @@ elif [ ! -s "$pwfile" ]; then
 fi
 chmod 600 "$pwfile"
 pw=$(cat "$pwfile")
-"$bin/koji-hub" create-admin admin --password "$pw" >/dev/null
+KOJI_LOG=warn "$bin/koji-hub" create-admin admin --password "$pw" >/dev/null
 
 listen="${KOJI_HUB_LISTEN:-127.0.0.1:8080}"
 "$bin/koji-hub" serve --listen "$listen" --db sqlite://koji-data/koji.db \
@@ -42,15 +42,22 @@ for _ in $(seq 1 100); do
 done
 url=$(sed -n 's/^listening on //p' koji-data/hub.out)
 
-koji() { "$KOJI_CLIENT" --server "$url/kojihub" --weburl "$url/koji" --topurl "$url/kojifiles" \
-           --authtype password --user admin --password "$pw" "$@"; }
+# the client's profile for this hub (the client reads no other config)
+cat > koji-data/client.conf <<CONF
+[koji]
+server = $url/kojihub
+weburl = $url/koji
+topurl = $url/kojifiles
+authtype = password
+CONF
+koji() { "$KOJI_CLIENT" -c koji-data/client.conf --user admin --password "$pw" "$@"; }
 
 cat <<MSG
 koji-rs hub on $url/kojihub  (database koji-data/koji.db, files koji-data/topdir, log koji-data/hub.log)
 with a builder (host "builder") running builds in bubblewrap
 admin password: $pw   (kept in $pwfile)
 
-Upstream client:  $KOJI_CLIENT --server $url/kojihub --authtype password --user admin --password '$pw' hello
+Upstream client:  $KOJI_CLIENT -c koji-data/client.conf --user admin --password '$pw' hello
 Web UI:           $url/koji/
 MSG
 
@@ -65,7 +72,10 @@ if [ "${KOJI_RUN_NO_DEMO:-0}" = "0" ]; then
     koji add-pkg --owner admin demo hello-koji-rs
   fi
   top=$(mktemp -d)
-  rpmbuild -bs --define "_topdir $top" --define "demo_release $(date +%s)" scripts/demo/hello.spec >/dev/null
+  # the release goes into the spec itself: the builder rebuilds the SRPM
+  sed "s/^%{!?demo_release: %global demo_release 1}$/%global demo_release $(date +%s)/" \
+    scripts/demo/hello.spec > "$top/hello-koji-rs.spec"
+  rpmbuild -bs --define "_topdir $top" "$top/hello-koji-rs.spec" >/dev/null
   srpm=$(ls "$top"/SRPMS/*.src.rpm)
   koji build --wait --noprogress demo-candidate "$srpm"
   rm -rf "$top"

@@ -60,6 +60,8 @@ pub async fn run_local(
         workdir: workdir.to_path_buf(),
         sleeptime: 5.0,
         allowed_scms: b.allowed_scms.clone(),
+        // the hub's own builder: a session left by its previous run is stale
+        force_lock: true,
         ..Config::default()
     };
     cfg.set("buildroot", &b.backend)?;

@@ -260,20 +260,24 @@ async fn main() -> Result<()> {
                 backend: builder_backend,
                 allowed_scms: builder_allowed_scms,
             };
-            let run = koji_server::builder::run_local(hub, &server_url, &local, {
+            let run = tokio::spawn({
                 let mut stop = stop_rx.clone();
                 async move {
-                    let _ = stop.changed().await;
+                    let res =
+                        koji_server::builder::run_local(hub, &server_url, &local, async move {
+                            let _ = stop.changed().await;
+                        })
+                        .await;
+                    if let Err(e) = &res {
+                        // said at once: the hub goes on serving without it
+                        tracing::error!(error = format!("{e:#}"), "the builder stopped");
+                        eprintln!("koji-hub: the builder stopped: {e:#}");
+                    }
                 }
             });
-            let stopper = async {
-                shutdown_signal().await;
-                let _ = stop_tx.send(true);
-            };
-            let (res, _) = tokio::join!(run, stopper);
-            if let Err(e) = res {
-                tracing::error!(error = format!("{e:#}"), "the builder stopped");
-            }
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+            let _ = run.await;
             server.await??;
         }
         Cmd::CreateAdmin { name, password, db } => {

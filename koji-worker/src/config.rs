@@ -36,6 +36,9 @@ pub struct Config {
     pub rpmbuild_timeout: u64,
     pub backend: Backend,
     pub log_level: Option<String>,
+    /// Take the host's exclusive session even if another session holds it
+    /// (upstream's `--force-lock`, for a restarted builder).
+    pub force_lock: bool,
     pub packager: String,
     pub vendor: String,
     pub distribution: String,
@@ -56,6 +59,7 @@ impl Default for Config {
             rpmbuild_timeout: 86400,
             backend: Backend::Bwrap,
             log_level: None,
+            force_lock: false,
             packager: "Koji".into(),
             vendor: "Koji".into(),
             distribution: "Koji".into(),

@@ -77,9 +77,12 @@ impl Daemon {
         hub.login(&user, cfg.password.as_deref().unwrap_or_default())
             .await
             .with_context(|| format!("cannot log in to {} as {user}", cfg.server))?;
-        hub.call("exclusiveSession", vec![])
-            .await
-            .context("Error: Unable to get lock. Trying using --force-lock")?;
+        hub.call(
+            "exclusiveSession",
+            vec![kw(json!({"force": cfg.force_lock}))],
+        )
+        .await
+        .context("Error: Unable to get lock. Trying using --force-lock")?;
         let host_id = hub
             .call("host.getID", vec![])
             .await?
@@ -88,6 +91,12 @@ impl Daemon {
         tokio::fs::create_dir_all(&cfg.workdir)
             .await
             .with_context(|| format!("cannot create {}", cfg.workdir.display()))?;
+        // tasks run in other directories and sandboxes: absolute paths only
+        let mut cfg = cfg;
+        cfg.workdir = std::fs::canonicalize(&cfg.workdir)?;
+        if let Some(t) = &cfg.topdir {
+            cfg.topdir = Some(std::fs::canonicalize(t).unwrap_or_else(|_| t.clone()));
+        }
         tracing::info!(host_id, server = %cfg.server, "kojid connected");
         let wake = hub.session().map(|s| crate::push::follow(&cfg.server, s));
         Ok(Daemon {

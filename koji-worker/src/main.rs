@@ -38,6 +38,9 @@ struct Opts {
     /// Log level (error, warn, info, debug).
     #[arg(long)]
     log_level: Option<String>,
+    /// Take the host's lock even if another session holds it.
+    #[arg(long)]
+    force_lock: bool,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -87,6 +90,7 @@ fn config(o: &Opts) -> Result<Config> {
     if let Some(v) = &o.log_level {
         c.log_level = Some(v.clone());
     }
+    c.force_lock |= o.force_lock;
     if c.backend == Backend::Bwrap && which("bwrap").is_none() {
         anyhow::bail!("bwrap is missing: apt-get install bubblewrap (or set buildroot = none)");
     }

@@ -413,6 +413,9 @@ async fn hosts_only_touch_their_own_tasks() -> Result<()> {
             ("host.failTask", json!([t, encode_fault(1000, "x")])),
             ("host.setTaskWeight", json!([t, 2.0])),
             ("host.subtask", json!(["sleep", [1], t])),
+            ("host.taskSetWait", json!([t, null])),
+            ("host.taskWait", json!([t])),
+            ("host.taskWaitResults", json!([t, []])),
         ] {
             let e = th.call(&h2, m, args).await.unwrap_err();
             assert_eq!(e.fault_code(), 1004, "{l}: {m}: {e}");

@@ -46,11 +46,12 @@ impl Builder for GrpcHub {
         &self,
         req: Request<WatchTasksRequest>,
     ) -> Result<Response<Self::WatchTasksStream>, Status> {
+        // sessions are bound to the client's address: no address, no session
         let ip = req
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "127.0.0.1".into());
+            .ok_or_else(|| Status::unauthenticated("the client's address is unknown"))?;
         let r = req.into_inner();
         let creds = Credentials {
             session_id: r.session_id,

@@ -22,16 +22,12 @@ fn start(backend: koji_core::db::Backend) -> Hub {
 
 /// A hub with its builder, allowed to build from `allowed_scms`.
 fn start_allowing(backend: koji_core::db::Backend, allowed_scms: &str) -> Hub {
-    let work = tempfile::tempdir().expect("tmp").keep();
-    let work = work.to_str().expect("utf-8").to_string();
     Hub::start_with(
         backend,
         &[
             "--builder",
             "--builder-name",
             "builder1",
-            "--builder-workdir",
-            &work,
             "--builder-allowed-scms",
             allowed_scms,
         ],
@@ -226,7 +222,9 @@ fn canceling_a_running_task_kills_its_processes() {
         }
         assert!(opened, "[{}] the task never opened\n{}", h.label(), h.log());
         let running = || {
+            // this hub's task process (tests run side by side)
             let out = std::process::Command::new("pgrep")
+                .args(["-P", &h.pid().to_string()])
                 .args(["-f", &format!("run-task --task-id {id}$")])
                 .output()
                 .expect("pgrep");
@@ -354,7 +352,7 @@ fn a_crashed_task_process_fails_only_its_task() {
         let mut killed = false;
         for _ in 0..100 {
             let st = std::process::Command::new("pkill")
-                .args(["-KILL", "-f", &pattern])
+                .args(["-KILL", "-P", &h.pid().to_string(), "-f", &pattern])
                 .status()
                 .expect("pkill");
             if st.success() {

@@ -142,6 +142,12 @@ impl Hub {
     /// raw POST of upstream's `fastUpload`), from `offset` on; answers the
     /// new size of the file.
     pub async fn upload(&self, local: &Path, dir: &str, name: &str) -> Result<u64> {
+        let meta = tokio::fs::symlink_metadata(local)
+            .await
+            .with_context(|| format!("reading {}", local.display()))?;
+        if !meta.is_file() {
+            return Err(anyhow!("{} is not a regular file", local.display()));
+        }
         let data = tokio::fs::read(local)
             .await
             .with_context(|| format!("reading {}", local.display()))?;

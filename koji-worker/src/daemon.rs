@@ -32,6 +32,8 @@ struct Running {
     child: tokio::process::Child,
     /// Set once the task was seen canceled or reassigned and killed.
     killed: bool,
+    /// The subsession the task's process uses (logged out when it ends).
+    session: i64,
 }
 
 pub struct Daemon {
@@ -56,13 +58,13 @@ async fn woken(wake: &mut Option<tokio::sync::watch::Receiver<u64>>) {
 }
 
 /// Kills a task's whole process group: SIGTERM, then SIGKILL.
-fn kill_group(pid: u32) {
+async fn kill_group(pid: u32) {
     let pgid = -(pid as i32);
     // SAFETY: kill(2) on a process group we created; no memory is touched
     unsafe {
         libc::kill(pgid, libc::SIGTERM);
     }
-    std::thread::sleep(Duration::from_millis(200));
+    tokio::time::sleep(Duration::from_millis(200)).await;
     unsafe {
         libc::kill(pgid, libc::SIGKILL);
     }
@@ -148,7 +150,7 @@ impl Daemon {
         let ids: Vec<i64> = self.running.keys().copied().collect();
         for r in self.running.values_mut() {
             if let Some(pid) = r.child.id() {
-                kill_group(pid);
+                kill_group(pid).await;
             }
             let _ = r.child.wait().await;
         }
@@ -229,7 +231,7 @@ impl Daemon {
         for (id, r) in self.running.iter_mut() {
             if let Ok(Some(status)) = r.child.try_wait() {
                 tracing::info!(task = id, %status, "task process exited");
-                done.push((*id, status, r.killed));
+                done.push((*id, status, r.killed, r.session));
                 continue;
             }
             if open_ids.contains(id) || r.killed {
@@ -249,22 +251,34 @@ impl Daemon {
                     }
                 );
                 if let Some(pid) = r.child.id() {
-                    kill_group(pid);
+                    kill_group(pid).await;
                 }
                 r.killed = true;
             }
         }
-        for (id, status, killed) in done {
+        for (id, status, killed, session) in done {
             self.running.remove(&id);
+            // the task's session ends with its process (a crashed one too)
+            let _ = self.hub.call("logoutChild", vec![json!(session)]).await;
             if status.success() || killed {
                 continue;
             }
-            // the process died without reporting: fail this task (only)
-            // rather than run it again and again
+            // the process died without reporting: fail this task (only),
+            // and its build, rather than run it again and again
             let info = self.hub.call("getTaskInfo", vec![json!(id)]).await?;
             if info["state"] == json!(1) && info["host_id"].as_i64() == Some(self.host_id) {
                 let msg = format!("task process exited without a result ({status})");
                 tracing::error!(task = id, "{msg}");
+                let builds = self
+                    .hub
+                    .call("listBuilds", vec![kw(json!({"taskID": id, "state": 0}))])
+                    .await?;
+                for b in builds.as_array().cloned().unwrap_or_default() {
+                    let _ = self
+                        .hub
+                        .call("host.failBuild", vec![json!(id), b["build_id"].clone()])
+                        .await;
+                }
                 let fault = koji_core::hub::tasks::encode_fault(1, &msg);
                 self.hub
                     .call("host.failTask", vec![json!(id), json!(fault)])
@@ -346,6 +360,7 @@ impl Daemon {
             Running {
                 child,
                 killed: false,
+                session: sid,
             },
         );
         Ok(true)

@@ -482,7 +482,29 @@ fn sandboxed_with(
                 "/proc",
                 "--tmpfs",
                 "/tmp",
+                "--tmpfs",
+                "/var/tmp",
+                // nothing of the builder's environment (its session) leaks in
+                "--clearenv",
+                "--setenv",
+                "PATH",
+                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "--setenv",
+                "LANG",
+                "C.UTF-8",
+                "--setenv",
+                "TZ",
+                "UTC",
             ]);
+            // the content store and the other tasks' directories are hidden
+            for hidden in [ctx.cfg.topdir.as_deref(), Some(ctx.cfg.workdir.as_path())]
+                .into_iter()
+                .flatten()
+            {
+                if hidden.is_dir() {
+                    cmd.arg("--tmpfs").arg(hidden);
+                }
+            }
             for p in ro {
                 let p = p.to_string_lossy().into_owned();
                 cmd.args(["--ro-bind", &p, &p]);
@@ -553,15 +575,17 @@ fn note(path: &Path, line: &str) {
 }
 
 fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
+    // regular files only: a symlink the build made is never followed
     let mut out = vec![];
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         if let Ok(rd) = std::fs::read_dir(&d) {
             for e in rd.flatten() {
+                let Ok(ft) = e.file_type() else { continue };
                 let p = e.path();
-                if p.is_dir() {
+                if ft.is_dir() {
                     stack.push(p);
-                } else if p.to_string_lossy().ends_with(suffix) {
+                } else if ft.is_file() && p.to_string_lossy().ends_with(suffix) {
                     out.push(p);
                 }
             }
@@ -921,6 +945,14 @@ impl Scm {
                 "Invalid SCM URL: {url}: a revision (#...) is required"
             ));
         }
+        // it reaches git's command line: a ref or commit name, never an option
+        if revision.starts_with('-')
+            || !revision
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._/^~@{}+-".contains(c))
+        {
+            return Err(format!("Invalid SCM URL: {url}: bad revision {revision:?}"));
+        }
         let (rest, module) = match rest.split_once('?') {
             Some((r, m)) => (r, Some(m.trim_end_matches('/').to_string())),
             None => (rest, None),
@@ -1183,6 +1215,10 @@ mod tests {
         assert!(Scm::parse("git://h/r").is_err());
         assert!(Scm::parse("http://h/r#x").is_err());
         assert!(Scm::parse("git://u:p@h/r#x").is_err());
+        // a revision is never an option of git's
+        assert!(Scm::parse("git+file:///r#--upload-pack=touch%20/tmp/x").is_err());
+        assert!(Scm::parse("git://h/r#a b").is_err());
+        assert!(Scm::parse("git://h/r#v1.0^{}").is_ok());
         let f = Scm::parse("git+file:///srv/git/hello.git#main").unwrap();
         assert_eq!(f.host, "");
         assert_eq!(f.repository, "/srv/git/hello.git");

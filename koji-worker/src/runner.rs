@@ -178,6 +178,13 @@ pub struct LogStreamer {
 async fn push_logs(hub: &Hub, dir: &str, files: &Followed) {
     let list: Vec<(PathBuf, Option<u64>)> = files.lock().map(|f| f.clone()).unwrap_or_default();
     for (path, sent) in list {
+        // a log the build replaced with a symlink is not followed
+        if !tokio::fs::symlink_metadata(&path)
+            .await
+            .is_ok_and(|m| m.is_file())
+        {
+            continue;
+        }
         let Ok(data) = tokio::fs::read(&path).await else {
             continue;
         };

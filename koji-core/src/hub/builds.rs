@@ -1699,6 +1699,8 @@ impl Builds<'_> {
         }
         let done = cancel_build_in(&mut tx, b.id, true).await?;
         tx.commit().await?;
+        // its tasks were canceled too: builders stop them now
+        self.0.task_events().notify();
         Ok(done)
     }
 

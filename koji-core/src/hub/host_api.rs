@@ -291,7 +291,13 @@ impl HostApi<'_> {
     ) -> Result<()> {
         let task = task_id_arg(task)?;
         let text = match response {
-            Json::String(s) => s.clone(),
+            Json::String(s) => {
+                // stored for every reader of the task: it must decode
+                super::tasks::decode_result(s).map_err(|_| {
+                    Error::Parameter("the response must be an XML-RPC methodResponse".into())
+                })?;
+                s.clone()
+            }
             // a plain value from a client that did not encode it
             other if failed => super::tasks::encode_fault(1000, &crate::util::py_str(other)),
             other => super::tasks::encode_result(other),
@@ -439,7 +445,8 @@ impl HostApi<'_> {
             Json::Null => None,
             other => Some(id_list(other)?),
         };
-        let (tx, _host) = self.begin(caller).await?;
+        let (tx, host) = self.begin(caller).await?;
+        assert_holds(&tx, host, parent).await?;
         exec(
             &*tx,
             "UPDATE task SET waiting = ? WHERE id = ?",
@@ -486,7 +493,8 @@ impl HostApi<'_> {
     /// the finished ones are no longer awaited.
     pub async fn task_wait(&self, caller: &Caller, parent: &Json) -> Result<Json> {
         let parent = task_id_arg(parent)?;
-        let (tx, _host) = self.begin(caller).await?;
+        let (tx, host) = self.begin(caller).await?;
+        assert_holds(&tx, host, parent).await?;
         let (done, pending) = wait_check(&tx, parent).await?;
         for id in &done {
             exec(
@@ -515,7 +523,8 @@ impl HostApi<'_> {
             Json::Null => vec![],
             other => id_list(other)?,
         };
-        let (tx, _host) = self.begin(caller).await?;
+        let (tx, host) = self.begin(caller).await?;
+        assert_holds(&tx, host, parent).await?;
         exec(
             &*tx,
             "UPDATE task SET waiting = ? WHERE id = ?",

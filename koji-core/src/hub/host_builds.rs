@@ -152,14 +152,7 @@ impl super::host_api::HostApi<'_> {
             ..NewBuild::default()
         };
         let id = new_build_in(&mut tx, &owner, &nb, false).await?;
-        exec(
-            &*tx,
-            "INSERT INTO build_types (build_id, btype_id) SELECT ?, id FROM btype WHERE name = 'rpm' \
-             AND NOT EXISTS (SELECT 1 FROM build_types bt JOIN btype b ON bt.btype_id = b.id \
-             WHERE bt.build_id = ? AND b.name = 'rpm')",
-            params![id, id],
-        )
-        .await?;
+        super::rpms::mark_rpm_build_in(&tx, id).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -174,6 +167,12 @@ impl super::host_api::HostApi<'_> {
         let b = get_build_in(&*tx, build, true)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(build))))?;
+        if b.task_id != Some(task) {
+            return Err(Error::ActionNotAllowed(format!(
+                "build {} does not belong to task {task}",
+                b.id
+            )));
+        }
         if b.state != BuildState::Building as i64 {
             let state = BuildState::from_i64(b.state).map_or("?", |s| s.name());
             return Err(Error::Generic(format!(

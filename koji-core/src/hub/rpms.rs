@@ -442,7 +442,7 @@ async fn note_import_in(tx: &mut Tx, build_id: i64, user_id: i64) -> Result<()> 
 }
 
 /// Upstream's `new_typed_build(build, 'rpm')`.
-async fn mark_rpm_build_in(tx: &Tx, build_id: i64) -> Result<()> {
+pub(crate) async fn mark_rpm_build_in(tx: &Tx, build_id: i64) -> Result<()> {
     let btype = fetch_opt(&**tx, "SELECT id FROM btype WHERE name = 'rpm'", vec![])
         .await?
         .ok_or_else(|| Error::generic("No such entry in table btype: rpm"))?

@@ -259,7 +259,8 @@ impl Scheduler<'_> {
         Ok(ret)
     }
 
-    /// One scheduling pass inside `tx`; answers how many tasks it assigned.
+    /// One scheduling pass inside `tx`; answers how many tasks it assigned
+    /// or freed.
     async fn run_in(&self, tx: &mut Tx) -> Result<usize> {
         let cfg = self.0.config().scheduler.clone();
         let (free, active) = load_tasks(tx).await?;
@@ -351,8 +352,8 @@ impl Scheduler<'_> {
                 }
             }
         }
-        self.check_active(tx, &active, &hosts, &cfg).await?;
-        Ok(assigned)
+        let freed = self.check_active(tx, &active, &hosts, &cfg).await?;
+        Ok(assigned + freed)
     }
 
     async fn check_active(
@@ -361,7 +362,8 @@ impl Scheduler<'_> {
         active: &[TaskRow],
         hosts: &BTreeMap<i64, HostRow>,
         cfg: &SchedulerConfig,
-    ) -> Result<()> {
+    ) -> Result<usize> {
+        let mut freed = 0;
         let runs = fetch_all(
             &**tx,
             "SELECT task_id, create_time FROM scheduler_task_runs WHERE active = ?",
@@ -379,6 +381,7 @@ impl Scheduler<'_> {
             let Some(hid) = t.host_id else {
                 log_in(tx, "Active task with no host", Some(t.id), None).await?;
                 free_in(tx, t.id).await?;
+                freed += 1;
                 continue;
             };
             let Some(h) = hosts.get(&hid) else { continue };
@@ -392,6 +395,7 @@ impl Scheduler<'_> {
                     }
                     log_in(tx, "Task assignment timeout", Some(t.id), Some(hid)).await?;
                     free_in(tx, t.id).await?;
+                    freed += 1;
                 }
             } else if t.state == TaskState::Open as i64 {
                 let age = match h.update_ts {
@@ -407,6 +411,7 @@ impl Scheduler<'_> {
                     )
                     .await?;
                     free_in(tx, t.id).await?;
+                    freed += 1;
                 }
             }
         }
@@ -422,7 +427,7 @@ impl Scheduler<'_> {
             ],
         )
         .await?;
-        Ok(())
+        Ok(freed)
     }
 
     /// `assignTask(task_id, host, force=False, override=False)`: admins.

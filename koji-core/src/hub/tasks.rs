@@ -1209,7 +1209,9 @@ impl Tasks<'_> {
         for c in children_ids_in(&*tx, id).await? {
             cancel_in(&mut tx, c, true).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.0.task_events().notify();
+        Ok(())
     }
 
     async fn assert_owner_or_host(&self, tx: &Tx, caller: &Caller, id: i64) -> Result<()> {

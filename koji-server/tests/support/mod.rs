@@ -252,6 +252,15 @@ impl Hub {
             .arg(topdir.path())
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
+            // a builder works in this hub's own directory
+            .args(if extra.contains(&"--builder") {
+                vec![
+                    "--builder-workdir".to_string(),
+                    home.path().join("builder-work").display().to_string(),
+                ]
+            } else {
+                vec![]
+            })
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(logfile));
@@ -286,6 +295,12 @@ impl Hub {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
+    }
+
+    /// The `koji-hub serve` process id (a builder's tasks are its children).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// `http://127.0.0.1:PORT/kojihub`

@@ -93,6 +93,9 @@ struct FileConfig {
     missing_policy_ok: Option<bool>,
     /// `[hub] VerbosePolicy` or `KojiDebug`.
     verbose_policy: bool,
+    /// `[hub] MaxJobs`, `CapacityOvercommit`, `ReadyTimeout`, `AssignTimeout`,
+    /// `SoftRefusalTimeout`, `HostTimeout`, `RunInterval`.
+    scheduler: koji_core::hub::scheduler::SchedulerConfig,
     /// Where the settings came from, for messages.
     path: Option<PathBuf>,
 }
@@ -158,6 +161,24 @@ fn read_config(path: &Option<PathBuf>) -> Result<FileConfig> {
                         "listen" => cfg.listen = Some(v),
                         "missingpolicyok" => cfg.missing_policy_ok = Some(ini_bool(&key, &v)?),
                         "verbosepolicy" | "kojidebug" => cfg.verbose_policy |= ini_bool(&key, &v)?,
+                        // the scheduler's options, as upstream's hub.conf names them
+                        "maxjobs" | "capacityovercommit" | "readytimeout" | "assigntimeout"
+                        | "softrefusaltimeout" | "hosttimeout" | "runinterval" => {
+                            let n: f64 = v
+                                .trim()
+                                .parse()
+                                .map_err(|_| anyhow::anyhow!("{key}: not a number: {v}"))?;
+                            let s = &mut cfg.scheduler;
+                            match key.as_str() {
+                                "maxjobs" => s.max_jobs = n as i64,
+                                "capacityovercommit" => s.capacity_overcommit = n,
+                                "readytimeout" => s.ready_timeout = n,
+                                "assigntimeout" => s.assign_timeout = n,
+                                "softrefusaltimeout" => s.soft_refusal_timeout = n,
+                                "hosttimeout" => s.host_timeout = n,
+                                _ => s.run_interval = n,
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -215,6 +236,7 @@ async fn main() -> Result<()> {
             let config = HubConfig {
                 topdir: topdir.clone(),
                 policies,
+                scheduler: file.scheduler.clone(),
                 ..HubConfig::default()
             };
             let hub = Hub::open(&url, config).await?;
@@ -332,6 +354,26 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::parse_ini;
+
+    #[test]
+    fn scheduler_options_from_hub_conf() {
+        let dir = std::env::temp_dir().join(format!("koji-hub-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("hub.conf");
+        std::fs::write(
+            &p,
+            "[hub]\nMaxJobs = 3\nHostTimeout = 60\nRunInterval = 5\n",
+        )
+        .unwrap();
+        let cfg = super::read_config(&Some(p.clone())).unwrap();
+        assert_eq!(cfg.scheduler.max_jobs, 3);
+        assert_eq!(cfg.scheduler.host_timeout, 60.0);
+        assert_eq!(cfg.scheduler.run_interval, 5.0);
+        assert_eq!(cfg.scheduler.assign_timeout, 300.0, "upstream's default");
+        std::fs::write(&p, "[hub]\nMaxJobs = many\n").unwrap();
+        assert!(super::read_config(&Some(p)).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn ini_reads_like_configparser() {

@@ -104,6 +104,26 @@ async fn build_task_fields_and_queries() -> Result<()> {
             .unwrap_err();
         assert_eq!(e.fault_code(), 1004);
 
+        // build types this hub does not enable are refused as upstream does
+        for (m, what) in [
+            ("wrapperRPM", "Maven"),
+            ("mavenBuild", "Maven"),
+            ("chainMaven", "Maven"),
+            ("winBuild", "Windows"),
+        ] {
+            let e = th
+                .call(&alice, m, json!(["a", "b", "c"]))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("{what} support not enabled"),
+                "{l}: {m}"
+            );
+            let e = th.call(&anon, m, json!(["a", "b", "c"])).await.unwrap_err();
+            assert_eq!(e.fault_code(), 1004, "{l}: {m} needs a login");
+        }
+
         // listTasks filters, decode and queryOpts
         let all = th.call(&admin, "listTasks", json!([])).await?;
         assert_eq!(all.as_array().map(Vec::len), Some(3), "{l}: {all}");

@@ -34,6 +34,17 @@ fn start_allowing(backend: koji_core::db::Backend, allowed_scms: &str) -> Hub {
     )
 }
 
+/// Polls `done` every 100 ms, `tries` times at most; whether it came true.
+fn wait_until(tries: usize, mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..tries {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
 fn setup(h: &Hub) {
     let arch = machine_arch();
     ok(h, &["add-tag", "f40-build", "--arches", &arch]);
@@ -211,15 +222,10 @@ fn canceling_a_running_task_kills_its_processes() {
         );
         let id: i64 = id.trim().parse().expect("task id");
         // wait for it to run
-        let mut opened = false;
-        for _ in 0..100 {
+        let opened = wait_until(100, || {
             let t = json(h, &["getTaskInfo", &id.to_string()]);
-            if t["state"] == serde_json::json!(1) {
-                opened = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+            t["state"] == serde_json::json!(1)
+        });
         assert!(opened, "[{}] the task never opened\n{}", h.label(), h.log());
         let running = || {
             // this hub's task process (tests run side by side)
@@ -232,14 +238,7 @@ fn canceling_a_running_task_kills_its_processes() {
         };
         assert!(running(), "[{}] no task process", h.label());
         ok(h, &["cancel", &id.to_string()]);
-        let mut gone = false;
-        for _ in 0..100 {
-            if !running() {
-                gone = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        let gone = wait_until(100, || !running());
         assert!(
             gone,
             "[{}] the canceled task's process still runs",
@@ -349,27 +348,19 @@ fn a_crashed_task_process_fails_only_its_task() {
         .parse()
         .expect("task id");
         let pattern = format!("run-task --task-id {id}$");
-        let mut killed = false;
-        for _ in 0..100 {
+        let killed = wait_until(100, || {
             let st = std::process::Command::new("pkill")
                 .args(["-KILL", "-P", &h.pid().to_string(), "-f", &pattern])
                 .status()
                 .expect("pkill");
-            if st.success() {
-                killed = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+            st.success()
+        });
         assert!(killed, "[{}] the task never ran", h.label());
         let mut state = serde_json::Value::Null;
-        for _ in 0..100 {
+        wait_until(100, || {
             state = json(h, &["getTaskInfo", &id.to_string()])["state"].clone();
-            if state == serde_json::json!(5) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+            state == serde_json::json!(5)
+        });
         assert_eq!(state, serde_json::json!(5), "[{}] FAILED", h.label());
         let res = h.koji(&["call", "getTaskResult", &id.to_string()]);
         assert!(
@@ -392,14 +383,9 @@ fn a_crashed_task_process_fails_only_its_task() {
         .trim()
         .parse()
         .expect("task id");
-        let mut done = false;
-        for _ in 0..100 {
-            if json(h, &["getTaskInfo", &next.to_string()])["state"] == serde_json::json!(2) {
-                done = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        let done = wait_until(100, || {
+            json(h, &["getTaskInfo", &next.to_string()])["state"] == serde_json::json!(2)
+        });
         assert!(done, "[{}] the next task did not close", h.label());
     }
 }
@@ -440,14 +426,9 @@ fn assignments_are_pushed_to_kojid() {
             .spawn()
             .expect("kojid");
         // wait for its first check-in (then it sleeps for an hour)
-        let mut ready = false;
-        for _ in 0..100 {
-            if json(h, &["getHost", "pushed1"])["ready"] == serde_json::json!(true) {
-                ready = true;
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+        let ready = wait_until(100, || {
+            json(h, &["getHost", "pushed1"])["ready"] == serde_json::json!(true)
+        });
         assert!(ready, "[{}] kojid never checked in", h.label());
         std::thread::sleep(std::time::Duration::from_millis(500));
         let id: i64 = ok(
@@ -465,13 +446,10 @@ fn assignments_are_pushed_to_kojid() {
         .parse()
         .expect("task id");
         let mut state = serde_json::Value::Null;
-        for _ in 0..200 {
+        wait_until(200, || {
             state = json(h, &["getTaskInfo", &id.to_string()])["state"].clone();
-            if state == serde_json::json!(2) {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
+            state == serde_json::json!(2)
+        });
         let _ = std::process::Command::new("kill")
             .arg("-TERM")
             .arg(kojid.id().to_string())

@@ -25,8 +25,11 @@ pub struct Ctx {
     pub caller: Arc<Caller>,
 }
 
+/// What a method implementation returns.
+pub type HandlerFuture = BoxFuture<'static, Result<Json>>;
+
 /// A method implementation.
-pub type Handler = fn(Ctx, Args) -> BoxFuture<'static, Result<Json>>;
+pub type Handler = fn(Ctx, Args) -> HandlerFuture;
 
 /// One method of the API.
 pub struct Method {

@@ -874,43 +874,42 @@ fn register_builds(r: &mut Registry) {
     );
 }
 
-/// Calls for build types this hub does not enable (upstream's
-/// `EnableMaven`/`EnableWin` off): refused as upstream refuses them.
+/// A logged-in caller asking for a build type this hub does not enable
+/// (upstream's `EnableMaven`/`EnableWin` off) is refused as upstream does.
+fn not_enabled(cx: &crate::api::Ctx, what: &str) -> crate::Result<Json> {
+    cx.caller.user_id()?;
+    Err(crate::Error::Generic(format!("{what} support not enabled")))
+}
+
+fn maven_off(cx: crate::api::Ctx, _a: crate::api::Args) -> crate::api::HandlerFuture {
+    Box::pin(async move { not_enabled(&cx, "Maven") })
+}
+
+fn win_off(cx: crate::api::Ctx, _a: crate::api::Args) -> crate::api::HandlerFuture {
+    Box::pin(async move { not_enabled(&cx, "Windows") })
+}
+
+/// Calls for build types this hub does not enable.
 fn register_disabled(r: &mut Registry) {
-    method!(
-        r,
-        "wrapperRPM(build, url, target, priority=None, channel='maven', opts=None)",
-        "Create a wrapperRPM task (needs Maven support, which this hub does not enable).",
-        |cx, a| {
-            cx.caller.user_id()?;
-            Err(crate::Error::Generic("Maven support not enabled".into()))
-        }
-    );
-    method!(
-        r,
-        "mavenBuild(url, target, opts=None, priority=None, channel='maven')",
-        "Create a Maven build task (needs Maven support, which this hub does not enable).",
-        |cx, a| {
-            cx.caller.user_id()?;
-            Err(crate::Error::Generic("Maven support not enabled".into()))
-        }
-    );
-    method!(
-        r,
-        "chainMaven(builds, target, opts=None, priority=None, channel='maven')",
-        "Create a Maven chain-build task (needs Maven support, which this hub does not enable).",
-        |cx, a| {
-            cx.caller.user_id()?;
-            Err(crate::Error::Generic("Maven support not enabled".into()))
-        }
-    );
-    method!(
-        r,
+    for (sig, doc) in [
+        (
+            "wrapperRPM(build, url, target, priority=None, channel='maven', opts=None)",
+            "Create a wrapperRPM task (needs Maven support, which this hub does not enable).",
+        ),
+        (
+            "mavenBuild(url, target, opts=None, priority=None, channel='maven')",
+            "Create a Maven build task (needs Maven support, which this hub does not enable).",
+        ),
+        (
+            "chainMaven(builds, target, opts=None, priority=None, channel='maven')",
+            "Create a Maven chain-build task (needs Maven support, which this hub does not enable).",
+        ),
+    ] {
+        r.add(sig, doc, maven_off);
+    }
+    r.add(
         "winBuild(vm, url, target, opts=None, priority=None, channel='vm')",
         "Create a Windows build task (needs Windows support, which this hub does not enable).",
-        |cx, a| {
-            cx.caller.user_id()?;
-            Err(crate::Error::Generic("Windows support not enabled".into()))
-        }
+        win_off,
     );
 }

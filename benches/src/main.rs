@@ -17,6 +17,7 @@
 //! `--cold` invalidates the hub's result cache before every call.
 
 mod dataset;
+mod tasks;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -70,6 +71,34 @@ enum Cmd {
         builds_per_package: usize,
         #[arg(long, default_value_t = 10)]
         rpms_per_build: usize,
+    },
+    /// Time scheduler passes in-process: N hosts, M free tasks.
+    Scheduler {
+        #[arg(long)]
+        db: String,
+        #[arg(long, default_value_t = 500)]
+        hosts: usize,
+        #[arg(long, default_value_t = 10_000)]
+        tasks: usize,
+        #[arg(long, default_value_t = 10)]
+        repeat: usize,
+    },
+    /// Build SRPMs through a hub with a builder; time call -> start -> tagged.
+    Builds {
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "admin")]
+        user: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        target: String,
+        /// The target's destination tag (where builds end up tagged).
+        #[arg(long)]
+        dest_tag: String,
+        /// SRPMs with distinct NVRs, built one after the other.
+        #[arg(required = true)]
+        srpm: Vec<std::path::PathBuf>,
     },
     /// Time calls in-process against a database, one at a time.
     Latency {
@@ -135,6 +164,36 @@ impl Client {
         match xmlrpc::parse_response(&bytes).map_err(|e| anyhow!("bad response: {e}"))? {
             Response::Value(v) => Ok(v),
             Response::Fault { code, message } => bail!("{method}: fault {code}: {message}"),
+        }
+    }
+
+    /// A raw upload (upstream's `fastUpload`) of `data` as `dir/name`.
+    async fn upload(&mut self, dir: &str, name: &str, data: Vec<u8>) -> Result<()> {
+        let Some((id, key)) = self.session.clone() else {
+            bail!("upload: not logged in");
+        };
+        let url = format!(
+            "{}?filename={name}&filepath={dir}&offset=0&overwrite=1&fileverify=adler32",
+            self.url
+        );
+        let len = data.len();
+        let resp = self
+            .http
+            .post(url)
+            .header("Content-Type", "application/octet-stream")
+            .header("Koji-Session-Id", id.to_string())
+            .header("Koji-Session-Key", key)
+            .header("Koji-Session-Callnum", self.callnum.to_string())
+            .body(data)
+            .send()
+            .await
+            .context("upload failed")?;
+        self.callnum += 1;
+        let bytes = resp.bytes().await?;
+        match xmlrpc::parse_response(&bytes).map_err(|e| anyhow!("bad response: {e}"))? {
+            Response::Value(v) if v.to_json()["size"].as_u64() == Some(len as u64) => Ok(()),
+            Response::Value(v) => bail!("upload of {name}: the hub answered {}", v.to_json()),
+            Response::Fault { code, message } => bail!("upload: fault {code}: {message}"),
         }
     }
 
@@ -293,6 +352,24 @@ async fn main() -> Result<()> {
                 rpms_per_build,
             };
             dataset::generate(&db, &spec).await
+        }
+        Cmd::Scheduler {
+            db,
+            hosts,
+            tasks,
+            repeat,
+        } => tasks::scheduler(&db, hosts, tasks, repeat).await,
+        Cmd::Builds {
+            url,
+            user,
+            password,
+            target,
+            dest_tag,
+            srpm,
+        } => {
+            let mut c = Client::new(&url)?;
+            c.login(&user, &password).await?;
+            tasks::builds(&mut c, &target, &dest_tag, &srpm).await
         }
         Cmd::Latency {
             db,

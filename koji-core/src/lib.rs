@@ -11,6 +11,8 @@
 //! - [`db`]: connection, transactions and events, migrations, upstream's schema.
 //! - [`error`]: one error enum carrying upstream's fault codes.
 //! - [`model`]: plain types and state enums with upstream's numbers.
+//! - [`task`]: the [`task::TaskHandler`] trait builders and plugins
+//!   implement, and the [`task::TaskRegistry`] of task methods.
 
 pub mod api;
 pub mod db;
@@ -20,6 +22,7 @@ pub mod ini;
 pub mod model;
 pub mod pathinfo;
 pub mod policy;
+pub mod task;
 #[doc(hidden)]
 pub mod testing;
 pub mod util;

@@ -212,7 +212,13 @@ async fn main() -> Result<()> {
         Cmd::RunTask { task_id } => {
             let cfg = koji_worker::daemon::config_from_env();
             let session = koji_worker::daemon::session_from_env()?;
-            koji_worker::runner::run_task(cfg, session, task_id).await?;
+            koji_worker::runner::run_task(
+                cfg,
+                session,
+                task_id,
+                &koji_worker::handlers::builtins(),
+            )
+            .await?;
         }
         Cmd::Serve {
             db,

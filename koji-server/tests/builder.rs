@@ -585,5 +585,259 @@ fn a_scratch_build_is_not_imported() {
             json(h, &["getTaskInfo", &task.to_string()])["state"],
             serde_json::json!(2)
         );
+        // download-task fetches the buildArch output through topurl
+        let dl = tempfile::tempdir().expect("tmp");
+        let out = h.koji_in(
+            dl.path(),
+            &["download-task", "--noprogress", "--logs", &task.to_string()],
+        );
+        assert_eq!(out.code, 0, "[{}] {out:?}", h.label());
+        for f in [
+            format!("greet-4.0-1.{arch}.rpm"),
+            "greet-4.0-1.src.rpm".to_string(),
+            format!("build.{arch}.log"),
+        ] {
+            assert!(
+                dl.path().join(&f).is_file(),
+                "[{}] {f} not downloaded: {out:?}",
+                h.label()
+            );
+        }
+        // watch-logs of the finished buildArch task prints its logs
+        let kids = json(h, &["getTaskChildren", &task.to_string()]);
+        let arch_task = kids
+            .as_array()
+            .expect("children")
+            .iter()
+            .find(|k| k["method"] == "buildArch")
+            .and_then(|k| k["id"].as_i64())
+            .expect("buildArch");
+        // (the client writes log bytes straight to stdout and its own
+        // lines through Python's buffer: piped, the order differs)
+        let out = ok(h, &["watch-logs", &arch_task.to_string()]);
+        for want in [
+            "Watching logs (this may be safely interrupted)...\n".to_string(),
+            format!("==> {arch_task}:DEFAULT:build.log: <==\n"),
+            format!("==> {arch_task}:DEFAULT:root.log: <==\n"),
+            "rpmbuild exited with exit status: 0\n".to_string(),
+        ] {
+            assert!(out.contains(&want), "[{}] no {want:?} in {out}", h.label());
+        }
+    }
+}
+
+/// A separate `kojid` for host `name` (registered here, password `pw`),
+/// working in `dir`, stderr to `dir/kojid.log`.
+fn spawn_kojid(h: &Hub, name: &str, dir: &std::path::Path, extra: &[&str]) -> std::process::Child {
+    let conf = dir.join("kojid.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[kojid]\nserver = {url}\nuser = {name}\npassword = pw\n\
+             topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = 1\nmaxjobs = 4\n",
+            url = h.url(),
+            base = h.base,
+            work = dir.join("work").display()
+        ),
+    )
+    .expect("kojid.conf");
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("kojid.log"))
+        .expect("log");
+    let mut cmd = std::process::Command::new(support::kojid_bin());
+    support::clean_env(&mut cmd, dir);
+    cmd.arg("--config")
+        .arg(&conf)
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("kojid")
+}
+
+fn add_host(h: &Hub, name: &str) {
+    ok(h, &["add-host", name, &machine_arch()]);
+    let out = h.hub_admin(&["set-password", name, "--password", "pw"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+fn stop(mut child: std::process::Child, signal: &str) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status();
+    let _ = child.wait();
+}
+
+/// Two kojid on one hub take tasks from the same queue: both work, and
+/// no task is ever assigned twice (one scheduler run per task).
+#[test]
+fn two_kojid_share_work_without_running_a_task_twice() {
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        add_host(h, "k1");
+        add_host(h, "k2");
+        let d1 = tempfile::tempdir().expect("tmp");
+        let d2 = tempfile::tempdir().expect("tmp");
+        let k1 = spawn_kojid(h, "k1", d1.path(), &[]);
+        let k2 = spawn_kojid(h, "k2", d2.path(), &[]);
+        let ids: Vec<i64> = (0..8)
+            .map(|_| {
+                ok(
+                    h,
+                    &[
+                        "call",
+                        "--python",
+                        "--bare-strings",
+                        "makeTask",
+                        "sleep",
+                        "[2]",
+                    ],
+                )
+                .trim()
+                .parse()
+                .expect("task id")
+            })
+            .collect();
+        let all_closed = wait_until(600, || {
+            ids.iter()
+                .all(|id| json(h, &["getTaskInfo", &id.to_string()])["state"] == 2)
+        });
+        let logs = || {
+            format!(
+                "--- k1\n{}\n--- k2\n{}",
+                std::fs::read_to_string(d1.path().join("kojid.log")).unwrap_or_default(),
+                std::fs::read_to_string(d2.path().join("kojid.log")).unwrap_or_default()
+            )
+        };
+        assert!(
+            all_closed,
+            "[{}] tasks did not all close\n{}",
+            h.label(),
+            logs()
+        );
+        let mut hosts = std::collections::BTreeSet::new();
+        for id in &ids {
+            let info = json(h, &["getTaskInfo", &id.to_string()]);
+            hosts.insert(info["host_id"].as_i64().expect("host"));
+            let runs = json(
+                h,
+                &[
+                    "--python",
+                    "scheduler.getTaskRuns",
+                    &format!("clauses=[['task_id', {id}]]"),
+                ],
+            );
+            assert_eq!(
+                runs.as_array().map(Vec::len),
+                Some(1),
+                "[{}] task {id} runs: {runs}",
+                h.label()
+            );
+        }
+        assert_eq!(
+            hosts.len(),
+            2,
+            "[{}] both builders worked\n{}",
+            h.label(),
+            logs()
+        );
+        stop(k1, "TERM");
+        stop(k2, "TERM");
+    }
+}
+
+/// `kill -9` of kojid in the middle of a build, then a restart: its
+/// orphaned task processes stop, the restarted kojid frees the tasks it
+/// no longer runs, they run again and the build completes and is tagged.
+#[test]
+fn a_killed_kojid_restarted_completes_the_build() {
+    let srpm = rpms::slow_srpm("greet", "6.0", "1", 5);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        setup(h);
+        add_host(h, "k1");
+        let dir = tempfile::tempdir().expect("tmp");
+        let k1 = spawn_kojid(h, "k1", dir.path(), &[]);
+        let out = ok(
+            h,
+            &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
+        );
+        let task: i64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Created task: "))
+            .and_then(|t| t.trim().parse().ok())
+            .expect("task id");
+        let log = || std::fs::read_to_string(dir.path().join("kojid.log")).unwrap_or_default();
+        // kill it while the buildArch task runs
+        let mut arch_task = None;
+        let running = wait_until(600, || {
+            let kids = json(h, &["getTaskChildren", &task.to_string()]);
+            arch_task = kids.as_array().and_then(|a| {
+                a.iter()
+                    .find(|k| k["method"] == "buildArch" && k["state"] == 1)
+                    .and_then(|k| k["id"].as_i64())
+            });
+            arch_task.is_some()
+        });
+        assert!(running, "[{}] buildArch never ran\n{}", h.label(), log());
+        let arch_task = arch_task.expect("buildArch");
+        stop(k1, "KILL");
+        // its task processes notice and stop
+        let orphans = || {
+            let want = format!("run-task\0--task-id\0{arch_task}\0");
+            let server = format!("KOJID_SERVER={}\0", h.url());
+            std::fs::read_dir("/proc")
+                .map(|d| {
+                    d.filter_map(|e| e.ok()).any(|e| {
+                        // this hub's task (other tests' hubs number theirs alike)
+                        std::fs::read(e.path().join("cmdline"))
+                            .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&want))
+                            && std::fs::read(e.path().join("environ"))
+                                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&server))
+                    })
+                })
+                .unwrap_or(false)
+        };
+        assert!(
+            wait_until(50, || !orphans()),
+            "[{}] the task process outlived its kojid",
+            h.label()
+        );
+        // the restart takes the host's lock back and the build completes
+        let k1 = spawn_kojid(h, "k1", dir.path(), &["--force-lock"]);
+        let done = wait_until(1200, || json(h, &["getBuild", "greet-6.0-1"])["state"] == 1);
+        assert!(
+            done,
+            "[{}] the build did not complete\n{}",
+            h.label(),
+            log()
+        );
+        let tagged = ok(h, &["list-tagged", "--quiet", "f40"]);
+        assert_match(r"^greet-6\.0-1 +f40 +admin\n$", &tagged);
+        let runs = json(
+            h,
+            &[
+                "--python",
+                "scheduler.getTaskRuns",
+                &format!("clauses=[['task_id', {arch_task}]]"),
+            ],
+        );
+        assert!(
+            runs.as_array().is_some_and(|r| r.len() >= 2),
+            "[{}] buildArch ran again: {runs}",
+            h.label()
+        );
+        assert_eq!(
+            json(h, &["getTaskInfo", &task.to_string()])["state"],
+            serde_json::json!(2),
+            "[{}]",
+            h.label()
+        );
+        stop(k1, "TERM");
     }
 }

@@ -431,3 +431,170 @@ fn an_upstream_style_builder_completes_and_tags_a_build() {
 fn py_str_lit(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
+
+/// Task administration through the client, no builder needed:
+/// `set-task-priority`, `assignTask` then `free-task`, `scheduler-info`
+/// (runs and host data), `resubmit` of a canceled build, `chain-build`.
+#[test]
+fn priority_free_scheduler_info_resubmit_chain_build() {
+    let built = rpms::build("hello", "1.0", "1");
+    let srpm = built.srpm.to_str().expect("utf-8");
+    for hub in Hub::each() {
+        let h = &hub;
+        setup_target(h);
+        ok(h, &["add-host", "h1", "x86_64"]);
+        let out = ok(
+            h,
+            &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
+        );
+        let id = created_task(&out);
+        let ids = id.to_string();
+        let info = |field: &str| -> serde_json::Value {
+            let out = ok(h, &["call", "--json-output", "getTaskInfo", &ids]);
+            let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+            v[field].clone()
+        };
+
+        assert_eq!(ok(h, &["set-task-priority", "--priority", "10", &ids]), "");
+        assert_eq!(info("priority"), serde_json::json!(10), "[{}]", h.label());
+        h.koji(&["set-task-priority", &ids]).expect_usage_error(
+            "koji set-task-priority [options] --priority=<priority> <task_id> [<task_id> ...]",
+            "You must specify --priority",
+        );
+
+        // an admin's assignment, undone with free-task
+        assert_eq!(ok(h, &["call", "assignTask", &ids, "h1"]), "True\n");
+        assert_eq!(
+            info("state"),
+            serde_json::json!(4),
+            "[{}] assigned",
+            h.label()
+        );
+        assert_eq!(ok(h, &["free-task", &ids]), "");
+        assert_eq!(info("state"), serde_json::json!(0), "[{}] free", h.label());
+        assert_eq!(info("host_id"), serde_json::Value::Null);
+
+        // the scheduler's record of that assignment
+        let out = ok(h, &["scheduler-info"]);
+        let header = "Task      Host                 State   Created           Started           Ended            ";
+        assert_match(
+            &format!(
+                "^{header}\n-{{{}}}\n{id:<9} h1 {{19}}FREE {{4}}\\d\\d-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d +\n$",
+                header.len()
+            ),
+            &out,
+        );
+        // (by id: the client filters runs with the option's text, so a
+        // host name fails on upstream's hub too)
+        let host: serde_json::Value =
+            serde_json::from_str(&ok(h, &["call", "--json-output", "getHost", "h1"]))
+                .expect("json");
+        let hid = host["id"].to_string();
+        let out = ok(h, &["scheduler-info", "--host", &hid, "--task", &ids]);
+        assert!(
+            out.ends_with(&format!("\nHost data for {hid}:\n-\n")),
+            "[{}] {out}",
+            h.label()
+        );
+        assert!(
+            out.contains(&format!("\n{id:<9} h1 ")),
+            "[{}] {out}",
+            h.label()
+        );
+
+        // resubmit: only canceled or failed tasks; the copy has the same request
+        let out = h.koji(&["resubmit", "--nowait", &ids]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stdout.starts_with(&format!(
+                "Resubmitting the following task:\nTask: {id}\nType: build\n"
+            )),
+            "{out:?}"
+        );
+        assert!(
+            out.stderr.ends_with(
+                "koji: GenericError: only canceled or failed tasks may be resubmitted\n"
+            ),
+            "{out:?}"
+        );
+        assert_eq!(ok(h, &["cancel", &ids]), "");
+        let out = ok(h, &["resubmit", "--nowait", &ids]);
+        assert_match(
+            &format!(
+                "^Resubmitting the following task:\nTask: {id}\nType: build\nRequest Parameters:\n  \
+                 Source: cli-build/[^\n]+/hello-1\\.0-1\\.src\\.rpm\n  Build Target: f40-candidate\n  Options:\n    \
+                 wait_builds: \\[\\]\n    custom_user_metadata: \\{{\\}}\nOwner: admin\n\
+                 State: canceled\nCreated: {ASCTIME}\nFinished: {ASCTIME}\nLog Files:\n  No outputs reported \\[1\\]\n\
+                 Output:\n  No outputs reported \\[1\\]\n\\[1\\] Not all tasks produce outputs, and task outputs are not retained indefinitely.\n\n\
+                 Resubmitted task {id} as new task (\\d+)\n$"
+            ),
+            &out,
+        );
+        let new_id: i64 = out
+            .trim_end()
+            .rsplit(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("new id");
+        let req = |t: i64| {
+            ok(
+                h,
+                &["call", "--json-output", "getTaskRequest", &t.to_string()],
+            )
+        };
+        assert_eq!(req(new_id), req(id), "[{}]", h.label());
+        // setting the priority of a finished task: the client's warning
+        let out = h.koji(&["set-task-priority", "--priority", "3", &ids]);
+        assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{out:?}");
+
+        // chain-build needs the destination tag inherited by the build tag
+        let out = h.koji(&[
+            "chain-build",
+            "--nowait",
+            "f40-candidate",
+            "git://example.com/a.git#abc",
+            ":",
+            "hello-1.0-1",
+        ]);
+        assert_ne!(out.code, 0);
+        assert!(
+            out.stderr
+                .contains("Target f40-candidate is not usable for a chain-build"),
+            "{out:?}"
+        );
+        ok(h, &["add-tag-inheritance", "f40-build", "f40"]);
+        let out = ok(
+            h,
+            &[
+                "chain-build",
+                "--nowait",
+                "f40-candidate",
+                "git://example.com/a.git#abc",
+                "git://example.com/b.git#def",
+                ":",
+                "hello-1.0-1",
+            ],
+        );
+        let chain = created_task(&out);
+        let req: serde_json::Value = serde_json::from_str(&req(chain)).expect("json");
+        assert_eq!(
+            req,
+            serde_json::json!([
+                [
+                    ["git://example.com/a.git#abc", "git://example.com/b.git#def"],
+                    ["hello-1.0-1"]
+                ],
+                "f40-candidate",
+                {}
+            ]),
+            "[{}]",
+            h.label()
+        );
+        let t = ok(
+            h,
+            &["call", "--json-output", "getTaskInfo", &chain.to_string()],
+        );
+        let t: serde_json::Value = serde_json::from_str(&t).expect("json");
+        assert_eq!(t["method"], serde_json::json!("chainbuild"));
+    }
+}

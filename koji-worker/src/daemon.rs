@@ -4,6 +4,7 @@ use crate::client::{kw, Hub};
 use crate::config::Config;
 use crate::handlers;
 use anyhow::{Context as _, Result};
+use koji_core::task::TaskRegistry;
 use serde_json::json;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ pub struct Daemon {
     spawner: Spawner,
     /// Moves when the hub's tasks change (an in-process hub tells at once).
     wake: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The task methods this builder runs (the same registry its task
+    /// processes use).
+    registry: TaskRegistry,
 }
 
 async fn woken(wake: &mut Option<tokio::sync::watch::Receiver<u64>>) {
@@ -108,7 +112,16 @@ impl Daemon {
             running: HashMap::new(),
             spawner,
             wake,
+            registry: handlers::builtins(),
         })
+    }
+
+    /// Runs the methods of `registry` (built-ins and plugins) instead of
+    /// the built-ins alone; the spawner's program must run task processes
+    /// with the same registry.
+    pub fn with_registry(mut self, registry: TaskRegistry) -> Daemon {
+        self.registry = registry;
+        self
     }
 
     /// Wakes the loop whenever `wake` moves (besides every `sleeptime`).
@@ -177,7 +190,7 @@ impl Daemon {
                 vec![
                     json!(load),
                     json!(ready),
-                    json!({"methods": handlers::METHODS, "maxjobs": self.cfg.maxjobs}),
+                    json!({"methods": self.registry.methods(), "maxjobs": self.cfg.maxjobs}),
                 ],
             )
             .await?;
@@ -290,7 +303,7 @@ impl Daemon {
 
     /// Opens a task and starts its process; false if it could not be taken.
     async fn take(&mut self, id: i64, method: &str) -> Result<bool> {
-        if !handlers::METHODS.contains(&method) {
+        if !self.registry.handles(method) {
             tracing::warn!(task = id, method, "no handler for method");
             self.hub
                 .call(
@@ -311,7 +324,7 @@ impl Daemon {
             .hub
             .call(
                 "host.setTaskWeight",
-                vec![json!(id), json!(handlers::weight(method))],
+                vec![json!(id), json!(self.registry.weight(method))],
             )
             .await
         {

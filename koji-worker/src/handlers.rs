@@ -6,85 +6,144 @@
 //! installed here; packages come from a tag's repo once repos exist.
 
 use crate::client::kw;
-use crate::runner::{fail, LogStreamer, TaskCtx, BUILD_ERROR};
+use crate::runner::{fail, to_core, LogStreamer, TaskCtx, BUILD_ERROR};
 use anyhow::{anyhow, Context as _, Result};
 use koji_core::hub::rpms::header::RpmHeaders;
+use koji_core::task::{TaskContext, TaskHandler, TaskRegistry};
 use serde_json::{json, Map, Value as Json};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The methods this builder runs.
-pub const METHODS: &[&str] = &[
-    "build",
-    "buildArch",
-    "buildSRPMFromSCM",
-    "tagBuild",
-    "dependantTask",
-    "sleep",
-];
-
-/// Upstream's task weights.
-pub fn weight(method: &str) -> f64 {
-    match method {
-        "build" | "dependantTask" | "waitrepo" => 0.2,
-        "buildArch" => 1.5,
-        "sleep" => 0.25,
-        _ => 1.0,
-    }
+/// The built-in task handlers, with upstream's signatures and weights.
+pub fn builtins() -> TaskRegistry {
+    let mut r = TaskRegistry::new();
+    // the names are distinct, so registering cannot clash
+    let _ = r.register(BuildTask);
+    let _ = r.register(BuildArchTask);
+    let _ = r.register(BuildSrpmFromScmTask);
+    let _ = r.register(TagBuildTask);
+    let _ = r.register(DependantTask);
+    let _ = r.register(SleepTask);
+    r
 }
+
+/// The builder's own context behind a handler's `dyn TaskContext`.
+fn builder(ctx: &dyn TaskContext) -> koji_core::Result<&TaskCtx> {
+    ctx.as_any()
+        .downcast_ref::<TaskCtx>()
+        .ok_or_else(|| koji_core::Error::generic("a built-in handler needs kojid's own context"))
+}
+
+/// Declares a built-in handler: its struct, its parameters (raw values),
+/// its signature, weight and body.
+macro_rules! builtin {
+    ($name:ident, $params:ident { $($field:ident),* }, $sig:expr, $weight:expr,
+     |$ctx:ident, $p:ident| $body:expr) => {
+        pub struct $name;
+
+        #[derive(serde::Deserialize)]
+        pub struct $params {
+            $(pub $field: Json,)*
+        }
+
+        impl TaskHandler for $name {
+            type Params = $params;
+            fn signature(&self) -> &'static str {
+                $sig
+            }
+            fn weight(&self) -> f64 {
+                $weight
+            }
+            async fn run(&self, ctx: &dyn TaskContext, $p: $params) -> koji_core::Result<Json> {
+                let $ctx = builder(ctx)?;
+                let out: Result<Json> = $body.await;
+                out.map_err(to_core)
+            }
+        }
+    };
+}
+
+builtin!(
+    BuildTask,
+    BuildParams { src, target, opts },
+    "build(src, target, opts=None)",
+    0.2,
+    |c, p| build(c, &p.src, &p.target, &p.opts)
+);
+builtin!(
+    BuildArchTask,
+    BuildArchParams {
+        pkg,
+        root,
+        arch,
+        keep_srpm,
+        opts
+    },
+    "buildArch(pkg, root, arch, keep_srpm, opts=None)",
+    1.5,
+    |c, p| build_arch(
+        c,
+        &p.pkg,
+        &p.root,
+        &p.arch,
+        koji_core::api::truthy(&p.keep_srpm)
+    )
+);
+builtin!(
+    BuildSrpmFromScmTask,
+    BuildSrpmFromScmParams {
+        url,
+        build_tag,
+        opts
+    },
+    "buildSRPMFromSCM(url, build_tag, opts=None)",
+    1.0,
+    |c, p| build_srpm_from_scm(c, &p.url, &p.build_tag)
+);
+builtin!(
+    TagBuildTask,
+    TagBuildParams {
+        tag_id,
+        build_id,
+        force,
+        fromtag,
+        ignore_success
+    },
+    "tagBuild(tag_id, build_id, force=False, fromtag=None, ignore_success=False)",
+    1.0,
+    |c, p| tag_build(
+        c,
+        &p.tag_id,
+        &p.build_id,
+        koji_core::api::truthy(&p.force),
+        &p.fromtag,
+        koji_core::api::truthy(&p.ignore_success),
+    )
+);
+builtin!(
+    DependantTask,
+    DependantParams {
+        wait_list,
+        task_list
+    },
+    "dependantTask(wait_list, task_list)",
+    0.2,
+    |c, p| dependant_task(c, &p.wait_list, &p.task_list)
+);
+builtin!(SleepTask, SleepParams { n }, "sleep(n)", 0.25, |_c, p| {
+    sleep(&p.n)
+});
 
 /// Python's truthiness of an optional argument.
 fn truthy(v: Option<&Json>) -> bool {
     v.is_some_and(koji_core::api::truthy)
 }
 
-fn arg<'a>(args: &'a [Json], kwargs: &'a Map<String, Json>, i: usize, name: &str) -> &'a Json {
-    args.get(i)
-        .or_else(|| kwargs.get(name))
-        .unwrap_or(&Json::Null)
-}
-
-/// Runs handler `method`.
-pub async fn run(
-    ctx: &TaskCtx,
-    method: &str,
-    args: Vec<Json>,
-    kwargs: Map<String, Json>,
-) -> Result<Json> {
-    let a = |i, n| arg(&args, &kwargs, i, n).clone();
-    match method {
-        "build" => build(ctx, &a(0, "src"), &a(1, "target"), &a(2, "opts")).await,
-        "buildArch" => {
-            build_arch(
-                ctx,
-                &a(0, "pkg"),
-                &a(1, "root"),
-                &a(2, "arch"),
-                koji_core::api::truthy(&a(3, "keep_srpm")),
-            )
-            .await
-        }
-        "buildSRPMFromSCM" => build_srpm_from_scm(ctx, &a(0, "url"), &a(1, "build_tag")).await,
-        "tagBuild" => {
-            tag_build(
-                ctx,
-                &a(0, "tag_id"),
-                &a(1, "build_id"),
-                koji_core::api::truthy(&a(2, "force")),
-                &a(3, "fromtag"),
-                koji_core::api::truthy(&a(4, "ignore_success")),
-            )
-            .await
-        }
-        "dependantTask" => dependant_task(ctx, &a(0, "wait_list"), &a(1, "task_list")).await,
-        "sleep" => {
-            let n = a(0, "n").as_f64().unwrap_or(1.0);
-            tokio::time::sleep(Duration::from_secs_f64(n.max(0.0))).await;
-            Ok(Json::Null)
-        }
-        other => Err(fail(1000, format!("method \"{other}\" is not supported"))),
-    }
+async fn sleep(n: &Json) -> Result<Json> {
+    let n = n.as_f64().unwrap_or(1.0);
+    tokio::time::sleep(Duration::from_secs_f64(n.max(0.0))).await;
+    Ok(Json::Null)
 }
 
 /// Upstream's SCM URL schemes.

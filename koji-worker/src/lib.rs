@@ -16,8 +16,12 @@
 //!   the daemon the moment tasks are assigned or canceled (polling every
 //!   `sleeptime` stays as the fallback).
 //! - [`handlers`]: `build`, `buildSRPMFromSCM`, `buildArch`, `tagBuild`,
-//!   `dependantTask`, `sleep`.
+//!   `dependantTask`, `sleep`, as [`koji_core::task::TaskHandler`]s.
+//! - [`cli`]: the `kojid` program; a plugin's own kojid is
+//!   `koji_worker::cli::main(registry)` with the built-ins plus its
+//!   handlers (see `examples/hello-plugin`).
 
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod daemon;

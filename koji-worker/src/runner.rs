@@ -4,6 +4,8 @@ use crate::client::{kw, Fault, Hub};
 use crate::config::Config;
 use anyhow::{anyhow, Context as _, Result};
 use koji_core::hub::tasks::{encode_fault, encode_result};
+use koji_core::task::{BoxFuture, TaskContext, TaskRegistry};
+use koji_core::Result as CoreResult;
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -21,7 +23,7 @@ pub fn fail(code: i32, msg: impl Into<String>) -> anyhow::Error {
     .into()
 }
 
-/// What a handler works with.
+/// What a handler works with (a [`TaskContext`] for plugins).
 pub struct TaskCtx {
     pub hub: Hub,
     pub id: i64,
@@ -30,20 +32,73 @@ pub struct TaskCtx {
     pub cfg: Config,
     /// This task's private working directory (removed when it ends).
     pub workdir: PathBuf,
+    /// Logs followed through [`TaskContext::stream_log`].
+    logs: tokio::sync::Mutex<Option<LogStreamer>>,
 }
 
-/// The positional arguments and keyword arguments of a request.
-pub fn decode_args(request: &[Json]) -> (Vec<Json>, Map<String, Json>) {
-    let mut args = request.to_vec();
-    if let Some(Json::Object(m)) = args.last() {
-        if m.get("__starstar") == Some(&Json::Bool(true)) {
-            let mut m = m.clone();
-            m.remove("__starstar");
-            args.pop();
-            return (args, m);
-        }
+/// A builder error as a task's fault: a fault keeps its code; anything
+/// else is code 1 (what upstream's kojid reports for an exception that
+/// is not one of koji's).
+pub fn to_core(e: anyhow::Error) -> koji_core::Error {
+    match e.downcast::<Fault>() {
+        Ok(f) => koji_core::Error::from_fault(f.code, f.message),
+        Err(e) => koji_core::Error::Fault {
+            code: 1,
+            message: format!("{e:#}"),
+        },
     }
-    (args, Map::new())
+}
+
+impl TaskContext for TaskCtx {
+    fn task_id(&self) -> i64 {
+        self.id
+    }
+    fn info(&self) -> &Json {
+        &self.info
+    }
+    fn workdir(&self) -> &Path {
+        &self.workdir
+    }
+    fn call<'a>(&'a self, method: &'a str, args: Vec<Json>) -> BoxFuture<'a, CoreResult<Json>> {
+        Box::pin(async move { self.hub.call(method, args).await.map_err(to_core) })
+    }
+    fn subtask<'a>(
+        &'a self,
+        method: &'a str,
+        args: Vec<Json>,
+        opts: Json,
+    ) -> BoxFuture<'a, CoreResult<i64>> {
+        Box::pin(async move {
+            TaskCtx::subtask(self, method, args, opts)
+                .await
+                .map_err(to_core)
+        })
+    }
+    fn wait_all<'a>(
+        &'a self,
+        ids: &'a [i64],
+        failany: bool,
+    ) -> BoxFuture<'a, CoreResult<Vec<(i64, Json)>>> {
+        Box::pin(async move { TaskCtx::wait_all(self, ids, failany).await.map_err(to_core) })
+    }
+    fn upload<'a>(&'a self, path: &'a Path) -> BoxFuture<'a, CoreResult<String>> {
+        Box::pin(async move { TaskCtx::upload(self, path).await.map_err(to_core) })
+    }
+    fn stream_log<'a>(&'a self, path: &'a Path) -> BoxFuture<'a, CoreResult<()>> {
+        Box::pin(async move {
+            let mut logs = self.logs.lock().await;
+            if logs.is_none() {
+                *logs = Some(LogStreamer::start(self).await.map_err(to_core)?);
+            }
+            match logs.as_ref() {
+                Some(l) => l.add(path).map_err(to_core),
+                None => Ok(()),
+            }
+        })
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 impl TaskCtx {
@@ -256,9 +311,38 @@ impl LogStreamer {
     }
 }
 
+/// A task process outlives a daemon killed with SIGKILL (it runs in its
+/// own process group): once its parent is gone it kills its whole group,
+/// so that a restarted daemon, which frees and re-runs the task, never
+/// races an orphan of the old one (a sandbox follows with
+/// `--die-with-parent`).
+fn orphan_guard() {
+    // SAFETY: getppid(2) has no preconditions
+    let parent = unsafe { libc::getppid() };
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            // SAFETY: as above
+            if unsafe { libc::getppid() } != parent {
+                tracing::error!("the daemon is gone: stopping this task's processes");
+                // SAFETY: signals this process's own group
+                unsafe {
+                    libc::kill(0, libc::SIGKILL);
+                }
+            }
+        }
+    });
+}
+
 /// Runs task `task_id` on session `session` and reports its outcome to
 /// the hub. Errors here are about reaching the hub, not the task's own.
-pub async fn run_task(cfg: Config, session: (i64, String), task_id: i64) -> Result<()> {
+pub async fn run_task(
+    cfg: Config,
+    session: (i64, String),
+    task_id: i64,
+    registry: &TaskRegistry,
+) -> Result<()> {
+    orphan_guard();
     let hub = Hub::with_session(&cfg.server, session.0, &session.1)?;
     let info = hub
         .call(
@@ -281,9 +365,12 @@ pub async fn run_task(cfg: Config, session: (i64, String), task_id: i64) -> Resu
         info,
         cfg,
         workdir: workdir.clone(),
+        logs: tokio::sync::Mutex::new(None),
     };
-    let (args, kwargs) = decode_args(&request);
-    let outcome = crate::handlers::run(&ctx, &method, args, kwargs).await;
+    let outcome = registry.run(&ctx, &method, request).await;
+    if let Some(logs) = ctx.logs.lock().await.take() {
+        logs.finish().await;
+    }
     let _ = std::fs::remove_dir_all(&workdir);
     match outcome {
         Ok(v) => {
@@ -295,10 +382,7 @@ pub async fn run_task(cfg: Config, session: (i64, String), task_id: i64) -> Resu
                 .await?;
         }
         Err(e) => {
-            let (code, msg) = match e.downcast_ref::<Fault>() {
-                Some(f) => (f.code, f.message.clone()),
-                None => (1, format!("{e:#}")),
-            };
+            let (code, msg) = (e.fault_code(), e.to_string());
             tracing::warn!(task = task_id, code, "task failed: {msg}");
             ctx.hub
                 .call(

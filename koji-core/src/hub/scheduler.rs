@@ -334,24 +334,24 @@ impl Scheduler<'_> {
             }
             h.rank = h.load + h.ntasks as f64 + h.demand;
         }
-        let mut assigned = 0;
+        // the plan is made in memory, then written in a few statements
+        let mut plan = vec![];
         for (t, mut fit) in free.iter().zip(options) {
             let min_avail = (t.weight - cfg.capacity_overcommit).max(0.0);
             fit.sort_by(|a, b| hosts[a].rank.total_cmp(&hosts[b].rank));
             for id in fit {
                 let h = &hosts[&id];
                 if h.capacity - h.load > min_avail && h.ntasks < h.max_jobs {
-                    if assign_in(tx, t.id, id, false, false).await? {
-                        assigned += 1;
-                        let h = hosts.get_mut(&id).expect("host");
-                        h.load += t.weight;
-                        h.ntasks += 1;
-                        h.rank = h.load + h.ntasks as f64 + h.demand;
-                    }
+                    plan.push((t.id, id));
+                    let h = hosts.get_mut(&id).expect("host");
+                    h.load += t.weight;
+                    h.ntasks += 1;
+                    h.rank = h.load + h.ntasks as f64 + h.demand;
                     break;
                 }
             }
         }
+        let assigned = assign_many_in(tx, &plan).await?;
         let freed = self.check_active(tx, &active, &hosts, &cfg).await?;
         Ok(assigned + freed)
     }
@@ -573,6 +573,15 @@ impl Scheduler<'_> {
                     Json::Bool(b) => crate::db::Value::from(*b),
                     Json::Number(n) if n.is_i64() => n.as_i64().into(),
                     Json::Number(n) => n.as_f64().into(),
+                    // an id given as text (the CLI's `scheduler-info --host 3`
+                    // passes the option's string): PostgreSQL compares it as
+                    // the number it is, as upstream's interpolated SQL does
+                    Json::String(t) if f.0 == "id" || f.0.ends_with("_id") => {
+                        match t.parse::<i64>() {
+                            Ok(i) => i.into(),
+                            Err(_) => t.clone().into(),
+                        }
+                    }
                     other => crate::util::py_str(other).into(),
                 };
                 match op.to_uppercase().as_str() {
@@ -868,6 +877,85 @@ pub async fn assign_in(
         .await?;
     }
     Ok(true)
+}
+
+/// The scheduler's assignments of FREE tasks, `(task, host)`, in a few
+/// statements: each task moves only if it is still FREE with no host (a
+/// task canceled meanwhile is left alone and logged as a failed
+/// assignment), its earlier runs end and a run is recorded; the log
+/// says what happened, as [`assign_in`] does for one. Answers how many
+/// tasks were assigned.
+async fn assign_many_in(tx: &mut Tx, plan: &[(i64, i64)]) -> Result<usize> {
+    const CHUNK: usize = 300;
+    let now = super::builds::now();
+    let mut assigned = 0;
+    for chunk in plan.chunks(CHUNK) {
+        let mut sql = String::from("UPDATE task SET state = ?, host_id = CASE id");
+        let mut vals: Vec<crate::db::Value> = vec![(TaskState::Assigned as i64).into()];
+        for (t, h) in chunk {
+            sql.push_str(" WHEN ? THEN ?");
+            vals.push((*t).into());
+            vals.push((*h).into());
+        }
+        sql.push_str(" END WHERE state = ? AND host_id IS NULL AND id IN (");
+        vals.push((TaskState::Free as i64).into());
+        sql.push_str(&vec!["?"; chunk.len()].join(", "));
+        sql.push_str(") RETURNING id");
+        vals.extend(chunk.iter().map(|(t, _)| crate::db::Value::from(*t)));
+        let done: HashSet<i64> = fetch_all(&**tx, &sql, vals)
+            .await?
+            .iter()
+            .map(|r| r.int("id"))
+            .collect::<Result<_>>()?;
+        let ok: Vec<&(i64, i64)> = chunk.iter().filter(|(t, _)| done.contains(t)).collect();
+        assigned += ok.len();
+        // log messages, in plan order
+        let mut sql = String::from(
+            "INSERT INTO scheduler_log_messages (task_id, host_id, msg_time, msg) VALUES ",
+        );
+        let mut vals: Vec<crate::db::Value> = vec![];
+        for (i, (t, h)) in chunk.iter().enumerate() {
+            let msg = if done.contains(t) {
+                tracing::info!(task = t, host = h, "Assigning task");
+                "Assigning task"
+            } else {
+                tracing::info!(task = t, host = h, "Assignment failed");
+                "Assignment failed"
+            };
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?)"
+            } else {
+                ", (?, ?, ?, ?)"
+            });
+            vals.extend([(*t).into(), (*h).into(), now.into(), msg.into()]);
+        }
+        exec(&**tx, &sql, vals).await?;
+        if ok.is_empty() {
+            continue;
+        }
+        let mut sql = String::from(
+            "UPDATE scheduler_task_runs SET active = ? WHERE active = ? AND task_id IN (",
+        );
+        sql.push_str(&vec!["?"; ok.len()].join(", "));
+        sql.push(')');
+        let mut vals: Vec<crate::db::Value> = vec![false.into(), true.into()];
+        vals.extend(ok.iter().map(|(t, _)| crate::db::Value::from(*t)));
+        exec(&**tx, &sql, vals).await?;
+        let mut sql = String::from(
+            "INSERT INTO scheduler_task_runs (task_id, host_id, active, create_time) VALUES ",
+        );
+        let mut vals: Vec<crate::db::Value> = vec![];
+        for (i, (t, h)) in ok.iter().enumerate() {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?)"
+            } else {
+                ", (?, ?, ?, ?)"
+            });
+            vals.extend([(*t).into(), (*h).into(), true.into(), now.into()]);
+        }
+        exec(&**tx, &sql, vals).await?;
+    }
+    Ok(assigned)
 }
 
 async fn load_tasks(tx: &Tx) -> Result<(Vec<TaskRow>, Vec<TaskRow>)> {

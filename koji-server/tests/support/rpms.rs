@@ -203,14 +203,28 @@ pub fn self_contained_srpm(name: &str, version: &str, release: &str, broken: boo
         "{name}-{version}-{release}{}",
         if broken { "-broken" } else { "" }
     );
-    let top = workdir().join(format!("srpm-{nvr}"));
+    srpm_of(
+        &nvr,
+        name,
+        &self_contained_spec(name, version, release, broken),
+    )
+}
+
+/// A source RPM of [`self_contained_spec`] whose `%install` first sleeps
+/// `seconds` (a build that is still running when a test acts on it).
+#[allow(dead_code)]
+pub fn slow_srpm(name: &str, version: &str, release: &str, seconds: u32) -> PathBuf {
+    let spec = self_contained_spec(name, version, release, false)
+        .replace("%install\n", &format!("%install\nsleep {seconds}\n"));
+    srpm_of(&format!("{name}-{version}-{release}-slow"), name, &spec)
+}
+
+/// `rpmbuild -bs` of `spec` in a directory of its own named after `label`.
+fn srpm_of(label: &str, name: &str, spec: &str) -> PathBuf {
+    let top = workdir().join(format!("srpm-{label}"));
     std::fs::create_dir_all(&top).expect("mkdir");
     let spec_path = top.join(format!("{name}.spec"));
-    std::fs::write(
-        &spec_path,
-        self_contained_spec(name, version, release, broken),
-    )
-    .expect("write spec");
+    std::fs::write(&spec_path, spec).expect("write spec");
     let out = Command::new("rpmbuild")
         .arg("-bs")
         .arg("--define")

@@ -1,0 +1,153 @@
+//! kojid: the builder daemon (see the library's docs), as `kojid` with
+//! the built-in task handlers; a plugin's own kojid calls [`main`] with its
+//! registry.
+
+use crate::config::{Backend, Config};
+use crate::daemon::{self, Daemon, Spawner};
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use koji_core::task::TaskRegistry;
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "kojid", version, about = "koji-rs builder daemon")]
+struct Opts {
+    /// Configuration file (upstream's kojid.conf, section [kojid]).
+    #[arg(long, short = 'c')]
+    config: Option<PathBuf>,
+    /// Hub URL (.../kojihub).
+    #[arg(long)]
+    server: Option<String>,
+    #[arg(long)]
+    user: Option<String>,
+    #[arg(long)]
+    password: Option<String>,
+    /// The hub's content store, if this machine sees it.
+    #[arg(long)]
+    topdir: Option<PathBuf>,
+    /// URL of the hub's content store (e.g. http://hub/kojifiles).
+    #[arg(long)]
+    topurl: Option<String>,
+    #[arg(long)]
+    workdir: Option<PathBuf>,
+    #[arg(long)]
+    maxjobs: Option<usize>,
+    /// Seconds between polls when idle.
+    #[arg(long)]
+    sleeptime: Option<f64>,
+    /// bwrap (default) or none.
+    #[arg(long)]
+    buildroot: Option<String>,
+    /// Log level (error, warn, info, debug).
+    #[arg(long)]
+    log_level: Option<String>,
+    /// Take the host's lock even if another session holds it.
+    #[arg(long)]
+    force_lock: bool,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Runs one task (started by the daemon; not for interactive use).
+    #[command(hide = true)]
+    RunTask {
+        #[arg(long)]
+        task_id: i64,
+    },
+}
+
+fn config(o: &Opts) -> Result<Config> {
+    let mut c = match &o.config {
+        Some(p) => Config::read(p)?,
+        None => Config::default(),
+    };
+    if let Some(v) = &o.server {
+        c.server = v.clone();
+    }
+    if let Some(v) = &o.user {
+        c.user = Some(v.clone());
+    }
+    if let Some(v) = &o.password {
+        c.password = Some(v.clone());
+    }
+    if let Some(v) = &o.topdir {
+        c.topdir = Some(v.clone());
+    }
+    if let Some(v) = &o.topurl {
+        c.topurl = Some(v.clone());
+    }
+    if let Some(v) = &o.workdir {
+        c.workdir = v.clone();
+    }
+    if let Some(v) = o.maxjobs {
+        c.maxjobs = v;
+    }
+    if let Some(v) = o.sleeptime {
+        c.sleeptime = v;
+    }
+    if let Some(v) = &o.buildroot {
+        c.set("buildroot", v)?;
+    }
+    if let Some(v) = &o.log_level {
+        c.log_level = Some(v.clone());
+    }
+    c.force_lock |= o.force_lock;
+    if c.backend == Backend::Bwrap && which("bwrap").is_none() {
+        anyhow::bail!("bwrap is missing: apt-get install bubblewrap (or set buildroot = none)");
+    }
+    Ok(c)
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+fn init_logging(level: Option<&str>) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(level.unwrap_or("info").to_lowercase())
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}
+
+/// The `kojid` program (options, config file, daemon, task processes)
+/// running the task methods of `registry`: the built-ins
+/// ([`crate::handlers::builtins`]) plus whatever a plugin registers.
+pub fn main(registry: TaskRegistry) -> Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(Opts::parse(), registry))
+}
+
+async fn run(o: Opts, registry: TaskRegistry) -> Result<()> {
+    if let Some(Cmd::RunTask { task_id }) = o.cmd {
+        init_logging(std::env::var("KOJID_LOG_LEVEL").ok().as_deref());
+        let cfg = daemon::config_from_env();
+        let session = daemon::session_from_env()?;
+        return crate::runner::run_task(cfg, session, task_id, &registry).await;
+    }
+    let cfg = config(&o)?;
+    init_logging(cfg.log_level.as_deref());
+    let d = Daemon::connect(cfg, Spawner::current()?)
+        .await
+        .context("kojid could not start")?;
+    d.with_registry(registry).run(stop_signal()).await
+}

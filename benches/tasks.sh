@@ -31,9 +31,13 @@ cleanup() {
 trap cleanup EXIT
 
 # distinct NVRs of the demo package
+# (the release is written into each spec: the builder rebuilds the SRPM
+# without our --define)
 for i in $(seq 1 "$BUILDS"); do
-  rpmbuild -bs --define "_topdir $work/rpmbuild" --define "demo_release $i.bench" \
-    scripts/demo/hello.spec >/dev/null
+  mkdir -p "$work/spec$i"
+  sed "s/^%{!?demo_release: %global demo_release 1}$/%global demo_release $i.bench/" \
+    scripts/demo/hello.spec > "$work/spec$i/hello-koji-rs.spec"
+  rpmbuild -bs --define "_topdir $work/rpmbuild" "$work/spec$i/hello-koji-rs.spec" >/dev/null
 done
 srpms=("$work"/rpmbuild/SRPMS/*.src.rpm)
 

@@ -303,12 +303,13 @@ async fn run(url: &str, clients: usize, seconds: f64, calls: &[String]) -> Resul
     }
     let elapsed = start.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |q: f64| -> f64 {
-        if all.is_empty() {
-            return 0.0;
+    let ms: Vec<f64> = all.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    let pct = |q: f64| {
+        if ms.is_empty() {
+            0.0
+        } else {
+            percentile(&ms, q)
         }
-        let i = ((all.len() as f64 * q).ceil() as usize).clamp(1, all.len()) - 1;
-        all[i].as_secs_f64() * 1000.0
     };
     let names: Vec<&str> = calls.iter().map(|(m, _)| m.as_str()).collect();
     println!(
@@ -416,7 +417,8 @@ async fn latency(db_url: &str, repeat: usize, cold: bool, calls: &[String]) -> R
         }
         lat.sort_unstable();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let p = |q: f64| ms(lat[((lat.len() as f64 * q).ceil() as usize).clamp(1, lat.len()) - 1]);
+        let lat: Vec<f64> = lat.into_iter().map(ms).collect();
+        let p = |q: f64| percentile(&lat, q);
         println!(
             "{m}{} {}: n={} items={size} p50={:.1}ms p90={:.1}ms max={:.1}ms",
             if cold { " (cold)" } else { "" },
@@ -428,6 +430,14 @@ async fn latency(db_url: &str, repeat: usize, cold: bool, calls: &[String]) -> R
         );
     }
     Ok(())
+}
+
+/// The `q` quantile (0..=1) of sorted values (NaN if there are none).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
 fn p_str(params: &[Json]) -> String {

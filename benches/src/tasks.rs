@@ -3,10 +3,10 @@
 //! `build` call to the builder starting the task and to the build being
 //! tagged.
 
+use crate::percentile;
 use anyhow::{anyhow, bail, Context as _, Result};
 use koji_core::api::{Ctx, Registry};
 use koji_core::db::{exec, Value as DbValue};
-use koji_core::hub::auth::Credentials;
 use koji_core::{Caller, Hub, HubConfig};
 use serde_json::{json, Value as Json};
 use std::sync::Arc;
@@ -16,31 +16,11 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
 async fn admin(hub: &Hub) -> Result<Caller> {
     hub.users().bootstrap_admin("admin", "admin").await?;
-    let anon = Caller::anonymous("127.0.0.1");
-    let info = hub
-        .auth()
-        .login(&anon, "admin", "admin", false, false)
-        .await?;
     Ok(hub
         .auth()
-        .authenticate(
-            &Credentials {
-                session_id: info.session_id,
-                session_key: info.session_key,
-                callnum: None,
-            },
-            "127.0.0.1",
-            "login",
-        )
+        .login_caller("admin", "admin", "127.0.0.1")
         .await?)
 }
 
@@ -152,11 +132,6 @@ pub async fn scheduler(db_url: &str, hosts: usize, tasks: usize, repeat: usize) 
         full.len()
     );
     Ok(())
-}
-
-/// Seconds since the epoch of a `*_ts` field.
-fn ts(v: &Json) -> Option<f64> {
-    v.as_f64()
 }
 
 /// `koji-load builds`: for each SRPM (distinct NVRs), uploads it, calls
@@ -277,7 +252,7 @@ pub async fn builds(
             .call("getTaskInfo", &[Value::from(json!(task))])
             .await?
             .to_json();
-        if let (Some(c), Some(s)) = (ts(&info["create_ts"]), ts(&info["start_ts"])) {
+        if let (Some(c), Some(s)) = (info["create_ts"].as_f64(), info["start_ts"].as_f64()) {
             start_parent.push((s - c) * 1000.0);
         }
         let children = client
@@ -286,7 +261,7 @@ pub async fn builds(
             .to_json();
         for c in children.as_array().cloned().unwrap_or_default() {
             if c["method"] == json!("buildArch") {
-                if let (Some(cr), Some(s)) = (ts(&c["create_ts"]), ts(&c["start_ts"])) {
+                if let (Some(cr), Some(s)) = (c["create_ts"].as_f64(), c["start_ts"].as_f64()) {
                     start_arch.push((s - cr) * 1000.0);
                 }
             }

@@ -177,6 +177,12 @@ pub fn decode_params<P: DeserializeOwned>(spec: &Spec, request: Vec<Json>) -> Re
         .map_err(|e| Error::Parameter(format!("{}(): invalid parameters: {e}", spec.name)))
 }
 
+fn clash(method: &str) -> Error {
+    Error::Plugin(format!(
+        "a handler for task method {method} is already registered"
+    ))
+}
+
 /// Task handlers by method name.
 #[derive(Clone, Default)]
 pub struct TaskRegistry {
@@ -199,12 +205,8 @@ impl TaskRegistry {
         })?;
         let mut names = vec![spec.name.clone()];
         names.extend(handler.aliases().iter().map(|a| a.to_string()));
-        for n in &names {
-            if self.handlers.contains_key(n) {
-                return Err(Error::Plugin(format!(
-                    "a handler for task method {n} is already registered"
-                )));
-            }
+        if let Some(n) = names.iter().find(|n| self.handlers.contains_key(*n)) {
+            return Err(clash(n));
         }
         let entry: Arc<dyn Erased> = Arc::new(Entry { handler, spec });
         for n in names {
@@ -213,13 +215,12 @@ impl TaskRegistry {
         Ok(())
     }
 
-    /// Every registry of `other` added to this one (refused on a clash).
+    /// Every handler of `other` added to this one (refused on a clash,
+    /// which may leave part of `other` added).
     pub fn merge(&mut self, other: TaskRegistry) -> Result<()> {
         for (n, h) in other.handlers {
             if self.handlers.contains_key(&n) {
-                return Err(Error::Plugin(format!(
-                    "a handler for task method {n} is already registered"
-                )));
+                return Err(clash(&n));
             }
             self.handlers.insert(n, h);
         }

@@ -144,23 +144,9 @@ impl TestHub {
 
     /// Logs `user` in with `password`, as a client at 127.0.0.1 would.
     pub async fn login(&self, user: &str, password: &str) -> Result<Caller> {
-        let anon = Caller::anonymous("127.0.0.1");
-        let info = self
-            .hub
-            .auth()
-            .login(&anon, user, password, false, false)
-            .await?;
         self.hub
             .auth()
-            .authenticate(
-                &Credentials {
-                    session_id: info.session_id,
-                    session_key: info.session_key,
-                    callnum: None,
-                },
-                "127.0.0.1",
-                "login",
-            )
+            .login_caller(user, password, "127.0.0.1")
             .await
     }
 

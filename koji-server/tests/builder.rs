@@ -63,6 +63,24 @@ fn json(h: &Hub, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
 }
 
+/// A `sleep` task of `seconds`, made by the admin (`makeTask`).
+fn sleep_task(h: &Hub, seconds: u32) -> i64 {
+    ok(
+        h,
+        &[
+            "call",
+            "--python",
+            "--bare-strings",
+            "makeTask",
+            "sleep",
+            &format!("[{seconds}]"),
+        ],
+    )
+    .trim()
+    .parse()
+    .expect("task id")
+}
+
 #[test]
 fn koji_build_builds_imports_and_tags() {
     let srpm = rpms::self_contained_srpm("greet", "1.0", "1", false);
@@ -209,18 +227,7 @@ fn a_failing_build_fails_its_task_and_build() {
 fn canceling_a_running_task_kills_its_processes() {
     for backend in koji_core::testing::backends() {
         let h = &start(backend);
-        let id = ok(
-            h,
-            &[
-                "call",
-                "--python",
-                "--bare-strings",
-                "makeTask",
-                "sleep",
-                "[600]",
-            ],
-        );
-        let id: i64 = id.trim().parse().expect("task id");
+        let id = sleep_task(h, 600);
         // wait for it to run
         let opened = wait_until(100, || {
             let t = json(h, &["getTaskInfo", &id.to_string()]);
@@ -259,34 +266,9 @@ fn a_separate_kojid_builds_over_http() {
     for backend in koji_core::testing::backends() {
         let h = &Hub::start(backend);
         setup(h);
-        ok(h, &["add-host", "remote1", &machine_arch()]);
-        let out = h.hub_admin(&["set-password", "remote1", "--password", "pw1"]);
-        assert_eq!(out.code, 0, "{out:?}");
+        add_host(h, "remote1");
         let dir = tempfile::tempdir().expect("tmp");
-        let conf = dir.path().join("kojid.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "[kojid]\nserver = {url}\nuser = remote1\npassword = pw1\n\
-                 topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = 30\nmaxjobs = 4\n\
-                 mockdir = /var/lib/mock\n",
-                url = h.url(),
-                base = h.base,
-                work = dir.path().join("work").display()
-            ),
-        )
-        .expect("kojid.conf");
-        let log = std::fs::File::create(dir.path().join("kojid.log")).expect("log");
-        let mut cmd = std::process::Command::new(support::kojid_bin());
-        support::clean_env(&mut cmd, dir.path());
-        let mut kojid = cmd
-            .arg("--config")
-            .arg(&conf)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("kojid");
+        let kojid = spawn_kojid(h, "remote1", dir.path(), 30, &[]);
         let out = h.koji(&["build", "--wait", "--noprogress", "f40-candidate", srpm]);
         let kojid_log = std::fs::read_to_string(dir.path().join("kojid.log")).unwrap_or_default();
         assert_eq!(
@@ -307,11 +289,7 @@ fn a_separate_kojid_builds_over_http() {
             h.label()
         );
         // stopping: it checks out (not ready) and gives nothing back half-done
-        let _ = std::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(kojid.id().to_string())
-            .status();
-        let status = kojid.wait().expect("wait");
+        let status = stop(kojid, "TERM");
         assert!(
             status.success(),
             "[{}] kojid exited with {status}",
@@ -333,20 +311,7 @@ fn a_separate_kojid_builds_over_http() {
 fn a_crashed_task_process_fails_only_its_task() {
     for backend in koji_core::testing::backends() {
         let h = &start(backend);
-        let id: i64 = ok(
-            h,
-            &[
-                "call",
-                "--python",
-                "--bare-strings",
-                "makeTask",
-                "sleep",
-                "[600]",
-            ],
-        )
-        .trim()
-        .parse()
-        .expect("task id");
+        let id = sleep_task(h, 600);
         let pattern = format!("run-task --task-id {id}$");
         let killed = wait_until(100, || {
             let st = std::process::Command::new("pkill")
@@ -369,20 +334,7 @@ fn a_crashed_task_process_fails_only_its_task() {
             h.label()
         );
         // the builder still works
-        let next: i64 = ok(
-            h,
-            &[
-                "call",
-                "--python",
-                "--bare-strings",
-                "makeTask",
-                "sleep",
-                "[0]",
-            ],
-        )
-        .trim()
-        .parse()
-        .expect("task id");
+        let next = sleep_task(h, 0);
         let done = wait_until(100, || {
             json(h, &["getTaskInfo", &next.to_string()])["state"] == serde_json::json!(2)
         });
@@ -396,21 +348,20 @@ fn a_crashed_task_process_fails_only_its_task() {
 fn assignments_are_pushed_to_kojid() {
     for backend in koji_core::testing::backends() {
         let h = &Hub::start(backend);
-        ok(h, &["add-host", "pushed1", &machine_arch()]);
-        let out = h.hub_admin(&["set-password", "pushed1", "--password", "pw1"]);
-        assert_eq!(out.code, 0, "{out:?}");
+        // started with flags only (no config file)
+        add_host(h, "pushed1");
         let dir = tempfile::tempdir().expect("tmp");
         let log_path = dir.path().join("kojid.log");
         let mut cmd = std::process::Command::new(support::kojid_bin());
         support::clean_env(&mut cmd, dir.path());
-        let mut kojid = cmd
+        let kojid = cmd
             .args([
                 "--server",
                 &h.url(),
                 "--user",
                 "pushed1",
                 "--password",
-                "pw1",
+                "pw",
             ])
             .args([
                 "--topurl",
@@ -431,30 +382,13 @@ fn assignments_are_pushed_to_kojid() {
         });
         assert!(ready, "[{}] kojid never checked in", h.label());
         std::thread::sleep(std::time::Duration::from_millis(500));
-        let id: i64 = ok(
-            h,
-            &[
-                "call",
-                "--python",
-                "--bare-strings",
-                "makeTask",
-                "sleep",
-                "[0]",
-            ],
-        )
-        .trim()
-        .parse()
-        .expect("task id");
+        let id = sleep_task(h, 0);
         let mut state = serde_json::Value::Null;
         wait_until(200, || {
             state = json(h, &["getTaskInfo", &id.to_string()])["state"].clone();
             state == serde_json::json!(2)
         });
-        let _ = std::process::Command::new("kill")
-            .arg("-TERM")
-            .arg(kojid.id().to_string())
-            .status();
-        let _ = kojid.wait();
+        stop(kojid, "TERM");
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         assert_eq!(
             state,
@@ -626,15 +560,24 @@ fn a_scratch_build_is_not_imported() {
     }
 }
 
-/// A separate `kojid` for host `name` (registered here, password `pw`),
-/// working in `dir`, stderr to `dir/kojid.log`.
-fn spawn_kojid(h: &Hub, name: &str, dir: &std::path::Path, extra: &[&str]) -> std::process::Child {
+/// A separate `kojid --config` (upstream's file format) for host `name`
+/// (password `pw`, see [`add_host`]), working in `dir`, stderr appended
+/// to `dir/kojid.log`.
+fn spawn_kojid(
+    h: &Hub,
+    name: &str,
+    dir: &std::path::Path,
+    sleeptime: u32,
+    extra: &[&str],
+) -> std::process::Child {
     let conf = dir.join("kojid.conf");
+    // (mockdir: an upstream option that does not apply here, accepted)
     std::fs::write(
         &conf,
         format!(
             "[kojid]\nserver = {url}\nuser = {name}\npassword = pw\n\
-             topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = 1\nmaxjobs = 4\n",
+             topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = {sleeptime}\nmaxjobs = 4\n\
+             mockdir = /var/lib/mock\n",
             url = h.url(),
             base = h.base,
             work = dir.join("work").display()
@@ -658,18 +601,18 @@ fn spawn_kojid(h: &Hub, name: &str, dir: &std::path::Path, extra: &[&str]) -> st
         .expect("kojid")
 }
 
+/// Host `name` for this machine's arch, password `pw`.
 fn add_host(h: &Hub, name: &str) {
-    ok(h, &["add-host", name, &machine_arch()]);
-    let out = h.hub_admin(&["set-password", name, "--password", "pw"]);
-    assert_eq!(out.code, 0, "{out:?}");
+    h.add_host(name, &machine_arch(), "pw");
 }
 
-fn stop(mut child: std::process::Child, signal: &str) {
+/// Sends `signal` (TERM, KILL) to a kojid and waits for it to exit.
+fn stop(mut child: std::process::Child, signal: &str) -> std::process::ExitStatus {
     let _ = std::process::Command::new("kill")
         .arg(format!("-{signal}"))
         .arg(child.id().to_string())
         .status();
-    let _ = child.wait();
+    child.wait().expect("wait for kojid")
 }
 
 /// Two kojid on one hub take tasks from the same queue: both work, and
@@ -682,26 +625,9 @@ fn two_kojid_share_work_without_running_a_task_twice() {
         add_host(h, "k2");
         let d1 = tempfile::tempdir().expect("tmp");
         let d2 = tempfile::tempdir().expect("tmp");
-        let k1 = spawn_kojid(h, "k1", d1.path(), &[]);
-        let k2 = spawn_kojid(h, "k2", d2.path(), &[]);
-        let ids: Vec<i64> = (0..8)
-            .map(|_| {
-                ok(
-                    h,
-                    &[
-                        "call",
-                        "--python",
-                        "--bare-strings",
-                        "makeTask",
-                        "sleep",
-                        "[2]",
-                    ],
-                )
-                .trim()
-                .parse()
-                .expect("task id")
-            })
-            .collect();
+        let k1 = spawn_kojid(h, "k1", d1.path(), 1, &[]);
+        let k2 = spawn_kojid(h, "k2", d2.path(), 1, &[]);
+        let ids: Vec<i64> = (0..8).map(|_| sleep_task(h, 2)).collect();
         let all_closed = wait_until(600, || {
             ids.iter()
                 .all(|id| json(h, &["getTaskInfo", &id.to_string()])["state"] == 2)
@@ -762,7 +688,7 @@ fn a_killed_kojid_restarted_completes_the_build() {
         setup(h);
         add_host(h, "k1");
         let dir = tempfile::tempdir().expect("tmp");
-        let k1 = spawn_kojid(h, "k1", dir.path(), &[]);
+        let k1 = spawn_kojid(h, "k1", dir.path(), 1, &[]);
         let out = ok(
             h,
             &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
@@ -809,7 +735,7 @@ fn a_killed_kojid_restarted_completes_the_build() {
             h.label()
         );
         // the restart takes the host's lock back and the build completes
-        let k1 = spawn_kojid(h, "k1", dir.path(), &["--force-lock"]);
+        let k1 = spawn_kojid(h, "k1", dir.path(), 1, &["--force-lock"]);
         let done = wait_until(1200, || json(h, &["getBuild", "greet-6.0-1"])["state"] == 1);
         assert!(
             done,
@@ -839,5 +765,55 @@ fn a_killed_kojid_restarted_completes_the_build() {
             h.label()
         );
         stop(k1, "TERM");
+    }
+}
+
+/// A task method no handler of this builder serves: the builder refuses
+/// it for good (upstream's hard refusal, "no handler for method") and the
+/// task stays FREE for a host that can run it.
+#[test]
+fn a_method_without_a_handler_is_refused() {
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        let id: i64 = ok(
+            h,
+            &[
+                "call",
+                "--python",
+                "--bare-strings",
+                "makeTask",
+                "noSuchTaskMethod",
+                "[]",
+            ],
+        )
+        .trim()
+        .parse()
+        .expect("task id");
+        let refusals = || {
+            json(
+                h,
+                &[
+                    "--python",
+                    "scheduler.getTaskRefusals",
+                    &format!("clauses=[['task_id', {id}]]"),
+                ],
+            )
+        };
+        let refused = wait_until(100, || refusals().as_array().is_some_and(|a| !a.is_empty()));
+        assert!(refused, "[{}] no refusal\n{}", h.label(), h.log());
+        let r = refusals();
+        assert_eq!(
+            r[0]["soft"],
+            serde_json::json!(false),
+            "[{}] {r}",
+            h.label()
+        );
+        assert_eq!(r[0]["msg"], serde_json::json!("no handler for method"));
+        assert_eq!(
+            json(h, &["getTaskInfo", &id.to_string()])["state"],
+            serde_json::json!(0),
+            "[{}]",
+            h.label()
+        );
     }
 }

@@ -287,6 +287,25 @@ impl Auth<'_> {
         Ok(info)
     }
 
+    /// Logs `user` in from `hostip` and answers the session's [`Caller`],
+    /// as a client's next call would see it (for in-process users of the
+    /// hub: tests, benchmarks, tools embedding koji-core).
+    pub async fn login_caller(&self, user: &str, password: &str, hostip: &str) -> Result<Caller> {
+        let info = self
+            .login(&Caller::anonymous(hostip), user, password, false, false)
+            .await?;
+        self.authenticate(
+            &Credentials {
+                session_id: info.session_id,
+                session_key: info.session_key,
+                callnum: None,
+            },
+            hostip,
+            "login",
+        )
+        .await
+    }
+
     async fn create_session(
         &self,
         user_id: i64,

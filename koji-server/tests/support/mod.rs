@@ -425,6 +425,15 @@ impl Hub {
         assert_eq!(out.code, 0, "set-password: {out:?}");
     }
 
+    /// Registers build host `name` for `arch` (the CLI's add-host) with
+    /// `password` (`koji-hub set-password`), as a separate builder needs.
+    #[allow(dead_code)]
+    pub fn add_host(&self, name: &str, arch: &str, password: &str) {
+        ok(self, &["add-host", name, arch]);
+        let out = self.hub_admin(&["set-password", name, "--password", password]);
+        assert_eq!(out.code, 0, "set-password: {out:?}");
+    }
+
     /// The hub's log so far.
     pub fn log(&self) -> String {
         let mut s = String::new();

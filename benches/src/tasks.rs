@@ -75,6 +75,8 @@ pub async fn scheduler(db_url: &str, hosts: usize, tasks: usize, repeat: usize) 
         )
         .await?;
     }
+    // fresh planner statistics, as autovacuum keeps them on a live hub
+    exec(conn, "ANALYZE", vec![]).await?;
     println!(
         "setup: {hosts} hosts, {tasks} free tasks in {:.1}s",
         t.elapsed().as_secs_f64()

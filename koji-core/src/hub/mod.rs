@@ -12,6 +12,7 @@ pub mod buildtypes;
 pub mod cache;
 mod caller;
 pub mod cg;
+pub mod groups;
 pub mod history;
 pub mod host_api;
 pub mod host_builds;
@@ -129,10 +130,14 @@ impl TaskEvents {
         *self.0.borrow()
     }
 
-    /// True (once) when tasks changed since the scheduler last ran.
-    pub(crate) fn take_scheduling(&self) -> bool {
+    /// Whether tasks changed since the scheduler last ran (true once per
+    /// change), and the counter this run accounts for.
+    pub(crate) fn take_scheduling(&self) -> (bool, u64) {
         let now = self.current();
-        self.1.swap(now, std::sync::atomic::Ordering::AcqRel) != now
+        (
+            self.1.swap(now, std::sync::atomic::Ordering::AcqRel) != now,
+            now,
+        )
     }
 
     pub fn notify(&self) {
@@ -209,6 +214,10 @@ impl Hub {
 
     pub fn packages(&self) -> Packages<'_> {
         Packages(self)
+    }
+
+    pub fn groups(&self) -> groups::Groups<'_> {
+        groups::Groups(self)
     }
 
     pub fn targets(&self) -> Targets<'_> {

@@ -203,20 +203,26 @@ impl Scheduler<'_> {
     /// another run holds the lock or, unless `force`, one ran less than
     /// `run_interval` ago. Wakes builders when it assigned something.
     pub async fn run(&self, force: bool) -> Result<bool> {
-        // tasks changed through this hub since the last run: no need to
-        // wait for the interval (upstream only counts the interval)
-        let force = self.0.task_events().take_scheduling() || force;
+        let events = self.0.task_events();
         let mut tx = self.0.db().begin().await?;
+        // (a run that does not get the lock leaves the pending changes to
+        // the next one: the run holding it may have read the tasks before
+        // they were committed)
         if !lock_scheduler(&tx).await? {
             return Ok(false);
         }
-        if !force && !self.check_ts(&tx).await? {
+        // tasks changed through this hub since the last run: no need to
+        // wait for the interval (upstream only counts the interval)
+        let (changed, seen) = events.take_scheduling();
+        if !(force || changed || self.check_ts(&tx).await?) {
             return Ok(false);
         }
         let assigned = self.run_in(&mut tx).await?;
         tx.commit().await?;
-        if assigned > 0 {
-            self.0.task_events().notify();
+        // wake builders when something was assigned, or when tasks changed
+        // during this run (their check-in runs the scheduler again at once)
+        if assigned > 0 || events.current() != seen {
+            events.notify();
         }
         Ok(true)
     }

@@ -6,6 +6,7 @@ mod auth;
 mod builds;
 mod buildtypes;
 mod cg;
+mod groups;
 mod history;
 mod hosts;
 mod misc;
@@ -28,6 +29,7 @@ pub(super) fn register(r: &mut Registry) {
     users::register(r);
     tags::register(r);
     packages::register(r);
+    groups::register(r);
     targets::register(r);
     hosts::register(r);
     history::register(r);
@@ -58,6 +60,7 @@ const CACHEABLE: &[&str] = &[
     "listPackagesSimple",
     "checkTagPackage",
     "getPackageConfig",
+    "getTagGroups",
     "getBuildTarget",
     "getBuildTargets",
     "getBuild",

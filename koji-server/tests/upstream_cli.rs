@@ -976,7 +976,6 @@ fn tags() {
 // ---------------------------------------------------------------- taginfo
 
 #[test]
-#[ignore = "needs tag groups, repos and external repos: taginfo calls getTagGroups, getRepo, getTagExternalRepos (Invalid method: getTagGroups)"]
 fn tags_taginfo() {
     for hub in Hub::each() {
         let h = &hub;

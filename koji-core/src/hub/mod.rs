@@ -12,6 +12,7 @@ pub mod buildtypes;
 pub mod cache;
 mod caller;
 pub mod cg;
+pub mod external_repos;
 pub mod groups;
 pub mod history;
 pub mod host_api;
@@ -21,6 +22,7 @@ mod misc;
 pub mod packages;
 mod pyre;
 pub mod query_opts;
+pub mod repos;
 pub mod rpms;
 pub mod scheduler;
 pub mod search;
@@ -218,6 +220,14 @@ impl Hub {
 
     pub fn groups(&self) -> groups::Groups<'_> {
         groups::Groups(self)
+    }
+
+    pub fn external_repos(&self) -> external_repos::ExternalRepos<'_> {
+        external_repos::ExternalRepos(self)
+    }
+
+    pub fn repos(&self) -> repos::Repos<'_> {
+        repos::Repos(self)
     }
 
     pub fn targets(&self) -> Targets<'_> {

@@ -132,7 +132,7 @@ pub async fn set_host_data_in(tx: &Tx, host: i64, data: &Json) -> Result<()> {
 }
 
 /// Reads a JSONB column on either backend.
-fn json_col(r: &sea_orm::QueryResult, col: &str) -> Result<Json> {
+pub(crate) fn json_col(r: &sea_orm::QueryResult, col: &str) -> Result<Json> {
     if let Ok(v) = r.try_get::<Option<Json>>("", col) {
         return Ok(v.unwrap_or(Json::Null));
     }
@@ -142,7 +142,7 @@ fn json_col(r: &sea_orm::QueryResult, col: &str) -> Result<Json> {
     })
 }
 
-fn data_select(c: &impl sea_orm::ConnectionTrait, col: &str) -> String {
+pub(crate) fn data_select(c: &impl sea_orm::ConnectionTrait, col: &str) -> String {
     match backend_of(c) {
         Backend::Postgres => format!("CAST({col} AS TEXT)"),
         Backend::Sqlite => col.to_string(),

@@ -12,6 +12,7 @@ mod hosts;
 mod misc;
 mod packages;
 mod policy;
+mod repos;
 mod rpms;
 mod search;
 mod tagging;
@@ -30,6 +31,7 @@ pub(super) fn register(r: &mut Registry) {
     tags::register(r);
     packages::register(r);
     groups::register(r);
+    repos::register(r);
     targets::register(r);
     hosts::register(r);
     history::register(r);

@@ -1,0 +1,162 @@
+use super::method;
+use crate::api::{ok, Registry};
+use serde_json::Value as Json;
+
+pub(super) fn register(r: &mut Registry) {
+    method!(
+        r,
+        "getRepo(tag, state=None, event=None, dist=False)",
+        "A tag's most recent repo (READY by default; with event, the last created by then).",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .get_old(
+                    a.raw("tag"),
+                    a.opt_int("state")?,
+                    a.opt_int("event")?,
+                    a.flag("dist"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "createExternalRepo(name, url)",
+        "Create an external repo (admins).",
+        |cx, a| {
+            ok(cx
+                .hub
+                .external_repos()
+                .create(&cx.caller, a.raw("name"), a.raw("url"))
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "listExternalRepos(info=None, url=None, event=None, queryOpts=None)",
+        "External repos, by name or id and url.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .external_repos()
+                .list(
+                    a.raw("info"),
+                    a.raw("url"),
+                    a.opt_int("event")?,
+                    a.raw("queryOpts"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "getExternalRepo(info, strict=False, event=None)",
+        "One external repo.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .external_repos()
+                .get(a.raw("info"), a.flag("strict"), a.opt_int("event")?)
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "editExternalRepo(info, name=None, url=None)",
+        "Rename an external repo or change its url (admins).",
+        |cx, a| {
+            cx.hub
+                .external_repos()
+                .edit(&cx.caller, a.raw("info"), a.raw("name"), a.raw("url"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "deleteExternalRepo(info)",
+        "Delete an external repo, removing it from every tag (admins).",
+        |cx, a| {
+            cx.hub
+                .external_repos()
+                .delete(&cx.caller, a.raw("info"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "addExternalRepoToTag(tag_info, repo_info, priority, merge_mode='koji', arches=None)",
+        "Give a tag an external repo at a priority.",
+        |cx, a| {
+            cx.hub
+                .external_repos()
+                .add_to_tag(
+                    &cx.caller,
+                    a.raw("tag_info"),
+                    a.raw("repo_info"),
+                    a.raw("priority"),
+                    a.raw("merge_mode"),
+                    a.raw("arches"),
+                )
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "editTagExternalRepo(tag_info, repo_info, priority=None, merge_mode=None, arches=None)",
+        "Change a tag's external repo entry; answers whether anything changed.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .external_repos()
+                .edit_tag(
+                    &cx.caller,
+                    a.raw("tag_info"),
+                    a.raw("repo_info"),
+                    a.raw("priority"),
+                    a.raw("merge_mode"),
+                    a.raw("arches"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "removeExternalRepoFromTag(tag_info, repo_info)",
+        "Take an external repo from a tag.",
+        |cx, a| {
+            cx.hub
+                .external_repos()
+                .remove_from_tag(&cx.caller, a.raw("tag_info"), a.raw("repo_info"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "getTagExternalRepos(tag_info=None, repo_info=None, event=None)",
+        "Tag and external repo associations, by priority.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .external_repos()
+                .tag_repos(a.raw("tag_info"), a.raw("repo_info"), a.opt_int("event")?)
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "getExternalRepoList(tag_info, event=None)",
+        "A tag's external repos with its ancestors', depth first.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .external_repos()
+                .repo_list(a.raw("tag_info"), a.opt_int("event")?)
+                .await?)
+        }
+    );
+}

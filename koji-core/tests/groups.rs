@@ -19,6 +19,7 @@ async fn summary(th: &TestHub, args: Json) -> Vec<(String, String, Vec<String>, 
         .call(&admin, "getTagGroups", args)
         .await
         .expect("getTagGroups");
+    // tags by name: base and child are the first two a test makes
     let tag_name = |id: &Json| match id.as_i64() {
         Some(1) => "base".to_string(),
         Some(2) => "child".to_string(),
@@ -388,6 +389,88 @@ async fn groups_inherit_block_and_go_back_in_time() -> Result<()> {
                 .as_array()
                 .map(Vec::len),
             Some(3)
+        );
+    }
+    Ok(())
+}
+
+/// snapshotTag copies the source's groups (inherited ones included),
+/// their packages and requirements, not blocked entries, into the new tag.
+#[tokio::test]
+async fn snapshot_tag_copies_groups() -> Result<()> {
+    for th in TestHub::each().await? {
+        let admin = th.admin().await?;
+        let l = th.label();
+        th.call(&admin, "createTag", json!(["base"])).await?;
+        th.call(
+            &admin,
+            "createTag",
+            json!(["child", kw(json!({"parent": "base"}))]),
+        )
+        .await?;
+        th.call(
+            &admin,
+            "groupListAdd",
+            json!(["base", "build", kw(json!({"description": "d"}))]),
+        )
+        .await?;
+        th.call(&admin, "groupListAdd", json!(["base", "srpm-build"]))
+            .await?;
+        th.call(&admin, "groupListAdd", json!(["base", "old"]))
+            .await?;
+        for p in ["bash", "make", "gcc"] {
+            th.call(&admin, "groupPackageListAdd", json!(["base", "build", p]))
+                .await?;
+        }
+        th.call(
+            &admin,
+            "groupReqListAdd",
+            json!(["base", "build", "srpm-build"]),
+        )
+        .await?;
+        th.call(
+            &admin,
+            "groupPackageListBlock",
+            json!(["child", "build", "gcc"]),
+        )
+        .await?;
+        th.call(&admin, "groupListBlock", json!(["child", "old"]))
+            .await?;
+        th.call(&admin, "snapshotTag", json!(["child", "snap"]))
+            .await?;
+        let snap = th.call(&admin, "getTagID", json!(["snap"])).await?;
+        let got = summary(&th, json!(["snap", kw(json!({"incl_blocked": true}))])).await;
+        let snap_name = snap.to_string();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "build".to_string(),
+                    snap_name.clone(),
+                    vec![format!("bash@{snap_name}"), format!("make@{snap_name}")],
+                    s(&["srpm-build"]),
+                ),
+                ("srpm-build".to_string(), snap_name.clone(), vec![], vec![]),
+            ],
+            "[{l}]"
+        );
+        // the settings are not copied (as upstream)
+        let g = th.call(&admin, "getTagGroups", json!(["snap"])).await?;
+        assert!(g
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["description"].is_null()));
+        // without groups=False nothing
+        th.call(
+            &admin,
+            "snapshotTag",
+            json!(["child", "snap2", kw(json!({"groups": false}))]),
+        )
+        .await?;
+        assert_eq!(
+            th.call(&admin, "getTagGroups", json!(["snap2"])).await?,
+            json!([])
         );
     }
     Ok(())

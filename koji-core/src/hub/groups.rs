@@ -378,45 +378,7 @@ impl Groups<'_> {
         caller.assert_perm("tag")?;
         let user_id = caller.user_id()?;
         let mut tx = self.0.db().begin().await?;
-        let tag = get_tag_in(&*tx, taginfo, true, TagEvent::At(None), false)
-            .await?
-            .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(taginfo))))?;
-        let group = lookup_name(&*tx, "groups", grpinfo, false, true)
-            .await?
-            .ok_or_else(|| {
-                Error::Generic(format!(
-                    "No such entry in table groups: {}",
-                    py_str(grpinfo)
-                ))
-            })?;
-        let mut opts = pick(opts, GROUP_FIELDS);
-        opts.insert("blocked".into(), Json::Bool(block));
-        let groups = tag_groups_in(&*tx, tag.id, None, true, false, false).await?;
-        if let Some(prev) = groups.iter().find(|g| g.id == group.id) {
-            if prev.blocked && !force {
-                return Err(Error::Generic(format!(
-                    "group {} is blocked in tag {}",
-                    group.name, tag.name
-                )));
-            }
-            if !merge_previous(&mut opts, &prev.fields, GROUP_FIELDS) {
-                return Ok(());
-            }
-        }
-        let defaults = [
-            ("display_name", Json::from(group.name.clone())),
-            ("biarchonly", Json::Bool(false)),
-            ("exported", Json::Bool(true)),
-            ("uservisible", Json::Bool(true)),
-        ];
-        for (k, v) in defaults {
-            opts.entry(k).or_insert(v);
-        }
-        let keys = [
-            ("group_id", Value::from(group.id)),
-            ("tag_id", Value::from(tag.id)),
-        ];
-        replace_in(&mut tx, "group_config", &keys, &opts, GROUP_FIELDS, user_id).await?;
+        list_add_in(&mut tx, taginfo, grpinfo, block, force, opts, user_id).await?;
         tx.commit().await
     }
 
@@ -511,40 +473,8 @@ impl Groups<'_> {
         caller.assert_perm("tag")?;
         let user_id = caller.user_id()?;
         let mut tx = self.0.db().begin().await?;
-        let tag = strict_ref(&*tx, "tag", taginfo).await?;
-        let group = strict_ref(&*tx, "groups", grpinfo).await?;
-        let package = py_str(pkg_name);
-        let groups = tag_groups_in(&*tx, tag.id, None, true, true, false).await?;
-        let cfg = present(&groups, &group, &tag)?;
-        let mut opts = pick(opts, PKG_FIELDS);
-        if let Some(prev) = cfg.package(&package) {
-            if is_blocked(prev) && !force {
-                return Err(Error::Generic(format!(
-                    "package {package} blocked in group {}, tag {}",
-                    group.name, tag.name
-                )));
-            }
-            let changed = merge_previous(&mut opts, prev, PKG_FIELDS) || block;
-            if !changed && !force {
-                return Ok(());
-            }
-        }
-        opts.entry("type").or_insert(Json::from("mandatory"));
-        opts.insert("blocked".into(), Json::Bool(block));
-        let keys = [
-            ("group_id", Value::from(group.id)),
-            ("tag_id", Value::from(tag.id)),
-            ("package", Value::from(package)),
-        ];
-        let mut fields = PKG_FIELDS.to_vec();
-        fields.push(("blocked", Kind::Bool));
-        replace_in(
-            &mut tx,
-            "group_package_listing",
-            &keys,
-            &opts,
-            &fields,
-            user_id,
+        package_add_in(
+            &mut tx, taginfo, grpinfo, pkg_name, block, force, opts, user_id,
         )
         .await?;
         tx.commit().await
@@ -627,37 +557,10 @@ impl Groups<'_> {
         caller.assert_perm("tag")?;
         let user_id = caller.user_id()?;
         let mut tx = self.0.db().begin().await?;
-        let tag = strict_ref(&*tx, "tag", taginfo).await?;
-        let group = strict_ref(&*tx, "groups", grpinfo).await?;
-        let req = strict_ref(&*tx, "groups", reqinfo).await?;
-        let groups = tag_groups_in(&*tx, tag.id, None, true, false, true).await?;
-        let cfg = present(&groups, &group, &tag)?;
-        let mut opts = pick(opts, REQ_FIELDS);
-        if let Some(prev) = cfg.req(req.id) {
-            if is_blocked(prev) && !force {
-                return Err(Error::Generic(format!(
-                    "requirement on group {} blocked in group {}, tag {}",
-                    req.name, group.name, tag.name
-                )));
-            }
-            if !(merge_previous(&mut opts, prev, REQ_FIELDS) || block) {
-                return Ok(());
-            }
-        }
-        opts.entry("type").or_insert(Json::from("mandatory"));
-        // NOT NULL in the schema, FALSE by default
-        if opts.get("is_metapkg").is_none_or(Json::is_null) {
-            opts.insert("is_metapkg".into(), Json::Bool(false));
-        }
-        opts.insert("blocked".into(), Json::Bool(block));
-        let keys = [
-            ("group_id", Value::from(group.id)),
-            ("tag_id", Value::from(tag.id)),
-            ("req_id", Value::from(req.id)),
-        ];
-        let mut fields = REQ_FIELDS.to_vec();
-        fields.push(("blocked", Kind::Bool));
-        replace_in(&mut tx, "group_req_listing", &keys, &opts, &fields, user_id).await?;
+        req_add_in(
+            &mut tx, taginfo, grpinfo, reqinfo, block, force, opts, user_id,
+        )
+        .await?;
         tx.commit().await
     }
 
@@ -721,6 +624,174 @@ impl Groups<'_> {
         .await?;
         tx.commit().await
     }
+}
+
+/// Upstream's `_grplist_add` (no permission check) inside `tx`.
+pub(crate) async fn list_add_in(
+    tx: &mut Tx,
+    taginfo: &Json,
+    grpinfo: &Json,
+    block: bool,
+    force: bool,
+    opts: &Map<String, Json>,
+    user_id: i64,
+) -> Result<()> {
+    let tag = get_tag_in(&**tx, taginfo, true, TagEvent::At(None), false)
+        .await?
+        .ok_or_else(|| Error::Generic(format!("No such tagInfo: {}", py_repr(taginfo))))?;
+    let group = lookup_name(&**tx, "groups", grpinfo, false, true)
+        .await?
+        .ok_or_else(|| {
+            Error::Generic(format!(
+                "No such entry in table groups: {}",
+                py_str(grpinfo)
+            ))
+        })?;
+    let mut opts = pick(opts, GROUP_FIELDS);
+    opts.insert("blocked".into(), Json::Bool(block));
+    let groups = tag_groups_in(&**tx, tag.id, None, true, false, false).await?;
+    if let Some(prev) = groups.iter().find(|g| g.id == group.id) {
+        if prev.blocked && !force {
+            return Err(Error::Generic(format!(
+                "group {} is blocked in tag {}",
+                group.name, tag.name
+            )));
+        }
+        if !merge_previous(&mut opts, &prev.fields, GROUP_FIELDS) {
+            return Ok(());
+        }
+    }
+    let defaults = [
+        ("display_name", Json::from(group.name.clone())),
+        ("biarchonly", Json::Bool(false)),
+        ("exported", Json::Bool(true)),
+        ("uservisible", Json::Bool(true)),
+    ];
+    for (k, v) in defaults {
+        opts.entry(k).or_insert(v);
+    }
+    let keys = [
+        ("group_id", Value::from(group.id)),
+        ("tag_id", Value::from(tag.id)),
+    ];
+    replace_in(tx, "group_config", &keys, &opts, GROUP_FIELDS, user_id).await
+}
+
+/// Upstream's `_grp_pkg_add` (no permission check) inside `tx`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn package_add_in(
+    tx: &mut Tx,
+    taginfo: &Json,
+    grpinfo: &Json,
+    pkg_name: &Json,
+    block: bool,
+    force: bool,
+    opts: &Map<String, Json>,
+    user_id: i64,
+) -> Result<()> {
+    let tag = strict_ref(&**tx, "tag", taginfo).await?;
+    let group = strict_ref(&**tx, "groups", grpinfo).await?;
+    let package = py_str(pkg_name);
+    let groups = tag_groups_in(&**tx, tag.id, None, true, true, false).await?;
+    let cfg = present(&groups, &group, &tag)?;
+    let mut opts = pick(opts, PKG_FIELDS);
+    if let Some(prev) = cfg.package(&package) {
+        if is_blocked(prev) && !force {
+            return Err(Error::Generic(format!(
+                "package {package} blocked in group {}, tag {}",
+                group.name, tag.name
+            )));
+        }
+        let changed = merge_previous(&mut opts, prev, PKG_FIELDS) || block;
+        if !changed && !force {
+            return Ok(());
+        }
+    }
+    opts.entry("type").or_insert(Json::from("mandatory"));
+    opts.insert("blocked".into(), Json::Bool(block));
+    let keys = [
+        ("group_id", Value::from(group.id)),
+        ("tag_id", Value::from(tag.id)),
+        ("package", Value::from(package)),
+    ];
+    let mut fields = PKG_FIELDS.to_vec();
+    fields.push(("blocked", Kind::Bool));
+    replace_in(tx, "group_package_listing", &keys, &opts, &fields, user_id).await
+}
+
+/// Upstream's `_grp_req_add` (no permission check) inside `tx`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn req_add_in(
+    tx: &mut Tx,
+    taginfo: &Json,
+    grpinfo: &Json,
+    reqinfo: &Json,
+    block: bool,
+    force: bool,
+    opts: &Map<String, Json>,
+    user_id: i64,
+) -> Result<()> {
+    let tag = strict_ref(&**tx, "tag", taginfo).await?;
+    let group = strict_ref(&**tx, "groups", grpinfo).await?;
+    let req = strict_ref(&**tx, "groups", reqinfo).await?;
+    let groups = tag_groups_in(&**tx, tag.id, None, true, false, true).await?;
+    let cfg = present(&groups, &group, &tag)?;
+    let mut opts = pick(opts, REQ_FIELDS);
+    if let Some(prev) = cfg.req(req.id) {
+        if is_blocked(prev) && !force {
+            return Err(Error::Generic(format!(
+                "requirement on group {} blocked in group {}, tag {}",
+                req.name, group.name, tag.name
+            )));
+        }
+        if !(merge_previous(&mut opts, prev, REQ_FIELDS) || block) {
+            return Ok(());
+        }
+    }
+    opts.entry("type").or_insert(Json::from("mandatory"));
+    // NOT NULL in the schema, FALSE by default
+    if opts.get("is_metapkg").is_none_or(Json::is_null) {
+        opts.insert("is_metapkg".into(), Json::Bool(false));
+    }
+    opts.insert("blocked".into(), Json::Bool(block));
+    let keys = [
+        ("group_id", Value::from(group.id)),
+        ("tag_id", Value::from(tag.id)),
+        ("req_id", Value::from(req.id)),
+    ];
+    let mut fields = REQ_FIELDS.to_vec();
+    fields.push(("blocked", Kind::Bool));
+    replace_in(tx, "group_req_listing", &keys, &opts, &fields, user_id).await
+}
+
+/// The groups of `tag` as `getTagGroups` answers them without blocked
+/// entries: (group name, its packages, its required groups' names).
+pub(crate) async fn readable_groups_in<C: ConnectionTrait>(
+    c: &C,
+    tag_id: i64,
+    event: Option<i64>,
+) -> Result<Vec<(String, Vec<String>, Vec<String>)>> {
+    Ok(tag_groups_in(c, tag_id, event, true, true, true)
+        .await?
+        .into_iter()
+        .filter(|g| !g.blocked)
+        .map(|g| {
+            let name = py_str(&g.fields["name"]);
+            let pkgs = g
+                .packages
+                .iter()
+                .filter(|(_, e)| !is_blocked(e))
+                .map(|(n, _)| n.clone())
+                .collect();
+            let reqs = g
+                .reqs
+                .iter()
+                .filter(|(_, e)| !is_blocked(e))
+                .map(|(_, e)| py_str(&e["name"]))
+                .collect();
+            (name, pkgs, reqs)
+        })
+        .collect())
 }
 
 /// The tag's (inherited) entry for `group`, which must be there, unblocked.

@@ -26,6 +26,7 @@
 //! [`host_tag_build_in`], [`Tagging::move_all_builds_checks_in`]).
 
 use super::builds::{get_build_in, parse_extra, BuildInfo};
+use super::groups::{list_add_in, package_add_in, readable_groups_in, req_add_in};
 use super::packages::{pkglist_add_in, read_package_list_in, ListChange, PackageListQuery};
 use super::tags::{
     create_tag_in, edit_tag_in, get_tag_in, lookup_name, read_full_inheritance_in, InheritanceLink,
@@ -1636,8 +1637,8 @@ impl Tagging<'_> {
     /// `snapshotTag(src, dst, config=True, pkgs=True, builds=True,
     /// groups=True, latest_only=True, inherit_builds=True, event=None,
     /// force=False)`: a new tag `dst` with `src`'s configuration, package
-    /// list (inheritance flattened) and builds (oldest first, each in its
-    /// own event). Tag groups are not copied yet (no groups area).
+    /// list (inheritance flattened), builds (oldest first, each in its
+    /// own event) and comps groups (names, packages, requirements).
     ///
     /// All of it happens in one transaction: a failure part way leaves no
     /// new tag behind.
@@ -1707,6 +1708,46 @@ impl Tagging<'_> {
                 tx.next_event();
             }
         }
+        if o.groups {
+            // as upstream: the groups, their packages and requirements
+            // (blocked entries left out), not their settings
+            let user_id = caller.user_id()?;
+            let none = serde_json::Map::new();
+            let dst_ref = Json::from(dst.id);
+            for (group, pkgs, reqs) in readable_groups_in(&*tx, src.id, o.event).await? {
+                let g = Json::from(group);
+                list_add_in(&mut tx, &dst_ref, &g, false, true, &none, user_id).await?;
+                tx.next_event();
+                for p in pkgs {
+                    package_add_in(
+                        &mut tx,
+                        &dst_ref,
+                        &g,
+                        &Json::from(p),
+                        false,
+                        true,
+                        &none,
+                        user_id,
+                    )
+                    .await?;
+                    tx.next_event();
+                }
+                for r in reqs {
+                    req_add_in(
+                        &mut tx,
+                        &dst_ref,
+                        &g,
+                        &Json::from(r),
+                        false,
+                        true,
+                        &none,
+                        user_id,
+                    )
+                    .await?;
+                    tx.next_event();
+                }
+            }
+        }
         tx.commit().await
     }
 
@@ -1756,7 +1797,7 @@ impl Tagging<'_> {
     /// packages missing from `src` are blocked) and builds, in `src`'s order
     /// (with `remove`, `dst`'s own extra builds are untagged; otherwise
     /// they are kept, ordered before `src`'s). Tag groups are not copied
-    /// yet (no groups area). Configuration and contents change in one
+    /// yet. Configuration and contents change in one
     /// transaction.
     pub async fn snapshot_tag_modify(
         &self,

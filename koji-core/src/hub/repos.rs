@@ -5,10 +5,13 @@
 
 use super::scheduler::{data_select, json_col};
 use super::tags::lookup_name;
+use super::Caller;
 use super::Hub;
-use crate::db::{fetch_opt, RowExt, Value};
+use crate::db::{exec, fetch_all, fetch_opt, RowExt, Tx, Value};
 use crate::error::{Error, Result};
+use crate::params;
 use crate::util::{format_time, py_str};
+use sea_orm::ConnectionTrait;
 use sea_orm::QueryResult;
 use serde_json::{Map, Value as Json};
 
@@ -52,6 +55,130 @@ fn repo_fields(r: &QueryResult) -> Result<Json> {
     Ok(Json::Object(m))
 }
 
+/// Upstream's repo state names, by number.
+pub const REPO_STATES: &[&str] = &["INIT", "READY", "EXPIRED", "DELETED", "PROBLEM"];
+
+/// Repos matching `cond` (SQL on `repo`), every `RepoQuery` field, in
+/// the order `suffix` gives.
+async fn select_in<C: ConnectionTrait>(
+    c: &C,
+    cond: &str,
+    params: Vec<Value>,
+    suffix: &str,
+) -> Result<Vec<Json>> {
+    let sql = format!(
+        "SELECT repo.id, repo.tag_id, repo.creation_time, repo.state_time, repo.create_event, \
+         repo.begin_event, repo.end_event, repo.state, repo.dist, repo.task_id, \
+         {opts} AS opts, {custom} AS custom_opts, tag.name AS tag_name, task.state AS task_state, \
+         create_ev.time AS create_ev_time, begin_ev.time AS begin_time, end_ev.time AS end_time \
+         FROM repo JOIN tag ON repo.tag_id = tag.id \
+         JOIN events AS create_ev ON repo.create_event = create_ev.id \
+         LEFT JOIN events AS begin_ev ON repo.begin_event = begin_ev.id \
+         LEFT JOIN events AS end_ev ON repo.end_event = end_ev.id \
+         LEFT JOIN task ON repo.task_id = task.id \
+         WHERE {cond} {suffix}",
+        opts = data_select(c, "repo.opts"),
+        custom = data_select(c, "repo.custom_opts"),
+    );
+    fetch_all(c, &sql, params)
+        .await?
+        .iter()
+        .map(repo_fields)
+        .collect()
+}
+
+/// Only `fields` of a repo map (kept in upstream's order).
+fn only(repo: Json, fields: &[&str]) -> Json {
+    match repo {
+        Json::Object(m) => Json::Object(
+            m.into_iter()
+                .filter(|(k, _)| fields.contains(&k.as_str()))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn repo_id_arg(v: &Json) -> Result<i64> {
+    match v {
+        Json::Number(n) if n.is_i64() => Ok(n.as_i64().unwrap_or_default()),
+        Json::String(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| Error::Parameter(format!("Invalid type for value '{s}': str"))),
+        other => Err(Error::Parameter(format!(
+            "Invalid type for value {}: {}",
+            crate::util::py_repr(other),
+            crate::api::py_type_of(other)
+        ))),
+    }
+}
+
+/// Upstream's `repo_set_state` inside `tx`: states only move forward
+/// (DELETED excepted, which is final); the same state again changes
+/// nothing.
+async fn set_state_in(tx: &Tx, repo_id: i64, state: i64) -> Result<()> {
+    let name = REPO_STATES
+        .get(state as usize)
+        .ok_or_else(|| Error::Parameter(format!("Unknown repo state: {state}")))?;
+    let old = fetch_opt(
+        &**tx,
+        "SELECT state FROM repo WHERE id = ?",
+        params![repo_id],
+    )
+    .await?
+    .ok_or_else(|| Error::generic("query returned no rows"))?
+    .opt_int("state")?
+    .unwrap_or_default();
+    let old_name = REPO_STATES.get(old as usize).copied().unwrap_or("?");
+    if old > state && state != REPO_DELETED {
+        return Err(Error::Generic(format!(
+            "Invalid repo state transition for repo {repo_id}: {old_name} -> {name}"
+        )));
+    } else if old == state {
+        tracing::warn!("Repo {repo_id} is already in state {name}");
+        return Ok(());
+    } else if old == REPO_DELETED {
+        return Err(Error::Generic(format!("Repo {repo_id} is deleted")));
+    }
+    exec(
+        &**tx,
+        "UPDATE repo SET state = ?, state_time = ? WHERE id = ?",
+        params![state, chrono::Utc::now(), repo_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Upstream's `repo_references`: the buildroots using the repo that are
+/// not retired (expired ones without a retire event are logged, skipped).
+async fn references_in<C: ConnectionTrait>(c: &C, repo_id: i64) -> Result<Vec<Json>> {
+    let rows = fetch_all(
+        c,
+        "SELECT buildroot_id, host_id, task_id, create_event, state FROM standard_buildroot \
+         WHERE repo_id = ? AND retire_event IS NULL ORDER BY buildroot_id",
+        params![repo_id],
+    )
+    .await?;
+    let mut out = vec![];
+    for r in &rows {
+        let id = r.int("buildroot_id")?;
+        let state = r.opt_int("state")?;
+        if state == Some(3) {
+            tracing::error!("Error: buildroot {id} expired, but has no retire_event");
+            continue;
+        }
+        out.push(serde_json::json!({
+            "id": id,
+            "host_id": r.int("host_id")?,
+            "task_id": r.opt_int("task_id")?,
+            "create_event": r.int("create_event")?,
+            "state": state,
+        }));
+    }
+    Ok(out)
+}
+
 impl Repos<'_> {
     /// `getRepo(tag, state=None, event=None, dist=False)` (upstream's
     /// `old_get_repo`): the tag's most recent repo in `state` (READY by
@@ -71,36 +198,91 @@ impl Repos<'_> {
             .ok_or_else(|| {
                 Error::Generic(format!("No such entry in table tag: {}", py_str(tag)))
             })?;
-        let mut sql = format!(
-            "SELECT repo.id, repo.tag_id, repo.creation_time, repo.state_time, repo.create_event, \
-             repo.begin_event, repo.end_event, repo.state, repo.dist, repo.task_id, \
-             {opts} AS opts, {custom} AS custom_opts, tag.name AS tag_name, task.state AS task_state, \
-             create_ev.time AS create_ev_time, begin_ev.time AS begin_time, end_ev.time AS end_time \
-             FROM repo JOIN tag ON repo.tag_id = tag.id \
-             JOIN events AS create_ev ON repo.create_event = create_ev.id \
-             LEFT JOIN events AS begin_ev ON repo.begin_event = begin_ev.id \
-             LEFT JOIN events AS end_ev ON repo.end_event = end_ev.id \
-             LEFT JOIN task ON repo.task_id = task.id \
-             WHERE repo.tag_id = ? AND repo.dist = ?",
-            opts = data_select(c, "repo.opts"),
-            custom = data_select(c, "repo.custom_opts"),
-        );
+        let mut cond = "repo.tag_id = ? AND repo.dist = ?".to_string();
         let mut p: Vec<Value> = vec![tag_id.into(), dist.into()];
         match event {
             // a repo for an old tag event: any state
             Some(ev) if ev != 0 => {
-                sql.push_str(" AND repo.create_event <= ?");
+                cond.push_str(" AND repo.create_event <= ?");
                 p.push(ev.into());
             }
             _ => {
-                sql.push_str(" AND repo.state = ?");
+                cond.push_str(" AND repo.state = ?");
                 p.push(state.unwrap_or(REPO_READY).into());
             }
         }
-        sql.push_str(" ORDER BY repo.creation_time DESC, repo.id DESC LIMIT 1");
-        match fetch_opt(c, &sql, p).await? {
-            Some(r) => repo_fields(&r),
+        let mut found = select_in(
+            c,
+            &cond,
+            p,
+            "ORDER BY repo.creation_time DESC, repo.id DESC LIMIT 1",
+        )
+        .await?;
+        Ok(found.pop().unwrap_or(Json::Null))
+    }
+
+    /// `repoInfo(repo_id, strict=False)`: every field of the repo.
+    pub async fn info(&self, repo_id: &Json, strict: bool) -> Result<Json> {
+        if repo_id.is_null() && !strict {
+            return Ok(Json::Null);
+        }
+        let id = repo_id_arg(repo_id)?;
+        let mut found = select_in(self.0.db().conn(), "repo.id = ?", params![id], "").await?;
+        match found.pop() {
+            Some(r) => Ok(r),
+            None if strict => Err(Error::generic("query returned no rows")),
             None => Ok(Json::Null),
         }
+    }
+
+    /// `getActiveRepos()`: every repo not DELETED, the fields kojira uses.
+    pub async fn active(&self) -> Result<Json> {
+        const FIELDS: &[&str] = &[
+            "id",
+            "tag_id",
+            "create_event",
+            "create_ts",
+            "state",
+            "dist",
+            "task_id",
+            "tag_name",
+            "creation_ts",
+            "state_ts",
+            "end_event",
+            "opts",
+        ];
+        let repos = select_in(
+            self.0.db().conn(),
+            "repo.state != ?",
+            params![REPO_DELETED],
+            "ORDER BY repo.id",
+        )
+        .await?;
+        Ok(Json::Array(
+            repos.into_iter().map(|r| only(r, FIELDS)).collect(),
+        ))
+    }
+
+    /// `repoExpire(repo_id)`, `repoProblem(repo_id)`: the repo permission.
+    pub async fn set_state(&self, caller: &Caller, repo_id: &Json, state: i64) -> Result<()> {
+        caller.assert_perm("repo")?;
+        let id = repo_id_arg(repo_id)?;
+        let tx = self.0.db().begin().await?;
+        set_state_in(&tx, id, state).await?;
+        tx.commit().await
+    }
+
+    /// `repoDelete(repo_id)`: marks the repo DELETED unless buildroots
+    /// still use it; answers how many do (nothing changes then).
+    pub async fn delete(&self, caller: &Caller, repo_id: &Json) -> Result<i64> {
+        caller.assert_perm("repo")?;
+        let id = repo_id_arg(repo_id)?;
+        let tx = self.0.db().begin().await?;
+        let refs = references_in(&*tx, id).await?;
+        if refs.is_empty() {
+            set_state_in(&tx, id, REPO_DELETED).await?;
+        }
+        tx.commit().await?;
+        Ok(refs.len() as i64)
     }
 }

@@ -32,6 +32,7 @@ pub(super) fn register(r: &mut Registry) {
     packages::register(r);
     groups::register(r);
     repos::register(r);
+    repos::register_lifecycle(r);
     targets::register(r);
     hosts::register(r);
     history::register(r);

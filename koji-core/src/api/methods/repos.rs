@@ -160,3 +160,59 @@ pub(super) fn register(r: &mut Registry) {
         }
     );
 }
+
+pub(super) fn register_lifecycle(r: &mut Registry) {
+    method!(
+        r,
+        "repoInfo(repo_id, strict=False)",
+        "Every field of a repo.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .info(a.raw("repo_id"), a.flag("strict"))
+                .await?)
+        }
+    );
+    method!(r, "getActiveRepos()", "Every repo not deleted.", |cx, a| {
+        ok(cx.hub.repos().active().await?)
+    });
+    method!(
+        r,
+        "repoExpire(repo_id)",
+        "Mark a repo expired (the repo permission).",
+        |cx, a| {
+            cx.hub
+                .repos()
+                .set_state(
+                    &cx.caller,
+                    a.raw("repo_id"),
+                    crate::hub::repos::REPO_EXPIRED,
+                )
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "repoProblem(repo_id)",
+        "Mark a repo broken (the repo permission).",
+        |cx, a| {
+            cx.hub
+                .repos()
+                .set_state(
+                    &cx.caller,
+                    a.raw("repo_id"),
+                    crate::hub::repos::REPO_PROBLEM,
+                )
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "repoDelete(repo_id)",
+        "Mark a repo deleted unless buildroots use it; answers how many do.",
+        |cx, a| { ok(cx.hub.repos().delete(&cx.caller, a.raw("repo_id")).await?) }
+    );
+}

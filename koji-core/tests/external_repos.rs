@@ -303,6 +303,52 @@ async fn external_repos_and_tags() -> Result<()> {
         let tagger = th.user("tagger", "pw", &["tag"]).await?;
         th.call(&tagger, "addExternalRepoToTag", json!(["base", "ext1", 1]))
             .await?;
+        // kojira's tracking data for an external repo
+        assert_eq!(
+            th.call(&admin, "repo.getExternalRepoData", json!(["ext1"]))
+                .await?,
+            Json::Null
+        );
+        assert_eq!(
+            fault(
+                th.call(&bob, "repo.setExternalRepoData", json!(["ext1", {"a": 1}]))
+                    .await
+            ),
+            (1004, "repo permission required (logged in as bob)".into())
+        );
+        let kojira = th.user("kojira", "pw", &["repo"]).await?;
+        th.call(
+            &kojira,
+            "repo.setExternalRepoData",
+            json!(["ext1", {"max_ts": 1.5}]),
+        )
+        .await?;
+        th.call(
+            &kojira,
+            "repo.setExternalRepoData",
+            json!([1, {"max_ts": 2.5}]),
+        )
+        .await?;
+        assert_eq!(
+            th.call(&admin, "repo.getExternalRepoData", json!([1]))
+                .await?,
+            json!({"max_ts": 2.5}),
+            "[{l}]"
+        );
+        assert_eq!(
+            fault(
+                th.call(&kojira, "repo.setExternalRepoData", json!(["ext1", [1]]))
+                    .await
+            ),
+            (1019, "Invalid type for value [1]: list".into())
+        );
+        assert_eq!(
+            fault(
+                th.call(&admin, "repo.getExternalRepoData", json!(["nope"]))
+                    .await
+            ),
+            (1000, "No such entry in table external_repo: nope".into())
+        );
         // getRepo: no repos yet
         assert_eq!(th.call(&bob, "getRepo", json!(["base"])).await?, Json::Null);
     }

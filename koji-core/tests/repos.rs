@@ -200,6 +200,16 @@ async fn repo_reads_and_states() -> Result<()> {
             params![task.as_i64().unwrap(), ev2],
         )
         .await?;
+        let refs = th.call(&admin, "repo.references", json!([1])).await?;
+        assert_eq!(
+            refs,
+            json!([{"id": 1, "host_id": 1, "task_id": task, "create_event": ev2, "state": 0}]),
+            "[{l}]"
+        );
+        assert_eq!(
+            th.call(&admin, "repo.references", json!([2])).await?,
+            json!([])
+        );
         assert_eq!(
             th.call(&kojira, "repoDelete", json!([1])).await?,
             json!(1),
@@ -223,6 +233,20 @@ async fn repo_reads_and_states() -> Result<()> {
         );
         let active = th.call(&admin, "getActiveRepos", json!([])).await?;
         assert_eq!(active.as_array().map(Vec::len), Some(2), "[{l}]");
+        // repo.setState: any state by number, the same rules
+        assert_eq!(
+            fault(th.call(&bob, "repo.setState", json!([3, 2])).await),
+            (1004, "repo permission required (logged in as bob)".into())
+        );
+        th.call(&kojira, "repo.setState", json!([3, 2])).await?;
+        assert_eq!(
+            th.call(&admin, "repoInfo", json!([3])).await?["state"],
+            json!(2)
+        );
+        assert_eq!(
+            fault(th.call(&kojira, "repo.setState", json!([3, 7])).await),
+            (1019, "Unknown repo state: 7".into())
+        );
         assert_eq!(
             fault(th.call(&kojira, "repoExpire", json!([99])).await),
             (1000, "query returned no rows".into())

@@ -140,6 +140,20 @@ async fn tag_id_in<C: ConnectionTrait>(c: &C, info: &Json) -> Result<i64> {
         .ok_or_else(|| Error::Generic(format!("No such entry in table tag: {}", py_str(info))))
 }
 
+/// An external repo id from an id or name, strictly (upstream's
+/// `get_external_repo_id(strict=True)`).
+async fn strict_id<C: ConnectionTrait>(c: &C, info: &Json) -> Result<i64> {
+    lookup_name(c, "external_repo", info, true, false)
+        .await?
+        .map(|r| r.id)
+        .ok_or_else(|| {
+            Error::Generic(format!(
+                "No such entry in table external_repo: {}",
+                py_str(info)
+            ))
+        })
+}
+
 /// A url as stored: always ending in `/`.
 fn with_slash(url: &str) -> String {
     if url.ends_with('/') {
@@ -465,6 +479,63 @@ impl ExternalRepos<'_> {
         add_to_tag_in(&mut tx, &tag, &repo, &new[0], &new[1], &new[2], user_id).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    /// `repo.getExternalRepoData(erepo)`: the tracking data kojira keeps
+    /// for an external repo (None if none).
+    pub async fn data(&self, erepo: &Json) -> Result<Json> {
+        let c = self.0.db().conn();
+        let id = strict_id(c, erepo).await?;
+        let sel = super::scheduler::data_select(c, "data");
+        match fetch_opt(
+            c,
+            &format!("SELECT {sel} AS data FROM external_repo_data WHERE external_repo_id = ? AND active = TRUE"),
+            params![id],
+        )
+        .await?
+        {
+            Some(r) => super::scheduler::json_col(&r, "data"),
+            None => Ok(Json::Null),
+        }
+    }
+
+    /// `repo.setExternalRepoData(external_repo_id, data)`: the repo
+    /// permission; replaces the tracking data.
+    pub async fn set_data(&self, caller: &Caller, erepo: &Json, data: &Json) -> Result<()> {
+        caller.assert_perm("repo")?;
+        let user_id = caller.user_id()?;
+        if !data.is_object() {
+            return Err(Error::Parameter(format!(
+                "Invalid type for value {}: {}",
+                py_repr(data),
+                crate::api::py_type_of(data)
+            )));
+        }
+        let mut tx = self.0.db().begin().await?;
+        let id = strict_id(&*tx, erepo).await?;
+        versioned::revoke(
+            &mut tx,
+            "external_repo_data",
+            "external_repo_id = ?",
+            params![id],
+            user_id,
+        )
+        .await?;
+        let cast = match crate::db::backend_of(&*tx) {
+            crate::db::Backend::Postgres => "CAST(? AS JSONB)",
+            crate::db::Backend::Sqlite => "?",
+        };
+        let event = tx.event().await?;
+        crate::db::exec(
+            &*tx,
+            &format!(
+                "INSERT INTO external_repo_data (external_repo_id, data, create_event, creator_id, active) \
+                 VALUES (?, {cast}, ?, ?, ?)"
+            ),
+            params![id, data.to_string(), event, user_id, true],
+        )
+        .await?;
+        tx.commit().await
     }
 
     /// `getTagExternalRepos(tag_info=None, repo_info=None, event=None)`.

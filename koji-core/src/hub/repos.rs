@@ -266,10 +266,28 @@ impl Repos<'_> {
     /// `repoExpire(repo_id)`, `repoProblem(repo_id)`: the repo permission.
     pub async fn set_state(&self, caller: &Caller, repo_id: &Json, state: i64) -> Result<()> {
         caller.assert_perm("repo")?;
+        self.set_state_unchecked(repo_id, state).await
+    }
+
+    /// `repo.setState(repo_id, state)`: the repo permission; upstream's
+    /// state rules.
+    pub async fn set_state_any(&self, caller: &Caller, repo_id: &Json, state: &Json) -> Result<()> {
+        caller.assert_perm("repo")?;
+        let state = repo_id_arg(state)?;
+        self.set_state_unchecked(repo_id, state).await
+    }
+
+    async fn set_state_unchecked(&self, repo_id: &Json, state: i64) -> Result<()> {
         let id = repo_id_arg(repo_id)?;
         let tx = self.0.db().begin().await?;
         set_state_in(&tx, id, state).await?;
         tx.commit().await
+    }
+
+    /// `repo.references(repo_id)`: the buildroots still using the repo.
+    pub async fn references(&self, repo_id: &Json) -> Result<Json> {
+        let id = repo_id_arg(repo_id)?;
+        Ok(Json::Array(references_in(self.0.db().conn(), id).await?))
     }
 
     /// `repoDelete(repo_id)`: marks the repo DELETED unless buildroots

@@ -33,6 +33,7 @@ pub(super) fn register(r: &mut Registry) {
     groups::register(r);
     repos::register(r);
     repos::register_lifecycle(r);
+    repos::register_namespace(r);
     targets::register(r);
     hosts::register(r);
     history::register(r);

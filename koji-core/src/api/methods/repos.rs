@@ -216,3 +216,42 @@ pub(super) fn register_lifecycle(r: &mut Registry) {
         |cx, a| { ok(cx.hub.repos().delete(&cx.caller, a.raw("repo_id")).await?) }
     );
 }
+
+pub(super) fn register_namespace(r: &mut Registry) {
+    method!(
+        r,
+        "repo.references(repo_id)",
+        "The buildroots that still use a repo.",
+        |cx, a| { ok(cx.hub.repos().references(a.raw("repo_id")).await?) }
+    );
+    method!(
+        r,
+        "repo.setState(repo_id, state)",
+        "Set a repo's state (the repo permission).",
+        |cx, a| {
+            cx.hub
+                .repos()
+                .set_state_any(&cx.caller, a.raw("repo_id"), a.raw("state"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "repo.getExternalRepoData(erepo)",
+        "The tracking data kept for an external repo.",
+        |cx, a| { ok(cx.hub.external_repos().data(a.raw("erepo")).await?) }
+    );
+    method!(
+        r,
+        "repo.setExternalRepoData(external_repo_id, data)",
+        "Replace the tracking data of an external repo (the repo permission).",
+        |cx, a| {
+            cx.hub
+                .external_repos()
+                .set_data(&cx.caller, a.raw("external_repo_id"), a.raw("data"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+}

@@ -15,6 +15,7 @@
 //!   implement, and the [`task::TaskRegistry`] of task methods.
 
 pub mod api;
+pub mod comps;
 pub mod db;
 pub mod error;
 pub mod hub;

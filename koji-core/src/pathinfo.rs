@@ -27,6 +27,24 @@ pub fn check_component(what: &str, value: &str) -> crate::Result<()> {
     Ok(())
 }
 
+/// Refuses a value that cannot stand as a relative path of directories
+/// in the content store (a tag name may hold `/`): empty, absolute, or
+/// with an empty, `.` or `..` component, or NUL.
+pub fn check_relpath(what: &str, value: &str) -> crate::Result<()> {
+    let bad = value.is_empty()
+        || value.contains('\0')
+        || value
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..");
+    if bad {
+        return Err(crate::Error::Generic(format!(
+            "Invalid {what}: {} (not usable in a file path)",
+            crate::util::py_str_repr(value)
+        )));
+    }
+    Ok(())
+}
+
 /// The fields of a build its paths depend on.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildPath<'a> {

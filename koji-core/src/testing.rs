@@ -114,6 +114,11 @@ pub struct TestHub {
 
 impl TestHub {
     pub async fn new(backend: Backend) -> Result<TestHub> {
+        TestHub::new_with(backend, |_| {}).await
+    }
+
+    /// A hub whose configuration `tune` adjusts first.
+    pub async fn new_with(backend: Backend, tune: impl Fn(&mut HubConfig)) -> Result<TestHub> {
         let (url, guard) = fresh_db(backend).await?;
         let topdir = tempfile::tempdir()?;
         let mut config = HubConfig {
@@ -122,6 +127,7 @@ impl TestHub {
         };
         // tests run the scheduler whenever a host asks
         config.scheduler.run_interval = 0.0;
+        tune(&mut config);
         let hub = Hub::open(&url, config).await?;
         hub.users().bootstrap_admin("admin", "admin").await?;
         Ok(TestHub {

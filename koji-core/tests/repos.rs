@@ -1,7 +1,7 @@
 //! Reading and changing repos through upstream's API (getRepo, repoInfo,
 //! getActiveRepos, repoExpire, repoProblem, repoDelete), on repo rows as
-//! an upstream database holds them (written here directly: generating
-//! repos is still to come).
+//! an upstream database holds them (written here directly, as a hub
+//! migrated from upstream has them).
 
 use koji_core::db::exec;
 use koji_core::params;

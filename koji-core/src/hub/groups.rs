@@ -332,35 +332,18 @@ impl Groups<'_> {
     ) -> Result<Json> {
         let c = self.0.db().conn();
         let tag = strict_ref(c, "tag", tag).await?;
-        let groups = tag_groups_in(c, tag.id, event, inherit, incl_pkgs, incl_reqs).await?;
-        let mut out = vec![];
-        for g in groups {
-            if g.blocked && !incl_blocked {
-                continue;
-            }
-            let mut m = g.fields;
-            let keep = |e: &Map<String, Json>| incl_blocked || !is_blocked(e);
-            if incl_pkgs {
-                let list: Vec<Json> = g
-                    .packages
-                    .into_iter()
-                    .filter(|(_, e)| keep(e))
-                    .map(|(_, e)| Json::Object(e))
-                    .collect();
-                m.insert("packagelist".into(), Json::Array(list));
-            }
-            if incl_reqs {
-                let list: Vec<Json> = g
-                    .reqs
-                    .into_iter()
-                    .filter(|(_, e)| keep(e))
-                    .map(|(_, e)| Json::Object(e))
-                    .collect();
-                m.insert("grouplist".into(), Json::Array(list));
-            }
-            out.push(Json::Object(m));
-        }
-        Ok(Json::Array(out))
+        Ok(Json::Array(
+            tag_groups_json_in(
+                c,
+                tag.id,
+                event,
+                inherit,
+                incl_pkgs,
+                incl_reqs,
+                incl_blocked,
+            )
+            .await?,
+        ))
     }
 
     /// `groupListAdd(taginfo, grpinfo, block=False, force=False, **opts)`
@@ -762,6 +745,48 @@ pub(crate) async fn req_add_in(
     let mut fields = REQ_FIELDS.to_vec();
     fields.push(("blocked", Kind::Bool));
     replace_in(tx, "group_req_listing", &keys, &opts, &fields, user_id).await
+}
+
+/// Upstream's `readTagGroups`: the tag's groups as `getTagGroups`
+/// answers them (`packagelist`/`grouplist` when asked for).
+pub(crate) async fn tag_groups_json_in<C: ConnectionTrait>(
+    c: &C,
+    tag_id: i64,
+    event: Option<i64>,
+    inherit: bool,
+    incl_pkgs: bool,
+    incl_reqs: bool,
+    incl_blocked: bool,
+) -> Result<Vec<Json>> {
+    let groups = tag_groups_in(c, tag_id, event, inherit, incl_pkgs, incl_reqs).await?;
+    let mut out = vec![];
+    for g in groups {
+        if g.blocked && !incl_blocked {
+            continue;
+        }
+        let mut m = g.fields;
+        let keep = |e: &Map<String, Json>| incl_blocked || !is_blocked(e);
+        if incl_pkgs {
+            let list: Vec<Json> = g
+                .packages
+                .into_iter()
+                .filter(|(_, e)| keep(e))
+                .map(|(_, e)| Json::Object(e))
+                .collect();
+            m.insert("packagelist".into(), Json::Array(list));
+        }
+        if incl_reqs {
+            let list: Vec<Json> = g
+                .reqs
+                .into_iter()
+                .filter(|(_, e)| keep(e))
+                .map(|(_, e)| Json::Object(e))
+                .collect();
+            m.insert("grouplist".into(), Json::Array(list));
+        }
+        out.push(Json::Object(m));
+    }
+    Ok(out)
 }
 
 /// The groups of `tag` as `getTagGroups` answers them without blocked

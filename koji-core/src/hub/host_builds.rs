@@ -48,7 +48,7 @@ async fn owner_caller(tx: &Tx, task: i64) -> Result<Caller> {
 
 /// A path a builder gives, relative to `<topdir>/work`: no `..`, not
 /// absolute, and it must exist.
-fn work_file(work: &Path, rel: &Json) -> Result<PathBuf> {
+pub(crate) fn work_file(work: &Path, rel: &Json) -> Result<PathBuf> {
     let rel = match rel {
         Json::String(s) => s.clone(),
         other => {

@@ -227,6 +227,16 @@ impl Hosts<'_> {
                 false,
             )
             .await?;
+        // the hub's own builder also makes repos (upstream's hosts join
+        // the createrepo channel by hand)
+        self.add_to_channel(
+            &caller,
+            &Json::from(name),
+            &Json::from("createrepo"),
+            true,
+            false,
+        )
+        .await?;
         self.0.auth().set_password(name, password).await?;
         Ok(id)
     }

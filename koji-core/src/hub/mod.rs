@@ -12,6 +12,7 @@ pub mod buildtypes;
 pub mod cache;
 mod caller;
 pub mod cg;
+pub mod dist_repos;
 pub mod external_repos;
 pub mod groups;
 pub mod history;
@@ -22,6 +23,10 @@ mod misc;
 pub mod packages;
 mod pyre;
 pub mod query_opts;
+pub mod query_view;
+pub mod repo_gen;
+pub mod repo_queue;
+pub mod repo_regen;
 pub mod repos;
 pub mod rpms;
 pub mod scheduler;
@@ -72,6 +77,10 @@ pub struct HubConfig {
     pub policies: Arc<crate::policy::Policies>,
     /// The task scheduler's timings and limits.
     pub scheduler: scheduler::SchedulerConfig,
+    /// Repo options, requests and regeneration.
+    pub repos: repo_gen::RepoConfig,
+    /// The built-in repo upkeep (kojira's job).
+    pub regen: repo_regen::RegenConfig,
 }
 
 impl HubConfig {
@@ -95,6 +104,8 @@ impl Default for HubConfig {
             max_request_length: 4 * 1024 * 1024,
             policies: Arc::default(),
             scheduler: Default::default(),
+            repos: Default::default(),
+            regen: Default::default(),
         }
     }
 }

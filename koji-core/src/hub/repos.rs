@@ -1,7 +1,6 @@
 //! Repositories of tags (upstream's `repo` table and its `RepoQuery`):
-//! reading them. Generating them (`newRepo`, `repo.request`, the
-//! regeneration loop) is still to come; a hub migrated from upstream
-//! answers with the repos it has.
+//! reading them and their states. Making them is `repo_gen`, requests
+//! `repo_queue`, the hub's own upkeep `repo_regen`.
 
 use super::scheduler::{data_select, json_col};
 use super::tags::lookup_name;
@@ -117,19 +116,39 @@ fn repo_id_arg(v: &Json) -> Result<i64> {
 /// Upstream's `repo_set_state` inside `tx`: states only move forward
 /// (DELETED excepted, which is final); the same state again changes
 /// nothing.
-async fn set_state_in(tx: &Tx, repo_id: i64, state: i64) -> Result<()> {
+pub(crate) async fn set_state_in(tx: &Tx, repo_id: i64, state: i64) -> Result<()> {
+    set_state_from_in(tx, repo_id, None, state)
+        .await
+        .map(|_| ())
+}
+
+/// [`set_state_in`], only if the repo is (still) in state `expected`
+/// when given; answers whether it changed.
+pub(crate) async fn set_state_from_in(
+    tx: &Tx,
+    repo_id: i64,
+    expected: Option<i64>,
+    state: i64,
+) -> Result<bool> {
     let name = REPO_STATES
         .get(state as usize)
         .ok_or_else(|| Error::Parameter(format!("Unknown repo state: {state}")))?;
+    let lock = match crate::db::backend_of(&**tx) {
+        crate::db::Backend::Postgres => " FOR UPDATE",
+        crate::db::Backend::Sqlite => "",
+    };
     let old = fetch_opt(
         &**tx,
-        "SELECT state FROM repo WHERE id = ?",
+        &format!("SELECT state FROM repo WHERE id = ?{lock}"),
         params![repo_id],
     )
     .await?
     .ok_or_else(|| Error::generic("query returned no rows"))?
     .opt_int("state")?
     .unwrap_or_default();
+    if expected.is_some_and(|e| e != old) {
+        return Ok(false);
+    }
     let old_name = REPO_STATES.get(old as usize).copied().unwrap_or("?");
     if old > state && state != REPO_DELETED {
         return Err(Error::Generic(format!(
@@ -137,7 +156,7 @@ async fn set_state_in(tx: &Tx, repo_id: i64, state: i64) -> Result<()> {
         )));
     } else if old == state {
         tracing::warn!("Repo {repo_id} is already in state {name}");
-        return Ok(());
+        return Ok(false);
     } else if old == REPO_DELETED {
         return Err(Error::Generic(format!("Repo {repo_id} is deleted")));
     }
@@ -147,7 +166,28 @@ async fn set_state_in(tx: &Tx, repo_id: i64, state: i64) -> Result<()> {
         params![state, chrono::Utc::now(), repo_id],
     )
     .await?;
-    Ok(())
+    if state == REPO_READY {
+        let repo = select_one_in(&**tx, repo_id).await?;
+        super::repo_gen::repo_done_hook_in(tx, &repo).await?;
+    }
+    Ok(true)
+}
+
+/// One repo, every `RepoQuery` field; GenericError when it is missing.
+pub(crate) async fn select_one_in<C: ConnectionTrait>(c: &C, repo_id: i64) -> Result<Json> {
+    select_in(c, "repo.id = ?", params![repo_id], "")
+        .await?
+        .pop()
+        .ok_or_else(|| Error::generic("query returned no rows"))
+}
+
+/// The repos matching `cond`, by id.
+pub(crate) async fn select_where_in<C: ConnectionTrait>(
+    c: &C,
+    cond: &str,
+    params: Vec<Value>,
+) -> Result<Vec<Json>> {
+    select_in(c, cond, params, "ORDER BY repo.id").await
 }
 
 /// Upstream's `repo_references`: the buildroots using the repo that are

@@ -833,11 +833,17 @@ static LOG_MESSAGES: View = View {
 /// Takes the scheduler lock for this transaction; false if another hub's
 /// run holds it.
 async fn lock_scheduler(tx: &Tx) -> Result<bool> {
+    try_lock(tx, "scheduler").await
+}
+
+/// Takes the `locks` row `name` for this transaction without waiting
+/// (upstream's `db_lock(name, wait=False)`); false if another hub holds it.
+pub(crate) async fn try_lock(tx: &Tx, name: &str) -> Result<bool> {
     match backend_of(&**tx) {
         Backend::Postgres => Ok(fetch_opt(
             &**tx,
-            "SELECT name FROM locks WHERE name = 'scheduler' FOR UPDATE SKIP LOCKED",
-            vec![],
+            "SELECT name FROM locks WHERE name = ? FOR UPDATE SKIP LOCKED",
+            crate::params![name],
         )
         .await?
         .is_some()),

@@ -1116,6 +1116,117 @@ async fn external_repos_of<C: ConnectionTrait>(
 
 /// `MAX` (or `MIN`) of `col` over `table` for the given ids, with an extra
 /// bound (`col < ?` or `col > ?`).
+/// Upstream's `tag_last_change_event` for a live tag: the last event
+/// (before `before`) that changed the tag or, with `inherit`, its
+/// ancestors as of `before`.
+pub async fn tag_last_change_event_in<C: ConnectionTrait>(
+    c: &C,
+    tag_id: i64,
+    before: Option<i64>,
+    inherit: bool,
+) -> Result<Option<i64>> {
+    let mut tags = vec![tag_id];
+    if inherit {
+        tags.extend(
+            read_full_inheritance_in(c, tag_id, before, false)
+                .await?
+                .iter()
+                .map(|l| l.parent_id),
+        );
+    }
+    let bound = before.map(|b| ("<", b));
+    let mut events = vec![
+        agg(
+            c,
+            "MAX",
+            "tag_updates",
+            "update_event",
+            "tag_id",
+            &tags,
+            bound,
+        )
+        .await?,
+    ];
+    for table in TAG_TABLES {
+        for col in ["create_event", "revoke_event"] {
+            events.push(agg(c, "MAX", table, col, "tag_id", &tags, bound).await?);
+        }
+    }
+    let repos = external_repos_of(c, &tags, before).await?;
+    if !repos.is_empty() {
+        for table in ["external_repo_config", "external_repo_data"] {
+            for col in ["create_event", "revoke_event"] {
+                events.push(agg(c, "MAX", table, col, "external_repo_id", &repos, bound).await?);
+            }
+        }
+    }
+    Ok(events.into_iter().flatten().max())
+}
+
+/// Upstream's `tag_first_change_event`: the tag's creation, or the first
+/// change after `after` (never before the creation).
+pub async fn tag_first_change_event_in<C: ConnectionTrait>(
+    c: &C,
+    tag_id: i64,
+    after: Option<i64>,
+    inherit: bool,
+) -> Result<Option<i64>> {
+    let created = agg(
+        c,
+        "MIN",
+        "tag_config",
+        "create_event",
+        "tag_id",
+        &[tag_id],
+        None,
+    )
+    .await?;
+    let Some(after) = after else {
+        return Ok(created);
+    };
+    let mut tags = vec![tag_id];
+    if inherit {
+        tags.extend(
+            read_full_inheritance_in(c, tag_id, Some(after), false)
+                .await?
+                .iter()
+                .map(|l| l.parent_id),
+        );
+    }
+    // upstream skips the bound for tag_updates when `after` is 0
+    let ub = (after != 0).then_some((">", after));
+    let mut events = vec![agg(c, "MIN", "tag_updates", "update_event", "tag_id", &tags, ub).await?];
+    for table in TAG_TABLES {
+        for col in ["create_event", "revoke_event"] {
+            events.push(agg(c, "MIN", table, col, "tag_id", &tags, Some((">", after))).await?);
+        }
+    }
+    let repos = external_repos_of(c, &tags, Some(after)).await?;
+    if !repos.is_empty() {
+        for table in ["external_repo_config", "external_repo_data"] {
+            for col in ["create_event", "revoke_event"] {
+                events.push(
+                    agg(
+                        c,
+                        "MIN",
+                        table,
+                        col,
+                        "external_repo_id",
+                        &repos,
+                        Some((">", after)),
+                    )
+                    .await?,
+                );
+            }
+        }
+    }
+    let first = events.into_iter().flatten().min();
+    Ok(first.map(|f| match created {
+        Some(cr) => f.max(cr),
+        None => f,
+    }))
+}
+
 async fn agg<C: ConnectionTrait>(
     c: &C,
     func: &str,
@@ -1521,43 +1632,7 @@ impl Tagging<'_> {
                 return Ok(Some(d));
             }
         }
-        let mut tags = vec![tinfo.id];
-        if inherit {
-            tags.extend(
-                read_full_inheritance_in(c, tinfo.id, before, false)
-                    .await?
-                    .iter()
-                    .map(|l| l.parent_id),
-            );
-        }
-        let bound = before.map(|b| ("<", b));
-        let mut events = vec![
-            agg(
-                c,
-                "MAX",
-                "tag_updates",
-                "update_event",
-                "tag_id",
-                &tags,
-                bound,
-            )
-            .await?,
-        ];
-        for table in TAG_TABLES {
-            for col in ["create_event", "revoke_event"] {
-                events.push(agg(c, "MAX", table, col, "tag_id", &tags, bound).await?);
-            }
-        }
-        let repos = external_repos_of(c, &tags, before).await?;
-        if !repos.is_empty() {
-            for table in ["external_repo_config", "external_repo_data"] {
-                for col in ["create_event", "revoke_event"] {
-                    events
-                        .push(agg(c, "MAX", table, col, "external_repo_id", &repos, bound).await?);
-                }
-            }
-        }
-        let last = events.into_iter().flatten().max();
+        let last = tag_last_change_event_in(c, tinfo.id, before, inherit).await?;
         Ok(match (last, deleted) {
             (None, _) => None,
             (Some(l), Some(d)) => Some(l.min(d)),
@@ -1577,61 +1652,7 @@ impl Tagging<'_> {
         let c = self.0.db().conn();
         let tag_id = strict_id(c, "tag", tag).await?;
         let after = int_arg(after)?;
-        let created = agg(
-            c,
-            "MIN",
-            "tag_config",
-            "create_event",
-            "tag_id",
-            &[tag_id],
-            None,
-        )
-        .await?;
-        let Some(after) = after else {
-            return Ok(created);
-        };
-        let mut tags = vec![tag_id];
-        if inherit {
-            tags.extend(
-                read_full_inheritance_in(c, tag_id, Some(after), false)
-                    .await?
-                    .iter()
-                    .map(|l| l.parent_id),
-            );
-        }
-        // upstream skips the bound for tag_updates when `after` is 0
-        let ub = (after != 0).then_some((">", after));
-        let mut events =
-            vec![agg(c, "MIN", "tag_updates", "update_event", "tag_id", &tags, ub).await?];
-        for table in TAG_TABLES {
-            for col in ["create_event", "revoke_event"] {
-                events.push(agg(c, "MIN", table, col, "tag_id", &tags, Some((">", after))).await?);
-            }
-        }
-        let repos = external_repos_of(c, &tags, Some(after)).await?;
-        if !repos.is_empty() {
-            for table in ["external_repo_config", "external_repo_data"] {
-                for col in ["create_event", "revoke_event"] {
-                    events.push(
-                        agg(
-                            c,
-                            "MIN",
-                            table,
-                            col,
-                            "external_repo_id",
-                            &repos,
-                            Some((">", after)),
-                        )
-                        .await?,
-                    );
-                }
-            }
-        }
-        let first = events.into_iter().flatten().min();
-        Ok(first.map(|f| match created {
-            Some(cr) => f.max(cr),
-            None => f,
-        }))
+        tag_first_change_event_in(c, tag_id, after, inherit).await
     }
 
     /// `snapshotTag(src, dst, config=True, pkgs=True, builds=True,

@@ -34,6 +34,8 @@ pub(super) fn register(r: &mut Registry) {
     repos::register(r);
     repos::register_lifecycle(r);
     repos::register_namespace(r);
+    repos::register_generation(r);
+    repos::register_dist(r);
     targets::register(r);
     hosts::register(r);
     history::register(r);

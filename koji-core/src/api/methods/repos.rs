@@ -255,3 +255,200 @@ pub(super) fn register_namespace(r: &mut Registry) {
         }
     );
 }
+
+pub(super) fn register_generation(r: &mut Registry) {
+    method!(
+        r,
+        "host.repoInit(tag, task_id=None, event=None, opts=None)",
+        "Create a repo of a tag in the INIT state with its inputs written (hosts).",
+        |cx, a| {
+            let (repo, event) = cx
+                .hub
+                .repos()
+                .init(
+                    &cx.caller,
+                    a.raw("tag"),
+                    a.raw("task_id"),
+                    a.raw("event"),
+                    a.raw("opts"),
+                )
+                .await?;
+            ok(serde_json::json!([repo, event]))
+        }
+    );
+    method!(
+        r,
+        "host.repoDone(repo_id, data, expire=False, repo_json_updates=None)",
+        "Move a repo's uploaded metadata into place and mark it ready (hosts).",
+        |cx, a| {
+            cx.hub
+                .repos()
+                .done(
+                    &cx.caller,
+                    a.raw("repo_id"),
+                    a.raw("data"),
+                    a.flag("expire"),
+                    a.raw("repo_json_updates"),
+                )
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "newRepo(tag, event=None, src=False, debuginfo=False, separate_src=False)",
+        "Create a newRepo task for a tag (the repo or regen-repo permission).",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .new_repo(
+                    &cx.caller,
+                    a.raw("tag"),
+                    a.raw("event"),
+                    a.flag("src"),
+                    a.flag("debuginfo"),
+                    a.flag("separate_src"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "repo.get(tag, min_event=None, at_event=None, opts=None)",
+        "The newest ready repo of a tag matching the event and options.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .get(
+                    a.raw("tag"),
+                    a.raw("min_event"),
+                    a.raw("at_event"),
+                    a.raw("opts"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "repo.request(tag, min_event=None, at_event=None, opts=None, priority=None, force=False)",
+        "Ask for a repo of a tag: a current one, or a queued request.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .request(
+                    &cx.caller,
+                    a.raw("tag"),
+                    a.raw("min_event"),
+                    a.raw("at_event"),
+                    a.raw("opts"),
+                    a.raw("priority"),
+                    a.flag("force"),
+                )
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "repo.checkRequest(req_id)",
+        "A repo request, with its repo or task.",
+        |cx, a| { ok(cx.hub.repos().check_request(a.raw("req_id")).await?) }
+    );
+    method!(
+        r,
+        "repo.setRequestPriority(req_id, priority)",
+        "Change a repo request's priority (admins).",
+        |cx, a| {
+            cx.hub
+                .repos()
+                .set_request_priority(&cx.caller, a.raw("req_id"), a.raw("priority"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "repo.query(clauses, fields=None, opts=None)",
+        "Query repos (upstream's RepoQuery).",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .query(a.raw("clauses"), a.raw("fields"), a.raw("opts"))
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "repo.queryQueue(clauses=None, fields=None, opts=None)",
+        "Query repo requests.",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .query_queue(a.raw("clauses"), a.raw("fields"), a.raw("opts"))
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "repo.checkQueue()",
+        "Make newRepo tasks for waiting requests (the repo permission).",
+        |cx, a| {
+            cx.hub.repos().check_queue(&cx.caller).await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "repo.autoRequests()",
+        "Request repos for tags with repo.auto (the repo permission).",
+        |cx, a| {
+            cx.hub.repos().auto_requests(&cx.caller).await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
+        "repo.updateEndEvents()",
+        "Record when ready repos stopped being current (the repo permission).",
+        |cx, a| {
+            cx.hub.repos().update_end_events(&cx.caller).await?;
+            ok(Json::Null)
+        }
+    );
+}
+
+pub(super) fn register_dist(r: &mut Registry) {
+    method!(
+        r,
+        "distRepo(tag, keys, **task_opts)",
+        "Create a dist repo task for a tag (dist-repo permission or the dist_repo policy).",
+        |cx, a| {
+            ok(cx
+                .hub
+                .repos()
+                .dist_repo(&cx.caller, a.raw("tag"), a.raw("keys"), &a.kwargs)
+                .await?)
+        }
+    );
+    method!(
+        r,
+        "host.distRepoMove(repo_id, uploadpath, arch)",
+        "Move one arch of a dist repo into place (hosts).",
+        |cx, a| {
+            cx.hub
+                .repos()
+                .dist_repo_move(
+                    &cx.caller,
+                    a.raw("repo_id"),
+                    a.raw("uploadpath"),
+                    a.raw("arch"),
+                )
+                .await?;
+            ok(Json::Null)
+        }
+    );
+}

@@ -25,6 +25,11 @@ pub fn builtins() -> TaskRegistry {
     let _ = r.register(TagBuildTask);
     let _ = r.register(DependantTask);
     let _ = r.register(SleepTask);
+    let _ = r.register(repos::NewRepoTask);
+    let _ = r.register(repos::CreaterepoTask);
+    let _ = r.register(repos::WaitrepoTask);
+    let _ = r.register(dist::DistRepoTask);
+    let _ = r.register(dist::CreateDistRepoTask);
     r
 }
 
@@ -64,6 +69,11 @@ macro_rules! builtin {
     };
 }
 
+// handler modules after the macro, which they use
+mod broot;
+pub mod dist;
+pub mod repos;
+
 builtin!(
     BuildTask,
     BuildParams { src, target, opts },
@@ -87,7 +97,8 @@ builtin!(
         &p.pkg,
         &p.root,
         &p.arch,
-        koji_core::api::truthy(&p.keep_srpm)
+        koji_core::api::truthy(&p.keep_srpm),
+        &p.opts
     )
 );
 builtin!(
@@ -167,32 +178,9 @@ pub fn is_scm_url(s: &str) -> bool {
     SCM_SCHEMES.iter().any(|p| s.starts_with(p))
 }
 
-/// Upstream's `koji.canonArch`.
+/// Upstream's `koji.canonArch` (the hub's rule, as an owned string).
 pub fn canon_arch(arch: &str) -> String {
-    let a = arch;
-    if a.len() == 4 && a.starts_with('i') && a.ends_with("86") || a == "athlon" {
-        return "i386".into();
-    }
-    if a == "ia32e" {
-        return "x86_64".into();
-    }
-    if a == "ppc64le" {
-        return a.into();
-    }
-    for (prefix, canon) in [
-        ("ppc64", "ppc64"),
-        ("sparc64", "sparc64"),
-        ("sparc", "sparc"),
-        ("alpha", "alpha"),
-    ] {
-        if a.starts_with(prefix) {
-            return canon.into();
-        }
-    }
-    if let Some(rest) = a.strip_prefix("arm") {
-        return if rest.contains('h') { "armhfp" } else { "arm" }.into();
-    }
-    a.into()
+    koji_core::hub::hosts::canon_arch(arch).to_string()
 }
 
 fn header_list(h: &Map<String, Json>, key: &str) -> Vec<String> {
@@ -260,6 +248,9 @@ fn read_header(path: &Path) -> Result<Map<String, Json>> {
         "buildarchs",
         "exclusivearch",
         "excludearch",
+        "requirename",
+        "requireflags",
+        "requireversion",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -267,6 +258,78 @@ fn read_header(path: &Path) -> Result<Map<String, Json>> {
     let h = RpmHeaders::read(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     h.fields(Some(&names))
         .map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// The repo a build uses (upstream's `BuildTask.getRepo`): the one given
+/// (`repo_id`, READY or EXPIRED), one with `wait_builds` in it or current
+/// as of now (`wait_repo`), waited for in a `waitrepo` subtask; otherwise
+/// the build tag's current repo, if it has one.
+async fn build_repo(ctx: &TaskCtx, opts: &Map<String, Json>, target: &Json) -> Result<Option<i64>> {
+    if let Some(r) = opts.get("repo_id").filter(|v| !v.is_null()) {
+        let info = ctx.hub.call("repoInfo", vec![r.clone()]).await?;
+        if info.is_null() {
+            return Err(fail(BUILD_ERROR, format!("No such repo: {r}")));
+        }
+        let state = info["state"].as_i64().unwrap_or(-1);
+        if state != 1 && state != 2 {
+            let name = ["INIT", "READY", "EXPIRED", "DELETED", "PROBLEM"]
+                .get(state as usize)
+                .copied()
+                .unwrap_or("?");
+            return Err(fail(
+                BUILD_ERROR,
+                format!("Bad repo: {} ({name})", info["id"]),
+            ));
+        }
+        if info["tag_id"] != target["build_tag"] {
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "Repo {} is not for the build tag of {} ({})",
+                    info["id"],
+                    target["name"].as_str().unwrap_or_default(),
+                    target["build_tag_name"].as_str().unwrap_or_default()
+                ),
+            ));
+        }
+        return Ok(info["id"].as_i64());
+    }
+    let nvrs: Vec<Json> = match opts.get("wait_builds") {
+        Some(Json::Array(a)) => a.clone(),
+        _ => vec![],
+    };
+    if !nvrs.is_empty() || truthy(opts.get("wait_repo")) {
+        let min_event = if truthy(opts.get("wait_repo")) {
+            ctx.hub
+                .call("tagLastChangeEvent", vec![target["build_tag"].clone()])
+                .await?
+        } else {
+            Json::Null
+        };
+        let t = ctx
+            .subtask(
+                "waitrepo",
+                vec![
+                    target["build_tag_name"].clone(),
+                    Json::Null,
+                    if nvrs.is_empty() {
+                        Json::Null
+                    } else {
+                        Json::Array(nvrs)
+                    },
+                    min_event,
+                ],
+                json!({}),
+            )
+            .await?;
+        let res = ctx.wait_all(&[t], true).await?;
+        return Ok(res.first().and_then(|(_, r)| r["id"].as_i64()));
+    }
+    Ok(ctx
+        .hub
+        .call("getRepo", vec![target["build_tag"].clone()])
+        .await?["id"]
+        .as_i64())
 }
 
 /// `build(src, target, opts=None)`: the parent of a build.
@@ -321,6 +384,7 @@ async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<
     ctx.hub
         .call("host.assertPolicy", vec![json!("build_rpm"), policy])
         .await?;
+    let repo_id = build_repo(ctx, &opts, &tinfo).await?;
     // the SRPM: made from the SCM by a subtask, or the uploaded one
     let (srpm, source) = if from_scm {
         let t = ctx
@@ -329,7 +393,7 @@ async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<
                 vec![
                     json!(src),
                     build_tag.clone(),
-                    json!({"repo_id": null, "scratch": scratch}),
+                    json!({"repo_id": repo_id, "scratch": scratch}),
                 ],
                 json!({"label": "srpm", "arch": "noarch"}),
             )
@@ -417,7 +481,7 @@ async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<
                         build_tag.clone(),
                         json!(arch),
                         json!(i == 0),
-                        json!({"repo_id": null}),
+                        json!({"repo_id": repo_id}),
                     ],
                     json!({"label": arch, "arch": task_arch}),
                 )
@@ -514,7 +578,7 @@ fn sandboxed(
     program: &str,
     args: &[String],
 ) -> tokio::process::Command {
-    sandboxed_with(ctx, dir, net, &[], program, args)
+    sandboxed_with(ctx, dir, net, &[], None, program, args)
 }
 
 /// [`sandboxed`], with more paths visible read-only (a local repository
@@ -524,6 +588,7 @@ fn sandboxed_with(
     dir: &Path,
     net: bool,
     ro: &[&Path],
+    layers: Option<&broot::Layers>,
     program: &str,
     args: &[String],
 ) -> tokio::process::Command {
@@ -569,15 +634,26 @@ fn sandboxed_with(
                 cmd.args(["--ro-bind", &p, &p]);
             }
             let d = dir.to_string_lossy().into_owned();
-            cmd.args([
-                "--bind",
-                &d,
-                &d,
-                "--chdir",
-                &d,
-                "--die-with-parent",
-                "--new-session",
-            ]);
+            cmd.args(["--bind", &d, &d]);
+            if let Some(l) = layers {
+                // the system itself, where the layered directories' links
+                // point (the content store and the tasks stay hidden)
+                let h = l.hostref.to_string_lossy().into_owned();
+                cmd.args(["--ro-bind", "/", &h]);
+                for hidden in [ctx.cfg.topdir.as_deref(), Some(ctx.cfg.workdir.as_path())]
+                    .into_iter()
+                    .flatten()
+                {
+                    let inner = l.hostref.join(hidden.strip_prefix("/").unwrap_or(hidden));
+                    if hidden.is_dir() {
+                        cmd.arg("--tmpfs").arg(inner);
+                    }
+                }
+                for (view, over) in &l.binds {
+                    cmd.arg("--ro-bind").arg(view).arg(over);
+                }
+            }
+            cmd.args(["--chdir", &d, "--die-with-parent", "--new-session"]);
             if !net {
                 cmd.arg("--unshare-net");
             }
@@ -655,13 +731,17 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 }
 
 /// `buildArch(pkg, root, arch, keep_srpm, opts=None)`: rebuilds the SRPM
-/// for one arch; answers `{rpms, srpms, logs, brootid}`.
+/// for one arch in a buildroot made from the build tag's repo
+/// (`opts["repo_id"]`, else the tag's current repo; with no repo at all,
+/// the builder's own system alone); answers `{rpms, srpms, logs,
+/// brootid}`.
 async fn build_arch(
     ctx: &TaskCtx,
     pkg: &Json,
     root: &Json,
     arch: &Json,
     keep_srpm: bool,
+    opts: &Json,
 ) -> Result<Json> {
     let pkg = koji_core::util::py_str(pkg);
     let arch = koji_core::util::py_str(arch);
@@ -683,99 +763,157 @@ async fn build_arch(
     for l in [&build_log, &root_log, &state_log, &output_log] {
         logs.add(l)?;
     }
-    note(&state_log, "State Changed: init");
-    note(
-        &root_log,
-        &format!(
-            "buildroot for tag {} arch {arch}: {} backend, this host's packages (no repo yet)",
-            tag["name"].as_str().unwrap_or("?"),
-            match ctx.cfg.backend {
-                crate::config::Backend::Bwrap => "bubblewrap",
-                crate::config::Backend::None => "plain",
+    let mut broot = None;
+    let out = async {
+        note(&state_log, "State Changed: init");
+        let repo_id = match opts.get("repo_id").and_then(Json::as_i64) {
+            Some(r) => Some(r),
+            None => ctx.hub.call("getRepo", vec![tag["id"].clone()]).await?["id"].as_i64(),
+        };
+        let backend = match ctx.cfg.backend {
+            crate::config::Backend::Bwrap => "bubblewrap",
+            crate::config::Backend::None => "plain",
+        };
+        match repo_id {
+            Some(repo) => {
+                let repo_arch = if arch == "noarch" {
+                    noarch_repo_arch(tag["arches"].as_str().unwrap_or_default())
+                } else {
+                    canon_arch(&arch)
+                };
+                note(
+                    &root_log,
+                    &format!(
+                        "buildroot for tag {} arch {arch}: {backend} backend, repo {repo}",
+                        tag["name"].as_str().unwrap_or("?")
+                    ),
+                );
+                broot = Some(
+                    broot::prepare(
+                        ctx,
+                        repo,
+                        &arch,
+                        &repo_arch,
+                        "build",
+                        &broot::build_requires(&hdr),
+                        &root_log,
+                    )
+                    .await?,
+                );
             }
-        ),
-    );
-    let local_srpm = top.join(srpm.file_name().unwrap_or_default());
-    std::fs::copy(&srpm, &local_srpm)?;
-    let tmp = ctx.workdir.join("tmp");
-    std::fs::create_dir_all(&tmp)?;
-    let mut args: Vec<String> = vec![
-        "--define".into(),
-        format!("_topdir {}", top.display()),
-        "--define".into(),
-        format!("_tmppath {}", tmp.display()),
-        "--define".into(),
-        format!("packager {}", ctx.cfg.packager),
-        "--define".into(),
-        format!("vendor {}", ctx.cfg.vendor),
-        "--define".into(),
-        format!("distribution {}", ctx.cfg.distribution),
-        // -ra: the binaries and the SRPM rebuilt here (kept by the first arch)
-        if keep_srpm { "-ra" } else { "-rb" }.into(),
-    ];
-    if arch != "noarch" {
-        args.push("--target".into());
-        args.push(arch.clone());
-    }
-    args.push(local_srpm.display().to_string());
-    note(&output_log, &format!("rpmbuild {}", args.join(" ")));
-    note(&state_log, "State Changed: build");
-    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
-    let status = run_logged(
-        cmd,
-        &build_log,
-        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
-    )
-    .await;
-    let status = match status {
-        Ok(s) => s,
-        Err(e) => {
-            logs.finish().await;
-            return Err(e);
-        }
-    };
-    note(&output_log, &format!("rpmbuild exited with {status}"));
-    note(&state_log, "State Changed: end");
-    if !status.success() {
-        logs.finish().await;
-        return Err(fail(
-            BUILD_ERROR,
-            format!(
-                "error building package (arch {arch}), rpmbuild exited with status {}; see build.log for more information",
-                status.code().unwrap_or(-1)
+            None => note(
+                &root_log,
+                &format!(
+                    "buildroot for tag {} arch {arch}: {backend} backend, this host's packages \
+                     (the tag has no repo)",
+                    tag["name"].as_str().unwrap_or("?")
+                ),
             ),
-        ));
-    }
-    let mut rpms = vec![];
-    for f in files_with(&top.join("RPMS"), ".rpm") {
-        rpms.push(json!(ctx.upload(&f).await?));
-    }
-    let mut srpms = vec![];
-    if keep_srpm {
-        let found = files_with(&top.join("SRPMS"), ".src.rpm");
-        match found.as_slice() {
-            [one] => srpms.push(json!(ctx.upload(one).await?)),
-            [] => {
-                return Err(fail(
-                    BUILD_ERROR,
-                    format!("no srpm files found for task {}", ctx.id),
-                ))
-            }
-            _ => {
-                return Err(fail(
-                    BUILD_ERROR,
-                    format!("multiple srpm files found for task {}", ctx.id),
-                ))
+        }
+        let local_srpm = top.join(srpm.file_name().unwrap_or_default());
+        std::fs::copy(&srpm, &local_srpm)?;
+        let tmp = ctx.workdir.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        let mut args: Vec<String> = vec![
+            "--define".into(),
+            format!("_topdir {}", top.display()),
+            "--define".into(),
+            format!("_tmppath {}", tmp.display()),
+            "--define".into(),
+            format!("packager {}", ctx.cfg.packager),
+            "--define".into(),
+            format!("vendor {}", ctx.cfg.vendor),
+            "--define".into(),
+            format!("distribution {}", ctx.cfg.distribution),
+            // BuildRequires were resolved against the repo above; this
+            // system's rpm database does not know the rest
+            "--nodeps".into(),
+            // -ra: the binaries and the SRPM rebuilt here (kept by the first arch)
+            if keep_srpm { "-ra" } else { "-rb" }.into(),
+        ];
+        if arch != "noarch" {
+            args.push("--target".into());
+            args.push(arch.clone());
+        }
+        args.push(local_srpm.display().to_string());
+        note(&output_log, &format!("rpmbuild {}", args.join(" ")));
+        note(&state_log, "State Changed: build");
+        let layers = broot.as_ref().map(|b: &broot::Buildroot| &b.layers);
+        let cmd = sandboxed_with(ctx, &ctx.workdir, false, &[], layers, "rpmbuild", &args);
+        let status = run_logged(
+            cmd,
+            &build_log,
+            Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+        )
+        .await?;
+        note(&output_log, &format!("rpmbuild exited with {status}"));
+        note(&state_log, "State Changed: end");
+        if !status.success() {
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "error building package (arch {arch}), rpmbuild exited with status {}; see build.log for more information",
+                    status.code().unwrap_or(-1)
+                ),
+            ));
+        }
+        let mut rpms = vec![];
+        for f in files_with(&top.join("RPMS"), ".rpm") {
+            rpms.push(json!(ctx.upload(&f).await?));
+        }
+        let mut srpms = vec![];
+        if keep_srpm {
+            let found = files_with(&top.join("SRPMS"), ".src.rpm");
+            match found.as_slice() {
+                [one] => srpms.push(json!(ctx.upload(one).await?)),
+                [] => {
+                    return Err(fail(
+                        BUILD_ERROR,
+                        format!("no srpm files found for task {}", ctx.id),
+                    ))
+                }
+                _ => {
+                    return Err(fail(
+                        BUILD_ERROR,
+                        format!("multiple srpm files found for task {}", ctx.id),
+                    ))
+                }
             }
         }
+        Ok((rpms, srpms))
     }
+    .await;
     logs.finish().await;
+    // the buildroot is done with, whatever happened
+    let brootid = broot.as_ref().map(|b| b.id);
+    if let Some(id) = brootid {
+        if let Err(e) = broot::set_state(ctx, id, broot::BR_EXPIRED).await {
+            tracing::warn!("cannot expire buildroot {id}: {e:#}");
+        }
+    }
+    let (rpms, srpms) = out?;
     let dir = ctx.upload_dir();
     let logs: Vec<Json> = ["build.log", "root.log", "state.log", "mock_output.log"]
         .iter()
         .map(|n| json!(format!("{dir}/{n}")))
         .collect();
-    Ok(json!({"rpms": rpms, "srpms": srpms, "logs": logs, "brootid": null}))
+    Ok(json!({"rpms": rpms, "srpms": srpms, "logs": logs, "brootid": brootid}))
+}
+
+/// The repo arch a noarch build uses: this machine's, if the tag has it,
+/// else the tag's first.
+fn noarch_repo_arch(tag_arches: &str) -> String {
+    let mine = canon_arch(std::env::consts::ARCH);
+    let arches: Vec<String> = tag_arches
+        .split_whitespace()
+        .map(canon_arch)
+        .filter(|a| a != "noarch" && a != "src")
+        .collect();
+    if arches.contains(&mine) || arches.is_empty() {
+        mine
+    } else {
+        arches[0].clone()
+    }
 }
 
 /// `buildSRPMFromSCM(url, build_tag, opts=None)`: checks out the sources
@@ -832,7 +970,7 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
     let local_repo = (scm.scheme == "git+file://").then(|| PathBuf::from(&scm.repository));
     let ro: Vec<&Path> = local_repo.iter().map(|p| p.as_path()).collect();
     for (i, step) in steps.iter().enumerate() {
-        let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, "git", step);
+        let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, None, "git", step);
         let status = run_logged(cmd, &checkout_log, Duration::from_secs(3600)).await?;
         if !status.success() {
             if i == 1 {
@@ -844,7 +982,7 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
                     "--hard".into(),
                     scm.revision.clone(),
                 ];
-                let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, "git", &reset);
+                let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, None, "git", &reset);
                 if run_logged(cmd, &checkout_log, Duration::from_secs(600))
                     .await?
                     .success()

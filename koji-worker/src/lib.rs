@@ -16,11 +16,16 @@
 //!   the daemon the moment tasks are assigned or canceled (polling every
 //!   `sleeptime` stays as the fallback).
 //! - [`handlers`]: `build`, `buildSRPMFromSCM`, `buildArch`, `tagBuild`,
-//!   `dependantTask`, `sleep`, as [`koji_core::task::TaskHandler`]s.
+//!   `dependantTask`, `waitrepo`, `newRepo`, `createrepo`, `sleep`, as
+//!   [`koji_core::task::TaskHandler`]s.
+//! - [`buildroot`]: buildroots from a tag's repo (the `build` group and
+//!   BuildRequires resolved against the repo's metadata, unpacked and
+//!   layered over the builder's own system).
 //! - [`cli`]: the `kojid` program; a plugin's own kojid is
 //!   `koji_worker::cli::main(registry)` with the built-ins plus its
 //!   handlers (see `examples/hello-plugin`).
 
+pub mod buildroot;
 pub mod cli;
 pub mod client;
 pub mod config;

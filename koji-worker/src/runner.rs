@@ -177,8 +177,18 @@ impl TaskCtx {
         if rel.split('/').any(|c| c == ".." || c.is_empty()) || rel.starts_with('/') {
             return Err(fail(1000, format!("Invalid path: {rel}")));
         }
+        self.store_file(&format!("work/{rel}"), "SRPM file").await
+    }
+
+    /// A file of the content store (`rel` below it): the shared one, or a
+    /// copy fetched from `topurl` into the task's directory; `what` names
+    /// it in errors.
+    pub async fn store_file(&self, rel: &str, what: &str) -> Result<PathBuf> {
+        if rel.split('/').any(|c| c == ".." || c.is_empty()) || rel.starts_with('/') {
+            return Err(fail(1000, format!("Invalid path: {rel}")));
+        }
         if let Some(top) = &self.cfg.topdir {
-            let p = top.join("work").join(rel);
+            let p = top.join(rel);
             if p.is_file() {
                 return Ok(p);
             }
@@ -186,20 +196,23 @@ impl TaskCtx {
         let Some(url) = &self.cfg.topurl else {
             return Err(fail(
                 BUILD_ERROR,
-                format!("SRPM file missing: work/{rel} (no topdir or topurl)"),
+                format!("{what} missing: {rel} (no topdir or topurl)"),
             ));
         };
-        let dest = self.workdir.join("local").join("work").join(rel);
+        let dest = self.workdir.join("local").join(rel);
+        if dest.is_file() {
+            return Ok(dest);
+        }
         if let Some(d) = dest.parent() {
             tokio::fs::create_dir_all(d).await?;
         }
-        let resp = reqwest::get(format!("{}/work/{rel}", url.trim_end_matches('/')))
+        let resp = reqwest::get(format!("{}/{rel}", url.trim_end_matches('/')))
             .await
-            .with_context(|| format!("cannot download work/{rel}"))?;
+            .with_context(|| format!("cannot download {rel}"))?;
         if !resp.status().is_success() {
             return Err(fail(
                 BUILD_ERROR,
-                format!("SRPM file missing: work/{rel} (HTTP {})", resp.status()),
+                format!("{what} missing: {rel} (HTTP {})", resp.status()),
             ));
         }
         tokio::fs::write(&dest, resp.bytes().await?).await?;

@@ -1,0 +1,257 @@
+//! Setting up a task's buildroot from a repo (see [`crate::buildroot`]):
+//! the hub's buildroot record (`host.newBuildRoot`, its RPM listing, its
+//! states), the packages resolved and unpacked, the layered view the
+//! sandbox binds.
+
+use super::note;
+use crate::buildroot::{comps_group, layer, read_repo, resolve, unpack, Dep};
+use crate::client::kw;
+use crate::runner::{fail, TaskCtx, BUILD_ERROR};
+use anyhow::Result;
+use serde_json::{json, Map, Value as Json};
+use std::path::{Path, PathBuf};
+
+/// What the sandbox binds to show a buildroot: directories of the layered
+/// view over the system's own, and where the system itself is mounted.
+pub struct Layers {
+    pub binds: Vec<(PathBuf, PathBuf)>,
+    pub hostref: PathBuf,
+}
+
+/// A buildroot made for a task.
+pub struct Buildroot {
+    pub id: i64,
+    pub layers: Layers,
+}
+
+/// upstream's buildroot states
+pub const BR_BUILDING: i64 = 2;
+pub const BR_EXPIRED: i64 = 3;
+
+/// A file of the content store, shared or fetched from `topurl`.
+async fn store_file(ctx: &TaskCtx, rel: &str) -> Result<PathBuf> {
+    ctx.store_file(rel, "repo file").await
+}
+
+/// The requirements of an SRPM header (`requirename`/`flags`/`version`).
+pub fn build_requires(hdr: &Map<String, Json>) -> Vec<Dep> {
+    let list = |k: &str| -> Vec<Json> {
+        match hdr.get(k) {
+            Some(Json::Array(a)) => a.clone(),
+            Some(Json::Null) | None => vec![],
+            Some(other) => vec![other.clone()],
+        }
+    };
+    let (names, flags, vers) = (
+        list("requirename"),
+        list("requireflags"),
+        list("requireversion"),
+    );
+    let mut out = vec![];
+    for (i, n) in names.iter().enumerate() {
+        let name = n.as_str().unwrap_or_default();
+        if name.is_empty() || name.starts_with("rpmlib(") {
+            continue;
+        }
+        let mut d = Dep::named(name);
+        let f = flags.get(i).and_then(Json::as_i64).unwrap_or(0);
+        let v = vers.get(i).and_then(Json::as_str).unwrap_or_default();
+        if !v.is_empty() && f & 0xe != 0 {
+            let (lt, gt, eq) = (f & 2 != 0, f & 4 != 0, f & 8 != 0);
+            d.flags = Some(
+                match (lt, gt, eq) {
+                    (true, false, true) => "LE",
+                    (true, false, false) => "LT",
+                    (false, true, true) => "GE",
+                    (false, true, false) => "GT",
+                    _ => "EQ",
+                }
+                .into(),
+            );
+            let (epoch, rest) = match v.split_once(':') {
+                Some((e, r)) => (Some(e.to_string()), r),
+                None => (None, v),
+            };
+            let (ver, rel) = match rest.split_once('-') {
+                Some((a, b)) => (a.to_string(), Some(b.to_string())),
+                None => (rest.to_string(), None),
+            };
+            d.epoch = epoch;
+            d.ver = Some(ver);
+            d.rel = rel;
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// Makes the buildroot of this task for `repo_id`/`arch`: installs the
+/// repo's `group` and `extra` requirements and records it with the hub
+/// (listing, then BUILDING). `repo_arch` is the repo directory to use.
+pub async fn prepare(
+    ctx: &TaskCtx,
+    repo_id: i64,
+    arch: &str,
+    repo_arch: &str,
+    group: &str,
+    extra: &[Dep],
+    log: &Path,
+) -> Result<Buildroot> {
+    let rinfo = ctx
+        .hub
+        .call(
+            "repoInfo",
+            vec![json!(repo_id), kw(json!({"strict": true}))],
+        )
+        .await?;
+    let state = rinfo["state"].as_i64().unwrap_or(-1);
+    if state != 1 && state != 2 {
+        return Err(fail(
+            BUILD_ERROR,
+            format!("Bad repo: {repo_id} (state {state})"),
+        ));
+    }
+    let tag = rinfo["tag_name"].as_str().unwrap_or_default().to_string();
+    if tag.is_empty() || tag.contains('/') || tag == ".." {
+        return Err(fail(1000, format!("Invalid tag name: {tag}")));
+    }
+    let id = ctx
+        .hub
+        .call(
+            "host.newBuildRoot",
+            vec![json!(repo_id), json!(arch), kw(json!({"task_id": ctx.id}))],
+        )
+        .await?
+        .as_i64()
+        .unwrap_or_default();
+    let base = format!("repos/{tag}/{repo_id}");
+    note(
+        log,
+        &format!("buildroot {id}: repo {repo_id} of tag {tag} ({repo_arch}), group {group}"),
+    );
+    // the repo's metadata, from the content store or topurl
+    let repomd = store_file(ctx, &format!("{base}/{repo_arch}/repodata/repomd.xml")).await?;
+    let archdir = repomd
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    if let Some(href) =
+        crate::buildroot::primary_href(&std::fs::read_to_string(&repomd).unwrap_or_default())
+    {
+        store_file(ctx, &format!("{base}/{repo_arch}/{href}")).await?;
+    }
+    let pkgs = read_repo(&archdir).map_err(|e| fail(BUILD_ERROR, format!("{e:#}")))?;
+    let comps = match store_file(ctx, &format!("{base}/groups/comps.xml")).await {
+        Ok(p) => std::fs::read_to_string(p).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let mut wanted: Vec<Dep> = comps_group(&comps, group)
+        .iter()
+        .map(|n| Dep::named(n))
+        .collect();
+    if wanted.is_empty() {
+        note(log, &format!("the repo has no {group} group"));
+    }
+    wanted.extend(extra.iter().cloned());
+    let res = resolve(&pkgs, &wanted, repo_arch);
+    let chosen: Vec<String> = res.install.iter().map(|&i| pkgs[i].nvra()).collect();
+    note(
+        log,
+        &format!(
+            "installing {} packages from the repo: {}",
+            chosen.len(),
+            chosen.join(" ")
+        ),
+    );
+    if !res.from_host.is_empty() {
+        note(
+            log,
+            &format!(
+                "not in the repo, taken from this builder's system: {}",
+                res.from_host.join(" ")
+            ),
+        );
+    }
+    let root = ctx.workdir.join("buildroot").join("root");
+    std::fs::create_dir_all(&root)?;
+    for &i in &res.install {
+        let href = &pkgs[i].href;
+        let rel = if let Some(r) = href.strip_prefix("toplink/") {
+            r.to_string()
+        } else {
+            format!("{base}/{repo_arch}/{href}")
+        };
+        let file = store_file(ctx, &rel).await?;
+        unpack(&file, &root).map_err(|e| fail(BUILD_ERROR, format!("{e:#}")))?;
+    }
+    let hostref = ctx.workdir.join(".host");
+    std::fs::create_dir_all(&hostref)?;
+    let (binds, skipped) = layer(&root, &ctx.workdir.join("buildroot").join("view"), &hostref)
+        .map_err(|e| fail(BUILD_ERROR, format!("cannot lay out the buildroot: {e:#}")))?;
+    if !skipped.is_empty() {
+        note(
+            log,
+            &format!(
+                "not visible in the buildroot (no such directory on this system): {}",
+                skipped.join(" ")
+            ),
+        );
+    }
+    // the listing: the repo's RPM ids (rpmlist.jsonl), by N-V-R.A
+    let ids = rpm_ids(ctx, &format!("{base}/{repo_arch}/rpmlist.jsonl")).await;
+    let listing: Vec<Json> = res
+        .install
+        .iter()
+        .filter_map(|&i| ids.get(&pkgs[i].nvra()).map(|id| json!(id)))
+        .collect();
+    ctx.hub
+        .call(
+            "host.setBuildRootList",
+            vec![
+                json!(id),
+                Json::Array(listing),
+                kw(json!({"task_id": ctx.id})),
+            ],
+        )
+        .await?;
+    set_state(ctx, id, BR_BUILDING).await?;
+    Ok(Buildroot {
+        id,
+        layers: Layers { binds, hostref },
+    })
+}
+
+async fn rpm_ids(ctx: &TaskCtx, rel: &str) -> std::collections::HashMap<String, i64> {
+    let mut out = std::collections::HashMap::new();
+    let Ok(path) = store_file(ctx, rel).await else {
+        return out;
+    };
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let Ok(r) = serde_json::from_str::<Json>(line) else {
+            continue;
+        };
+        let key = format!(
+            "{}-{}-{}.{}",
+            r["name"].as_str().unwrap_or_default(),
+            r["version"].as_str().unwrap_or_default(),
+            r["release"].as_str().unwrap_or_default(),
+            r["arch"].as_str().unwrap_or_default()
+        );
+        if let Some(id) = r["id"].as_i64() {
+            out.insert(key, id);
+        }
+    }
+    out
+}
+
+/// `host.setBuildRootState` for this task's buildroot.
+pub async fn set_state(ctx: &TaskCtx, id: i64, state: i64) -> Result<()> {
+    ctx.hub
+        .call(
+            "host.setBuildRootState",
+            vec![json!(id), json!(state), kw(json!({"task_id": ctx.id}))],
+        )
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,486 @@
+//! `distRepo` and `createdistrepo`, with upstream's requests and results:
+//! a dist repo holds the tag's RPMs themselves (the signed copies with
+//! the first of the requested keys each RPM has), under `Packages/`, with
+//! createrepo_c metadata; the hub links the RPMs into place
+//! (`host.distRepoMove`) and marks the repo READY (`host.repoDone`).
+//!
+//! Not supported yet (refused with a clear error): multilib, delta RPMs,
+//! zchunk metadata.
+
+use super::builder;
+use super::{note, run_logged};
+use crate::client::kw;
+use crate::runner::{fail, to_core, TaskCtx};
+use anyhow::Result;
+use koji_core::task::{TaskContext, TaskHandler};
+use serde_json::{json, Map, Value as Json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const GENERIC: i32 = 1000;
+const BUILD_ERROR: i32 = 1005;
+
+builtin!(
+    DistRepoTask,
+    DistRepoParams {
+        tag,
+        repo_id,
+        keys,
+        task_opts
+    },
+    "distRepo(tag, repo_id, keys, task_opts)",
+    0.1,
+    |c, p| dist_repo(c, &p.tag, &p.repo_id, &p.keys, &p.task_opts)
+);
+
+builtin!(
+    CreateDistRepoTask,
+    CreateDistRepoParams {
+        tag,
+        repo_id,
+        arch,
+        keys,
+        opts
+    },
+    "createdistrepo(tag, repo_id, arch, keys, opts)",
+    1.5,
+    |c, p| create_dist_repo(c, &p.tag, &p.repo_id, &p.arch, &p.keys, &p.opts)
+);
+
+fn refuse_unsupported(opts: &Map<String, Json>) -> Result<()> {
+    for (k, what) in [
+        ("multilib", "multilib"),
+        ("delta", "delta RPMs"),
+        ("zck", "zchunk metadata"),
+    ] {
+        if opts.get(k).is_some_and(koji_core::api::truthy) {
+            return Err(fail(
+                GENERIC,
+                format!("{what} in dist repos is not supported by this builder"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn dist_repo(
+    ctx: &TaskCtx,
+    tag: &Json,
+    repo_id: &Json,
+    keys: &Json,
+    task_opts: &Json,
+) -> Result<Json> {
+    let mut opts = task_opts.as_object().cloned().unwrap_or_default();
+    refuse_unsupported(&opts)?;
+    let tinfo = ctx
+        .hub
+        .call(
+            "getTag",
+            vec![
+                tag.clone(),
+                kw(json!({"strict": true, "event": opts.get("event").cloned().unwrap_or(Json::Null)})),
+            ],
+        )
+        .await?;
+    let mut arches: Vec<String> = opts
+        .get("arch")
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if arches.is_empty() {
+        arches = tinfo["arches"]
+            .as_str()
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        opts.insert("arch".into(), json!(arches));
+    }
+    if arches.is_empty() {
+        return Err(fail(GENERIC, "No arches specified nor for the tag!"));
+    }
+    let mut canon: Vec<String> = arches.iter().map(|a| super::canon_arch(a)).collect();
+    canon.sort();
+    canon.dedup();
+    let mut subtasks = vec![];
+    for arch in &canon {
+        let t = ctx
+            .subtask(
+                "createdistrepo",
+                vec![
+                    tag.clone(),
+                    repo_id.clone(),
+                    json!(arch),
+                    keys.clone(),
+                    Json::Object(opts.clone()),
+                ],
+                json!({"label": arch, "arch": "noarch"}),
+            )
+            .await?;
+        subtasks.push((arch.clone(), t));
+    }
+    let ids: Vec<i64> = subtasks.iter().map(|(_, t)| *t).collect();
+    ctx.wait_all(&ids, true).await?;
+    for (arch, t) in &subtasks {
+        ctx.hub
+            .call(
+                "host.distRepoMove",
+                vec![
+                    repo_id.clone(),
+                    json!(koji_core::pathinfo::PathInfo::taskrelpath(*t)),
+                    json!(arch),
+                ],
+            )
+            .await?;
+    }
+    ctx.hub
+        .call("host.repoDone", vec![repo_id.clone(), json!({})])
+        .await?;
+    Ok(json!(format!(
+        "Dist repository #{} successfully generated",
+        repo_id
+    )))
+}
+
+/// The RPM arches a dist repo arch takes (upstream's `compat`).
+fn compat(arch: &str) -> Vec<&str> {
+    let list: &[&str] = match arch {
+        "i386" => &["athlon", "i686", "i586", "i486", "i386", "noarch"],
+        "x86_64" => &["amd64", "ia32e", "x86_64", "noarch"],
+        "ppc64" => &["ppc64p7", "ppc64pseries", "ppc64iseries", "ppc64", "noarch"],
+        "arm" => &[
+            "arm",
+            "armv4l",
+            "armv4tl",
+            "armv5tel",
+            "armv5tejl",
+            "armv6l",
+            "armv7l",
+            "noarch",
+        ],
+        "armhfp" => &["armv7hl", "armv7hnl", "noarch"],
+        "sparc" => &["sparcv9v", "sparcv9", "sparcv8", "sparc", "noarch"],
+        "sparc64" => &["sparc64v", "sparc64", "noarch"],
+        "alpha" => &["alphaev6", "alphaev56", "alphaev5", "alpha", "noarch"],
+        "src" => &["src"],
+        _ => &[],
+    };
+    if list.is_empty() {
+        vec![arch, "noarch"]
+    } else {
+        list.to_vec()
+    }
+}
+
+/// The first of `keys` the RPM has a signature with (key ids compared
+/// case-insensitively, a short id matching the end of a long one).
+fn pick_key<'a>(keys: &[String], avail: &'a [String]) -> Option<&'a String> {
+    for k in keys {
+        if let Some(a) = avail.iter().find(|a| {
+            a.eq_ignore_ascii_case(k) || (a.len() > k.len() && a.to_lowercase().ends_with(k))
+        }) {
+            return Some(a);
+        }
+    }
+    None
+}
+
+/// A file of the task's upload directory, in `reldir` below it.
+async fn upload_in(ctx: &TaskCtx, local: &Path, reldir: &str) -> Result<()> {
+    let name = local
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = if reldir.is_empty() {
+        ctx.upload_dir()
+    } else {
+        format!("{}/{reldir}", ctx.upload_dir())
+    };
+    ctx.hub.upload(local, &dir, &name).await?;
+    Ok(())
+}
+
+async fn create_dist_repo(
+    ctx: &TaskCtx,
+    tag: &Json,
+    repo_id: &Json,
+    arch: &Json,
+    keys: &Json,
+    opts: &Json,
+) -> Result<Json> {
+    let opts = opts.as_object().cloned().unwrap_or_default();
+    refuse_unsupported(&opts)?;
+    let rinfo = ctx
+        .hub
+        .call(
+            "repoInfo",
+            vec![repo_id.clone(), kw(json!({"strict": true}))],
+        )
+        .await?;
+    if rinfo["state"].as_i64() != Some(0) {
+        return Err(fail(
+            GENERIC,
+            format!(
+                "Repo {} not in INIT state (got {})",
+                rinfo["id"], rinfo["state"]
+            ),
+        ));
+    }
+    let top = ctx
+        .cfg
+        .topdir
+        .clone()
+        .filter(|t| t.is_dir())
+        .ok_or_else(|| fail(GENERIC, "dist repos need the content store here (topdir)"))?;
+    let arch = arch.as_str().unwrap_or_default().to_string();
+    let tag_name = rinfo["tag_name"].as_str().unwrap_or_default().to_string();
+    if tag_name.contains('/') || tag_name == ".." || arch.contains('/') || arch == ".." {
+        return Err(fail(GENERIC, "invalid tag or arch name"));
+    }
+    let groupdata = top
+        .join("repos-dist")
+        .join(&tag_name)
+        .join(rinfo["id"].to_string())
+        .join("groups/comps.xml");
+    let repodir = ctx.workdir.join("repo");
+    std::fs::create_dir_all(&repodir)?;
+    let keys: Vec<String> = keys
+        .as_array()
+        .map(|k| {
+            k.iter()
+                .filter_map(|x| x.as_str().map(str::to_lowercase))
+                .collect()
+        })
+        .unwrap_or_default();
+    let flag = |k: &str| opts.get(k).is_some_and(koji_core::api::truthy);
+
+    // the tag's RPMs for this arch, with the signatures each has
+    let mut by_id: std::collections::BTreeMap<i64, Vec<Json>> = Default::default();
+    let mut builddirs: std::collections::HashMap<i64, PathBuf> = Default::default();
+    for a in compat(&arch) {
+        let res = ctx
+            .hub
+            .call(
+                "listTaggedRPMS",
+                vec![
+                    tag.clone(),
+                    kw(json!({
+                        "event": opts.get("event").cloned().unwrap_or(Json::Null),
+                        "arch": a,
+                        "latest": opts.get("latest").cloned().unwrap_or(json!(true)),
+                        "inherit": opts.get("inherit").cloned().unwrap_or(json!(true)),
+                        "rpmsigs": true,
+                    })),
+                ],
+            )
+            .await?;
+        for b in res[1].as_array().cloned().unwrap_or_default() {
+            if b["draft"] == json!(true) {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!(
+                        "Draft build: {} is not allowed",
+                        b["nvr"].as_str().unwrap_or("?")
+                    ),
+                ));
+            }
+            let vol = b["volume_name"].as_str().unwrap_or("DEFAULT");
+            let base = if vol == "DEFAULT" {
+                top.clone()
+            } else {
+                top.join("vol").join(vol)
+            };
+            let dir = base
+                .join("packages")
+                .join(b["name"].as_str().unwrap_or_default())
+                .join(b["version"].as_str().unwrap_or_default())
+                .join(b["release"].as_str().unwrap_or_default());
+            builddirs.insert(b["id"].as_i64().unwrap_or_default(), dir);
+        }
+        for r in res[0].as_array().cloned().unwrap_or_default() {
+            by_id
+                .entry(r["id"].as_i64().unwrap_or_default())
+                .or_default()
+                .push(r);
+        }
+    }
+    let mut kojipkgs = Map::new();
+    let mut paths: Vec<(String, PathBuf, bool)> = vec![];
+    let mut fs_missing = vec![];
+    let mut sig_missing = vec![];
+    for sigs in by_id.values() {
+        let avail: Vec<String> = sigs
+            .iter()
+            .filter_map(|r| r["sigkey"].as_str().map(str::to_lowercase))
+            .collect();
+        let (mut info, key) = match pick_key(&keys, &avail) {
+            Some(k) => {
+                let r = sigs
+                    .iter()
+                    .find(|r| r["sigkey"].as_str().map(str::to_lowercase).as_ref() == Some(k))
+                    .cloned()
+                    .unwrap_or_default();
+                (r, Some(k.clone()))
+            }
+            None => (sigs[0].clone(), None),
+        };
+        let name = info["name"].as_str().unwrap_or_default().to_string();
+        let (v, rel, a) = (
+            info["version"].as_str().unwrap_or_default().to_string(),
+            info["release"].as_str().unwrap_or_default().to_string(),
+            info["arch"].as_str().unwrap_or_default().to_string(),
+        );
+        let file = format!("{name}-{v}-{rel}.{a}.rpm");
+        let dir = builddirs
+            .get(&info["build_id"].as_i64().unwrap_or_default())
+            .cloned()
+            .unwrap_or_default();
+        let path = match &key {
+            Some(k) => dir.join("data/signed").join(k).join(&a).join(&file),
+            None => {
+                sig_missing.push(format!("{name}-{v}-{rel}.{a}: {avail:?}"));
+                if flag("skip_missing_signatures") {
+                    continue;
+                }
+                dir.join(&a).join(&file)
+            }
+        };
+        if let Json::Object(m) = &mut info {
+            m.insert("sigkey".into(), key.map_or(Json::Null, Json::from));
+        }
+        if !path.is_file() {
+            fs_missing.push(path.display().to_string());
+            continue;
+        }
+        let debug = flag("split_debuginfo") && koji_core::hub::repo_gen::is_debuginfo(&name);
+        kojipkgs.insert(file.clone(), info);
+        paths.push((file, path, debug));
+    }
+    let log = ctx.workdir.join("createrepo.log");
+    ctx.stream_log(&log).await.map_err(anyhow::Error::from)?;
+    if !fs_missing.is_empty() {
+        let f = ctx.workdir.join("missing_files.log");
+        std::fs::write(
+            &f,
+            format!(
+                "Some rpm files were missing.\nMost likely, you want to create these signed copies.\n\nMissing files:\n{}\n",
+                fs_missing.join("\n")
+            ),
+        )?;
+        upload_in(ctx, &f, "").await?;
+        return Err(fail(
+            GENERIC,
+            "Packages missing from the filesystem. See missing_files.log.",
+        ));
+    }
+    if !sig_missing.is_empty() {
+        let f = ctx.workdir.join("missing_signatures.log");
+        std::fs::write(
+            &f,
+            format!(
+                "Some rpms were missing requested signatures.\n{}Requested keys: {keys:?}\n\n# RPM name: available keys\n{}\n",
+                if flag("skip_missing_signatures") {
+                    "The skip_missing_signatures option was specified, so these files were excluded.\n"
+                } else {
+                    ""
+                },
+                sig_missing.join("\n")
+            ),
+        )?;
+        upload_in(ctx, &f, "").await?;
+        if !flag("skip_missing_signatures") && !flag("allow_missing_signatures") {
+            return Err(fail(
+                GENERIC,
+                "Unsigned packages found. See missing_signatures.log",
+            ));
+        }
+    }
+    // Packages/<letter>/<file> links for createrepo_c, and the pkglists
+    let mut pkglist = String::new();
+    let mut debuglist = String::new();
+    for (file, path, debug) in &paths {
+        let letter = file
+            .chars()
+            .next()
+            .unwrap_or('_')
+            .to_lowercase()
+            .to_string();
+        let d = repodir.join("Packages").join(&letter);
+        std::fs::create_dir_all(&d)?;
+        std::os::unix::fs::symlink(path, d.join(file))?;
+        if *debug {
+            debuglist.push_str(&format!("../Packages/{letter}/{file}\n"));
+        } else {
+            pkglist.push_str(&format!("Packages/{letter}/{file}\n"));
+        }
+    }
+    std::fs::write(repodir.join("pkglist"), &pkglist)?;
+    std::fs::write(
+        repodir.join("kojipkgs"),
+        serde_json::to_string(&Json::Object(kojipkgs.clone()))?,
+    )?;
+    let mut runs = vec![(repodir.clone(), repodir.join("pkglist"))];
+    if !debuglist.is_empty() {
+        let dd = repodir.join("debug");
+        std::fs::create_dir_all(&dd)?;
+        std::fs::write(dd.join("pkglist"), &debuglist)?;
+        runs.push((dd.clone(), dd.join("pkglist")));
+    }
+    for (dir, list) in &runs {
+        let mut cmd = tokio::process::Command::new("createrepo_c");
+        cmd.args(["--error-exit-val", "-v", "-i"]).arg(list);
+        if groupdata.is_file() {
+            cmd.arg("-g").arg(&groupdata);
+        }
+        cmd.arg(dir)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        note(&log, &format!("running {cmd:?}"));
+        let status = run_logged(cmd, &log, Duration::from_secs(ctx.cfg.rpmbuild_timeout)).await?;
+        if !status.success() {
+            return Err(fail(
+                GENERIC,
+                format!("failed to create repo: createrepo_c exited with {status}"),
+            ));
+        }
+    }
+    if kojipkgs.is_empty() {
+        std::fs::write(
+            repodir.join("repodata/EMPTY_REPO"),
+            "This repo is empty because its tag has no content for this arch\n",
+        )?;
+    }
+    // everything but the links, and the manifest of it
+    let mut manifest = vec![];
+    let mut stack = vec![repodir.clone()];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d)?.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let ft = e.file_type()?;
+            if ft.is_dir() {
+                stack.push(e.path());
+            } else if ft.is_file() {
+                let rel = e
+                    .path()
+                    .strip_prefix(&repodir)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                let reldir = rel
+                    .parent()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                upload_in(ctx, &e.path(), &reldir).await?;
+                manifest.push(json!(rel.to_string_lossy()));
+            }
+        }
+    }
+    let mf = ctx.workdir.join("repo_manifest");
+    std::fs::write(&mf, serde_json::to_string_pretty(&Json::Array(manifest))?)?;
+    upload_in(ctx, &mf, "").await?;
+    Ok(Json::Null)
+}

@@ -1,0 +1,592 @@
+//! `newRepo` and `createrepo`, with upstream's requests and results.
+//!
+//! `newRepo(tag, event=None, ..., opts=None)` asks the hub to start a
+//! repo (`host.repoInit`, which writes each arch's `pkglist` into the
+//! content store), runs one `createrepo` subtask per arch and finishes
+//! with `host.repoDone`; it answers `[repo_id, event_id]`.
+//!
+//! `createrepo(repo_id, arch, oldrepo)` runs createrepo_c over the arch's
+//! `pkglist` (the packages are reached through the repo's `toplink`, so
+//! the builder needs the content store mounted: `topdir`), reusing the
+//! previous repo's metadata with `--update`, merges the tag's external
+//! repos with mergerepo_c, and uploads the metadata; it answers
+//! `[uploadpath, [file, ...]]`.
+
+use super::{builder, note, run_logged};
+use crate::client::kw;
+use crate::runner::{fail, to_core, TaskCtx};
+use anyhow::{Context as _, Result};
+use koji_core::task::{TaskContext, TaskHandler};
+use serde_json::{json, Map, Value as Json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const GENERIC: i32 = 1000;
+const PARAMETER: i32 = 1019;
+
+builtin!(
+    NewRepoTask,
+    NewRepoParams {
+        tag,
+        event,
+        src,
+        debuginfo,
+        separate_src,
+        opts
+    },
+    "newRepo(tag, event=None, src=None, debuginfo=None, separate_src=None, opts=None)",
+    0.1,
+    |c, p| new_repo(c, p)
+);
+builtin!(
+    CreaterepoTask,
+    CreaterepoParams {
+        repo_id,
+        arch,
+        oldrepo
+    },
+    "createrepo(repo_id, arch, oldrepo)",
+    1.5,
+    |c, p| createrepo(c, &p.repo_id, &p.arch, &p.oldrepo)
+);
+
+/// The content store, which repo tasks need on this machine.
+fn topdir(ctx: &TaskCtx) -> Result<PathBuf> {
+    match &ctx.cfg.topdir {
+        Some(t) if t.is_dir() => Ok(t.clone()),
+        Some(t) => Err(fail(
+            GENERIC,
+            format!("No access to repos dir {}", t.join("repos").display()),
+        )),
+        None => Err(fail(
+            GENERIC,
+            "No access to repos dir: repo tasks need the content store (topdir)",
+        )),
+    }
+}
+
+/// A name the hub gave for a path (a tag name may hold `/`, an arch
+/// not): never absolute, never `.` or `..` in it.
+fn component(v: &Json, what: &str) -> Result<String> {
+    let s = v
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| v.to_string());
+    let bad = s.is_empty()
+        || s.split('/').any(|c| c.is_empty() || c == "." || c == "..")
+        || (what == "arch" && s.contains('/'));
+    if bad {
+        return Err(fail(GENERIC, format!("Invalid {what}: {s}")));
+    }
+    Ok(s)
+}
+
+fn repo_dir(top: &Path, repo_id: i64, tag: &str) -> PathBuf {
+    top.join("repos").join(tag).join(repo_id.to_string())
+}
+
+async fn new_repo(ctx: &TaskCtx, p: NewRepoParams) -> Result<Json> {
+    let mut get_tag = Map::new();
+    get_tag.insert("strict".into(), json!(true));
+    if !p.event.is_null() {
+        get_tag.insert("event".into(), p.event.clone());
+    }
+    let tinfo = ctx
+        .hub
+        .call("getTag", vec![p.tag.clone(), kw(Json::Object(get_tag))])
+        .await?;
+    // the legacy options, which newer callers put in `opts`
+    let mut legacy = Map::new();
+    for (k, v) in [
+        ("src", &p.src),
+        ("debuginfo", &p.debuginfo),
+        ("separate_src", &p.separate_src),
+    ] {
+        if !v.is_null() {
+            legacy.insert(k.into(), json!(koji_core::api::truthy(v)));
+        }
+    }
+    let mut opts = p.opts.clone();
+    if !legacy.is_empty() {
+        if !opts.is_null() {
+            return Err(fail(
+                PARAMETER,
+                "opts parameter cannot be combined with legacy options",
+            ));
+        }
+        tracing::warn!(
+            "The src, debuginfo, and separate_src parameters for newRepo tasks are \
+             deprecated. Use the opts parameter."
+        );
+        opts = Json::Object(legacy);
+    }
+    let top = topdir(ctx)?;
+    let mut init = Map::new();
+    init.insert("opts".into(), opts);
+    init.insert("task_id".into(), json!(ctx.id));
+    if !p.event.is_null() {
+        init.insert("event".into(), p.event.clone());
+    }
+    let res = ctx
+        .hub
+        .call(
+            "host.repoInit",
+            vec![tinfo["id"].clone(), kw(Json::Object(init))],
+        )
+        .await?;
+    let (repo_id, event_id) = (res[0].as_i64().unwrap_or_default(), res[1].clone());
+    let tag_name = component(&tinfo["name"], "tag name")?;
+    let path = repo_dir(&top, repo_id, &tag_name);
+    if !path.is_dir() {
+        return Err(fail(
+            GENERIC,
+            format!("Repo directory missing: {}", path.display()),
+        ));
+    }
+    let mut arches = vec![];
+    for e in std::fs::read_dir(&path)?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name != "groups" && e.path().join("pkglist").is_file() {
+            arches.push(name);
+        }
+    }
+    arches.sort();
+    let oldrepo = old_repo(ctx, &tinfo).await?;
+    let mut subtasks = vec![];
+    for arch in &arches {
+        let id = ctx
+            .subtask(
+                "createrepo",
+                vec![json!(repo_id), json!(arch), oldrepo.clone()],
+                json!({"label": arch, "arch": "noarch"}),
+            )
+            .await?;
+        subtasks.push((arch.clone(), id));
+    }
+    let mut data = Map::new();
+    if !subtasks.is_empty() {
+        let ids: Vec<i64> = subtasks.iter().map(|(_, id)| *id).collect();
+        let results = ctx.wait_all(&ids, true).await?;
+        for (arch, id) in &subtasks {
+            if let Some((_, r)) = results.iter().find(|(t, _)| t == id) {
+                data.insert(arch.clone(), r.clone());
+            }
+        }
+    }
+    ctx.hub
+        .call("host.repoDone", vec![json!(repo_id), Json::Object(data)])
+        .await?;
+    Ok(json!([repo_id, event_id]))
+}
+
+/// Upstream's `get_old_repo`: the tag's current repo, else one of its
+/// `repo.oldrepo_hint` tags', else the nearest ancestor's; its metadata
+/// seeds `createrepo_c --update`.
+async fn old_repo(ctx: &TaskCtx, tinfo: &Json) -> Result<Json> {
+    let with_tag = |mut repo: Json, tag_id: &Json| {
+        if let Json::Object(m) = &mut repo {
+            m.insert("tag_id".into(), tag_id.clone());
+        }
+        repo
+    };
+    let repo = ctx.hub.call("getRepo", vec![tinfo["id"].clone()]).await?;
+    if !repo.is_null() {
+        return Ok(with_tag(repo, &tinfo["id"]));
+    }
+    let hints = match &tinfo["extra"]["repo.oldrepo_hint"] {
+        Json::Null => vec![],
+        Json::Array(a) => a.clone(),
+        other => vec![other.clone()],
+    };
+    for hint in hints {
+        let reftag = ctx
+            .hub
+            .call("getTag", vec![hint.clone(), kw(json!({"strict": false}))])
+            .await?;
+        if reftag.is_null() {
+            tracing::warn!("oldrepo_hint refers to invalid tag: {hint}");
+            continue;
+        }
+        let repo = ctx.hub.call("getRepo", vec![reftag["id"].clone()]).await?;
+        if !repo.is_null() {
+            return Ok(with_tag(repo, &reftag["id"]));
+        }
+    }
+    let mut parents = ctx
+        .hub
+        .call("getFullInheritance", vec![tinfo["id"].clone()])
+        .await?
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    parents.sort_by_key(|l| l["currdepth"].as_i64());
+    for link in parents {
+        let repo = ctx
+            .hub
+            .call("getRepo", vec![link["parent_id"].clone()])
+            .await?;
+        if !repo.is_null() {
+            return Ok(with_tag(repo, &link["parent_id"]));
+        }
+    }
+    Ok(Json::Null)
+}
+
+async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) -> Result<Json> {
+    let rinfo = ctx
+        .hub
+        .call(
+            "repoInfo",
+            vec![repo_id.clone(), kw(json!({"strict": true}))],
+        )
+        .await?;
+    if rinfo["state"].as_i64() != Some(0) {
+        return Err(fail(
+            GENERIC,
+            format!(
+                "Repo {} not in INIT state (got {})",
+                rinfo["id"], rinfo["state"]
+            ),
+        ));
+    }
+    let top = topdir(ctx)?;
+    let arch = component(arch, "arch")?;
+    let repo_id = rinfo["id"].as_i64().unwrap_or_default();
+    let toprepodir = repo_dir(&top, repo_id, &component(&rinfo["tag_name"], "tag name")?);
+    let repodir = toprepodir.join(&arch);
+    if !repodir.is_dir() {
+        return Err(fail(
+            GENERIC,
+            format!("Repo directory missing: {}", repodir.display()),
+        ));
+    }
+    let groupdata = toprepodir.join("groups").join("comps.xml");
+    let outdir = ctx.workdir.join("repo");
+    let datadir = outdir.join("repodata");
+    let pkglist = repodir.join("pkglist");
+    let pkglist = (std::fs::metadata(&pkglist)?.len() > 0).then_some(pkglist);
+    let log = ctx.workdir.join("createrepo.log");
+    ctx.stream_log(&log).await.map_err(anyhow::Error::from)?;
+
+    std::fs::create_dir_all(&outdir)?;
+    let mut cmd = tokio::process::Command::new("createrepo_c");
+    cmd.args(["--error-exit-val", "-v", "-o"]).arg(&outdir);
+    if let Some(list) = &pkglist {
+        cmd.arg("-i").arg(list);
+    }
+    if groupdata.is_file() {
+        cmd.arg("-g").arg(&groupdata);
+    }
+    if pkglist.is_some() && !oldrepo.is_null() {
+        let old = ctx
+            .hub
+            .call(
+                "repoInfo",
+                vec![oldrepo["id"].clone(), kw(json!({"strict": true}))],
+            )
+            .await?;
+        let olddata = repo_dir(
+            &top,
+            old["id"].as_i64().unwrap_or_default(),
+            &component(&old["tag_name"], "tag name")?,
+        )
+        .join(&arch)
+        .join("repodata");
+        if olddata.is_dir() {
+            copy_dir(&olddata, &datadir)?;
+            // rewritten by mergerepo_c when there are external repos
+            let _ = std::fs::remove_file(datadir.join("pkgorigins.gz"));
+            cmd.arg("--update");
+        } else {
+            note(
+                &log,
+                &format!("old repodata is missing: {}", olddata.display()),
+            );
+        }
+    }
+    cmd.arg(if pkglist.is_some() { &repodir } else { &outdir });
+    cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    note(&log, &format!("running {cmd:?}"));
+    let status = run_logged(cmd, &log, Duration::from_secs(ctx.cfg.rpmbuild_timeout)).await?;
+    if !status.success() {
+        return Err(fail(
+            GENERIC,
+            format!("failed to create repo: createrepo_c exited with {status}"),
+        ));
+    }
+
+    let external = ctx
+        .hub
+        .call(
+            "getExternalRepoList",
+            vec![
+                json!(rinfo["tag_id"]),
+                kw(json!({"event": rinfo["create_event"]})),
+            ],
+        )
+        .await?
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !external.is_empty() {
+        merge_repos(
+            ctx, repo_id, &repodir, &outdir, &arch, &groupdata, &external, &log,
+        )
+        .await?;
+    } else if pkglist.is_none() {
+        std::fs::write(
+            datadir.join("EMPTY_REPO"),
+            "This repo is empty because its tag has no content for this arch\n",
+        )?;
+    }
+
+    let mut files = vec![];
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&datadir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    names.sort();
+    for path in names {
+        ctx.upload(&path).await?;
+        files.push(json!(path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()));
+    }
+    Ok(json!([ctx.upload_dir(), files]))
+}
+
+/// Merges the tag's external repos into the local metadata with
+/// mergerepo_c, in the repos' merge mode (koji, simple or bare; one mode
+/// per tag, as upstream).
+#[allow(clippy::too_many_arguments)]
+async fn merge_repos(
+    ctx: &TaskCtx,
+    repo_id: i64,
+    repodir: &Path,
+    outdir: &Path,
+    arch: &str,
+    groupdata: &Path,
+    external: &[Json],
+    log: &Path,
+) -> Result<()> {
+    let mut modes: Vec<String> = external
+        .iter()
+        .map(|r| r["merge_mode"].as_str().unwrap_or("koji").to_string())
+        .collect();
+    modes.sort();
+    modes.dedup();
+    if modes.len() > 1 {
+        return Err(fail(
+            GENERIC,
+            format!("Found multiple merge modes for external repos: {modes:?}\n"),
+        ));
+    }
+    let mode = modes.pop().unwrap_or_else(|| "koji".into());
+    let premerge = ctx.workdir.join(format!("repo_{repo_id}_premerge"));
+    std::fs::rename(outdir, &premerge)?;
+    std::fs::create_dir_all(outdir)?;
+    let mut repos = vec![format!("file://{}/", premerge.display())];
+    for r in external {
+        let arches = r["arches"].as_str().unwrap_or_default();
+        if !arches.is_empty() && !arches.split_whitespace().any(|a| a == arch) {
+            continue;
+        }
+        repos.push(r["url"].as_str().unwrap_or_default().replace("$arch", arch));
+    }
+    let mut cmd = tokio::process::Command::new("mergerepo_c");
+    match mode.as_str() {
+        "simple" => {
+            cmd.args(["--koji", "--simple"]);
+        }
+        "bare" => {
+            cmd.args(["--pkgorigins", "--all"]);
+        }
+        _ => {
+            cmd.arg("--koji");
+        }
+    }
+    if mode != "bare" {
+        cmd.arg("-b").arg(repodir.join("blocklist"));
+    }
+    cmd.args(["-a", arch, "-o"]).arg(outdir);
+    cmd.arg("--arch-expand");
+    if groupdata.is_file() {
+        cmd.arg("-g").arg(groupdata);
+    }
+    for r in &repos {
+        cmd.args(["-r", r]);
+    }
+    cmd.env("TMPDIR", &ctx.workdir)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let log = log.with_file_name("mergerepos.log");
+    ctx.stream_log(&log).await.map_err(anyhow::Error::from)?;
+    note(&log, &format!("running {cmd:?}"));
+    let status = run_logged(cmd, &log, Duration::from_secs(ctx.cfg.rpmbuild_timeout))
+        .await
+        .context("mergerepo_c")?;
+    if !status.success() {
+        return Err(fail(
+            GENERIC,
+            format!("failed to merge repos: mergerepo_c exited with {status}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies a directory of regular files (repodata) to `dst`.
+fn copy_dir(src: &Path, dst: &Path) -> Result<()> {
+    std::fs::create_dir_all(dst)?;
+    for e in std::fs::read_dir(src)?.flatten() {
+        let ft = e.file_type()?;
+        if ft.is_file() {
+            std::fs::copy(e.path(), dst.join(e.file_name()))?;
+        } else if ft.is_dir() {
+            copy_dir(&e.path(), &dst.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+// (newer_than, a legacy timestamp, is ignored, as upstream does now)
+builtin!(
+    WaitrepoTask,
+    WaitrepoParams {
+        tag,
+        newer_than,
+        nvrs,
+        min_event
+    },
+    "waitrepo(tag, newer_than=None, nvrs=None, min_event=None)",
+    0.2,
+    |c, p| wait_repo(c, &p.tag, &p.nvrs, &p.min_event)
+);
+
+/// `name-version-release` split from the right.
+fn split_nvr(nvr: &str) -> Option<(String, String, String)> {
+    let mut it = nvr.rsplitn(3, '-');
+    let rel = it.next()?;
+    let ver = it.next()?;
+    let name = it.next()?;
+    Some((name.into(), ver.into(), rel.into()))
+}
+
+/// Whether every build of `builds` is tagged in `tag` (inherited too),
+/// as of `event` (upstream's `checkForBuilds`).
+async fn builds_present(
+    ctx: &TaskCtx,
+    tag: &Json,
+    builds: &[(String, String, String)],
+    event: &Json,
+) -> Result<bool> {
+    for (name, ver, rel) in builds {
+        let tagged = ctx
+            .hub
+            .call(
+                "listTagged",
+                vec![
+                    tag.clone(),
+                    kw(json!({"event": event, "package": name, "inherit": true})),
+                ],
+            )
+            .await?;
+        let found = tagged.as_array().is_some_and(|l| {
+            l.iter()
+                .any(|b| b["version"] == json!(ver) && b["release"] == json!(rel))
+        });
+        if !found {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `waitrepo(tag, newer_than=None, nvrs=None, min_event=None)`: waits for
+/// the builds to be tagged, then for a repo of the tag that has them (or
+/// that is at least as new as `min_event`), asking the hub for one
+/// (`repo.request`); answers the repo.
+async fn wait_repo(ctx: &TaskCtx, tag: &Json, nvrs: &Json, min_event: &Json) -> Result<Json> {
+    let taginfo = ctx
+        .hub
+        .call("getTag", vec![tag.clone(), kw(json!({"strict": true}))])
+        .await?;
+    let tag_id = taginfo["id"].clone();
+    let mut builds = vec![];
+    for n in nvrs.as_array().cloned().unwrap_or_default() {
+        let s = n.as_str().unwrap_or_default();
+        builds.push(split_nvr(s).ok_or_else(|| fail(GENERIC, format!("invalid format: {s}")))?);
+    }
+    let pause = Duration::from_secs(2);
+    // upstream's waitrepo gives up after two hours
+    let deadline = std::time::Instant::now() + Duration::from_secs(120 * 60);
+    let timed_out = |what: &str| {
+        fail(
+            GENERIC,
+            format!(
+                "Unsuccessfully waited 120 minutes for {what} in the {} repo",
+                taginfo["name"].as_str().unwrap_or_default()
+            ),
+        )
+    };
+    while !builds.is_empty() && !builds_present(ctx, &tag_id, &builds, &Json::Null).await? {
+        if std::time::Instant::now() > deadline {
+            return Err(timed_out("the builds to be tagged"));
+        }
+        tokio::time::sleep(pause).await;
+    }
+    let mut min = if builds.is_empty() {
+        min_event.clone()
+    } else {
+        ctx.hub
+            .call("tagLastChangeEvent", vec![tag_id.clone()])
+            .await?
+    };
+    loop {
+        let check = ctx
+            .hub
+            .call(
+                "repo.request",
+                vec![tag_id.clone(), kw(json!({"min_event": min}))],
+            )
+            .await?;
+        let mut repo = check["repo"].clone();
+        if repo.is_null() {
+            let req = check["request"]["id"].clone();
+            loop {
+                if std::time::Instant::now() > deadline {
+                    return Err(timed_out("a new repo"));
+                }
+                tokio::time::sleep(pause).await;
+                let c = ctx.hub.call("repo.checkRequest", vec![req.clone()]).await?;
+                if !c["repo"].is_null() {
+                    repo = c["repo"].clone();
+                    break;
+                }
+                if c["request"]["active"] == json!(false) {
+                    let msg = match c["request"]["task_id"].as_i64() {
+                        Some(t) => format!(
+                            "Repo request inactive: task {t} state is {}",
+                            c["request"]["task_state"]
+                        ),
+                        None => "Repo request no longer active".to_string(),
+                    };
+                    return Err(fail(GENERIC, msg));
+                }
+            }
+        }
+        if builds_present(ctx, &tag_id, &builds, &repo["create_event"]).await? {
+            return Ok(repo);
+        }
+        // the builds came after this repo: ask for a newer one
+        if std::time::Instant::now() > deadline {
+            return Err(timed_out("a repo with the builds"));
+        }
+        tokio::time::sleep(pause).await;
+        min = ctx
+            .hub
+            .call("tagLastChangeEvent", vec![tag_id.clone()])
+            .await?;
+    }
+}

@@ -51,6 +51,13 @@ enum Cmd {
         /// The builder's allowed_scms (e.g. "git.example.com:/rpms/*").
         #[arg(long, default_value = "")]
         builder_allowed_scms: String,
+        /// Do not keep repos current (`RepoRegen = false`): for running
+        /// upstream's kojira against this hub instead.
+        #[arg(long)]
+        no_repo_regen: bool,
+        /// Seconds between passes of the repo upkeep (`RepoRegenInterval`).
+        #[arg(long)]
+        repo_regen_interval: Option<f64>,
     },
     /// Run one task for the in-process builder (started by it).
     #[command(hide = true)]
@@ -96,6 +103,14 @@ struct FileConfig {
     /// `[hub] MaxJobs`, `CapacityOvercommit`, `ReadyTimeout`, `AssignTimeout`,
     /// `SoftRefusalTimeout`, `HostTimeout`, `RunInterval`.
     scheduler: koji_core::hub::scheduler::SchedulerConfig,
+    /// The repo options: `DebuginfoTags`, `SourceTags`,
+    /// `SeparateSourceTags`, `EnableMaven`, `AllowNewRepo`, `MaxRepoTasks`,
+    /// `MaxRepoTasksMaven`, `RepoRetries`, `RepoLag`, `RepoAutoLag`,
+    /// `RepoLagWindow`, `RepoQueueUser`, `RequestCleanTime`.
+    repos: koji_core::hub::repo_gen::RepoConfig,
+    /// The built-in repo upkeep: `RepoRegen`, `RepoRegenInterval`,
+    /// `RepoLifetime`, `ExpiredRepoLifetime`, `RepoInitTimeout`.
+    regen: koji_core::hub::repo_regen::RegenConfig,
     /// Where the settings came from, for messages.
     path: Option<PathBuf>,
 }
@@ -179,7 +194,24 @@ fn read_config(path: &Option<PathBuf>) -> Result<FileConfig> {
                                 _ => s.run_interval = n,
                             }
                         }
-                        _ => {}
+                        "reporegen" => cfg.regen.enabled = ini_bool(&key, &v)?,
+                        "reporegeninterval"
+                        | "repolifetime"
+                        | "expiredrepolifetime"
+                        | "repoinittimeout" => {
+                            let n: f64 = v
+                                .trim()
+                                .parse()
+                                .map_err(|_| anyhow::anyhow!("{key}: not a number: {v}"))?;
+                            let g = &mut cfg.regen;
+                            match key.as_str() {
+                                "reporegeninterval" => g.interval = n,
+                                "repolifetime" => g.repo_lifetime = n as i64,
+                                "expiredrepolifetime" => g.expired_repo_lifetime = n as i64,
+                                _ => g.init_timeout = n as i64,
+                            }
+                        }
+                        _ => read_repo_option(&mut cfg.repos, &key, &v)?,
                     }
                 }
             }
@@ -188,6 +220,38 @@ fn read_config(path: &Option<PathBuf>) -> Result<FileConfig> {
         }
     }
     Ok(cfg)
+}
+
+/// One of upstream's repo options of `hub.conf` (other keys are ignored,
+/// as upstream ignores options it does not know).
+fn read_repo_option(
+    r: &mut koji_core::hub::repo_gen::RepoConfig,
+    key: &str,
+    v: &str,
+) -> Result<()> {
+    let int = || -> Result<i64> {
+        v.trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{key}: not an integer: {v}"))
+    };
+    let words = || v.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    match key {
+        "debuginfotags" => r.debuginfo_tags = words(),
+        "sourcetags" => r.source_tags = words(),
+        "separatesourcetags" => r.separate_source_tags = words(),
+        "enablemaven" => r.enable_maven = ini_bool(key, v)?,
+        "allownewrepo" => r.allow_new_repo = ini_bool(key, v)?,
+        "maxrepotasks" => r.max_repo_tasks = int()?,
+        "maxrepotasksmaven" => r.max_repo_tasks_maven = int()?,
+        "reporetries" => r.repo_retries = int()?,
+        "repolag" => r.repo_lag = int()?,
+        "repoautolag" => r.repo_auto_lag = int()?,
+        "repolagwindow" => r.repo_lag_window = int()?,
+        "repoqueueuser" => r.repo_queue_user = v.trim().to_string(),
+        "requestcleantime" => r.request_clean_time = int()?,
+        _ => {}
+    }
+    Ok(())
 }
 
 fn db_url(opts: &DbOpts, file: &FileConfig) -> Result<String> {
@@ -229,6 +293,8 @@ async fn main() -> Result<()> {
             builder_workdir,
             builder_backend,
             builder_allowed_scms,
+            no_repo_regen,
+            repo_regen_interval,
         } => {
             let file = read_config(&db.config)?;
             // a policy that does not parse stops the hub before it starts
@@ -243,9 +309,27 @@ async fn main() -> Result<()> {
                 topdir: topdir.clone(),
                 policies,
                 scheduler: file.scheduler.clone(),
+                repos: file.repos.clone(),
+                regen: koji_core::hub::repo_regen::RegenConfig {
+                    enabled: file.regen.enabled && !no_repo_regen,
+                    interval: repo_regen_interval.unwrap_or(file.regen.interval),
+                    ..file.regen.clone()
+                },
                 ..HubConfig::default()
             };
             let hub = Hub::open(&url, config).await?;
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            // the repo upkeep (kojira's job), until the hub stops
+            let regen = {
+                let hub = hub.clone();
+                let mut stop = stop_rx.clone();
+                tokio::spawn(async move {
+                    hub.run_repo_regen(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await
+                })
+            };
             let listen = listen
                 .or(file.listen)
                 .unwrap_or_else(|| "127.0.0.1:8080".to_string());
@@ -261,9 +345,10 @@ async fn main() -> Result<()> {
             tracing::info!(%addr, db = %redact(&url), "hub started");
             if !builder {
                 koji_server::serve(hub, listener, shutdown_signal()).await?;
+                let _ = stop_tx.send(true);
+                let _ = regen.await;
                 return Ok(());
             }
-            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             let server = {
                 let hub = hub.clone();
                 let mut stop = stop_rx.clone();
@@ -306,6 +391,7 @@ async fn main() -> Result<()> {
             shutdown_signal().await;
             let _ = stop_tx.send(true);
             let _ = run.await;
+            let _ = regen.await;
             server.await??;
         }
         Cmd::CreateAdmin { name, password, db } => {

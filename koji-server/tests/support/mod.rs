@@ -252,6 +252,14 @@ impl Hub {
             .arg(topdir.path())
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
+            // the repo upkeep runs only where a test asks for it (with
+            // `--repo-regen-interval`): elsewhere its newRepo tasks would
+            // mix with the tasks a test counts
+            .args(if extra.contains(&"--repo-regen-interval") {
+                vec![]
+            } else {
+                vec!["--no-repo-regen"]
+            })
             // a builder works in this hub's own directory
             .args(if extra.contains(&"--builder") {
                 vec![

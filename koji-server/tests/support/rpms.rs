@@ -220,7 +220,8 @@ pub fn slow_srpm(name: &str, version: &str, release: &str, seconds: u32) -> Path
 }
 
 /// `rpmbuild -bs` of `spec` in a directory of its own named after `label`.
-fn srpm_of(label: &str, name: &str, spec: &str) -> PathBuf {
+#[allow(dead_code)]
+pub fn srpm_of(label: &str, name: &str, spec: &str) -> PathBuf {
     let top = workdir().join(format!("srpm-{label}"));
     std::fs::create_dir_all(&top).expect("mkdir");
     let spec_path = top.join(format!("{name}.spec"));

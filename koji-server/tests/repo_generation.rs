@@ -1,0 +1,853 @@
+//! Repo generation end to end: `koji-hub serve --builder` and the upstream
+//! `koji` client. A newRepo task asks the hub for the repo's inputs
+//! (`host.repoInit`), runs createrepo_c per arch in `createrepo` subtasks
+//! and finishes with `host.repoDone`; Debian's dnf then reads the repo
+//! through `/kojifiles/`.
+
+mod support;
+
+use support::rpms;
+use support::{ok, Hub};
+
+fn machine_arch() -> String {
+    let out = std::process::Command::new("uname")
+        .arg("-m")
+        .output()
+        .expect("uname");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn start(backend: koji_core::db::Backend) -> Hub {
+    Hub::start_with(backend, &["--builder", "--builder-name", "builder1"])
+}
+
+fn json(h: &Hub, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["call", "--json-output"];
+    full.extend_from_slice(args);
+    let out = ok(h, &full);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+/// Imports every RPM of `b` and tags its build into `tag`.
+fn import_and_tag(h: &Hub, b: &rpms::Built, tag: &str, nvr: &str) {
+    let mut args = vec!["import".to_string(), b.srpm.display().to_string()];
+    args.extend(b.rpms.iter().map(|r| r.display().to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(h, &args);
+    let out = ok(h, &["tag-build", "--nowait", tag, nvr]);
+    // the tagBuild task runs on the builder: wait for it, or a repo made
+    // next may be made before the build is in the tag
+    let task = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Created task "))
+        .and_then(|t| t.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("no task in: {out}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        let info = json(h, &["getTaskInfo", &task.to_string()]);
+        match info["state"].as_i64() {
+            Some(2) => break,
+            Some(3 | 4) => panic!("tagBuild {task} of {nvr} failed: {info}\n{}", h.log()),
+            _ if std::time::Instant::now() > deadline => {
+                panic!("tagBuild {task} of {nvr} still open: {info}\n{}", h.log())
+            }
+            _ => std::thread::sleep(std::time::Duration::from_millis(200)),
+        }
+    }
+}
+
+/// `dnf list available` of `url` (a repo's arch directory), with a cache
+/// of its own; the package names it lists.
+fn dnf_available(url: &str, cache: &std::path::Path) -> String {
+    dnf_list(url, cache, &[])
+}
+
+/// `dnf list --available` with `extra` options.
+fn dnf_list(url: &str, cache: &std::path::Path, extra: &[&str]) -> String {
+    let out = std::process::Command::new("dnf")
+        .args([
+            "-q",
+            "--setopt=reposdir=/nonexistent",
+            &format!("--setopt=cachedir={}", cache.display()),
+            "--setopt=gpgcheck=0",
+            &format!("--repofrompath=k,{url}"),
+            "--repo=k",
+            "list",
+            "--available",
+        ])
+        .args(extra)
+        .output()
+        .expect("dnf (apt-get install dnf)");
+    assert!(
+        out.status.success() && !out.stdout.is_empty(),
+        "dnf failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_new_repo_task_makes_a_repo_dnf_reads() {
+    let arch = machine_arch();
+    let hello = rpms::build("hello", "1.0", "1");
+    for backend in koji_core::testing::backends() {
+        let hub = start(backend);
+        let h = &hub;
+        ok(h, &["add-tag", "f40-build", "--arches", &arch]);
+        ok(h, &["add-tag", "f40"]);
+        ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+        ok(
+            h,
+            &["add-pkg", "--owner", "admin", "f40-build", "hello", "gone"],
+        );
+        ok(h, &["block-pkg", "f40-build", "gone"]);
+        ok(h, &["add-group", "f40-build", "build"]);
+        ok(h, &["add-group-pkg", "f40-build", "build", "hello", "bash"]);
+        import_and_tag(h, &hello, "f40-build", "hello-1.0-1");
+
+        // upstream's `regen-repo --make-task` calls newRepo and watches it
+        let out = ok(h, &["regen-repo", "--make-task", "--wait", "f40-build"]);
+        assert!(
+            out.starts_with("Regenerating repo for tag: f40-build\nCreated task: "),
+            "{out}"
+        );
+        let task: i64 = out
+            .lines()
+            .nth(1)
+            .and_then(|l| l.strip_prefix("Created task: "))
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{out}"));
+        let info = json(h, &["getTaskInfo", &task.to_string()]);
+        assert_eq!(info["state"], 2, "newRepo closed: {info} {}", hub.log());
+        let children = json(h, &["getTaskChildren", &task.to_string()]);
+        let children = children.as_array().unwrap();
+        assert_eq!(children.len(), 1, "{children:?}");
+        assert_eq!(children[0]["method"], "createrepo");
+        assert_eq!(children[0]["label"], arch.as_str());
+
+        let repo = json(h, &["getRepo", "f40-build"]);
+        assert_eq!(repo["state"], 1, "{repo}");
+        assert_eq!(repo["task_id"], task);
+        assert_eq!(
+            repo["opts"],
+            serde_json::json!({"src": false, "debuginfo": false, "separate_src": false, "maven": false})
+        );
+        assert_eq!(repo["custom_opts"], serde_json::json!({}));
+        assert!(repo["begin_event"].as_i64().unwrap() <= repo["create_event"].as_i64().unwrap());
+        assert!(repo["end_event"].is_null());
+        let id = repo["id"].as_i64().unwrap();
+        let result = json(h, &["getTaskResult", &task.to_string()]);
+        assert_eq!(result[0], id);
+        assert_eq!(result[1], repo["create_event"]);
+
+        // the layout upstream's builders and tools expect
+        let dir = h.topdir().join(format!("repos/f40-build/{id}"));
+        let latest = std::fs::read_link(h.topdir().join("repos/f40-build/latest")).unwrap();
+        assert_eq!(latest, std::path::Path::new(&id.to_string()));
+        let repo_json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("repo.json")).unwrap()).unwrap();
+        assert_eq!(repo_json["id"], id);
+        assert_eq!(repo_json["tag"], "f40-build");
+        assert_eq!(repo_json["task_id"], task);
+        assert_eq!(repo_json["with_debuginfo"], false);
+        let comps = std::fs::read_to_string(dir.join("groups/comps.xml")).unwrap();
+        assert!(comps.contains("<id>build</id>"), "{comps}");
+        assert!(
+            comps.contains("<packagereq type=\"mandatory\">hello</packagereq>"),
+            "{comps}"
+        );
+        let archdir = dir.join(&arch);
+        assert_eq!(
+            std::fs::read_link(archdir.join("toplink")).unwrap(),
+            std::path::Path::new("../../../..")
+        );
+        let pkglist = std::fs::read_to_string(archdir.join("pkglist")).unwrap();
+        let mut lines: Vec<&str> = pkglist.lines().collect();
+        lines.sort();
+        // no source, no debuginfo: the arch package and the noarch one
+        let mut want = [
+            format!("toplink/packages/hello/1.0/1/{arch}/hello-1.0-1.{arch}.rpm"),
+            "toplink/packages/hello/1.0/1/noarch/hello-doc-1.0-1.noarch.rpm".to_string(),
+        ];
+        want.sort();
+        assert_eq!(lines, want, "{pkglist}");
+        for line in &lines {
+            assert!(archdir.join(line).is_file(), "{line} through toplink");
+        }
+        let rpmlist = std::fs::read_to_string(archdir.join("rpmlist.jsonl")).unwrap();
+        assert_eq!(rpmlist.lines().count(), 2, "{rpmlist}");
+        for l in rpmlist.lines() {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            assert!(r["name"] == "hello" || r["name"] == "hello-doc", "{r}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(archdir.join("blocklist")).unwrap(),
+            "gone\n"
+        );
+        let repomd = std::fs::read_to_string(archdir.join("repodata/repomd.xml")).unwrap();
+        assert!(repomd.contains("type=\"primary\""), "{repomd}");
+        assert!(
+            repomd.contains("type=\"group\""),
+            "comps in the metadata: {repomd}"
+        );
+
+        // Debian's dnf reads it over HTTP, packages through toplink
+        let cache = tempfile::tempdir().unwrap();
+        let listed = dnf_available(
+            &format!(
+                "http://127.0.0.1:{}/kojifiles/repos/f40-build/latest/{arch}",
+                h.port()
+            ),
+            cache.path(),
+        );
+        assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
+        assert!(listed.contains("hello-doc.noarch"), "{listed}");
+        assert!(!listed.contains("debuginfo"), "{listed}");
+
+        // taginfo shows it as the tag's current repo
+        let taginfo = ok(h, &["taginfo", "f40-build"]);
+        assert!(
+            taginfo.contains(&format!("Current repo: repo#{id}: ")),
+            "{taginfo}"
+        );
+    }
+}
+
+/// A hub whose own repo upkeep runs every second; repos no longer current
+/// expire after 15 seconds (long enough for the client, which polls every
+/// 6, to look at them) and are deleted at once.
+fn start_regen(backend: koji_core::db::Backend, conf_dir: &std::path::Path) -> Hub {
+    let conf = conf_dir.join("hub.conf");
+    std::fs::write(
+        &conf,
+        "[hub]\nRepoLifetime = 15\nExpiredRepoLifetime = 0\nRepoLag = 0\n",
+    )
+    .unwrap();
+    Hub::start_with(
+        backend,
+        &[
+            "--builder",
+            "--builder-name",
+            "builder1",
+            "--repo-regen-interval",
+            "1",
+            "--config",
+            conf.to_str().unwrap(),
+        ],
+    )
+}
+
+fn wait_until(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < end {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    false
+}
+
+/// The repo id of the client's "Got repo N" line.
+fn got_repo(out: &str) -> i64 {
+    out.strip_prefix("Got repo ")
+        .and_then(|r| r.lines().next())
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no repo in: {out}"))
+}
+
+fn pkglist(h: &Hub, repo: i64, arch: &str) -> String {
+    std::fs::read_to_string(
+        h.topdir()
+            .join(format!("repos/f40-build/{repo}/{arch}/pkglist")),
+    )
+    .unwrap_or_default()
+}
+
+#[test]
+fn repos_regenerate_by_themselves_and_old_ones_go() {
+    let arch = machine_arch();
+    let hello = rpms::build("hello", "1.0", "1");
+    let bye = rpms::build("bye", "2.0", "3");
+    for backend in koji_core::testing::backends() {
+        let conf = tempfile::tempdir().unwrap();
+        let hub = start_regen(backend, conf.path());
+        let h = &hub;
+        // content comes from the build tag's parent
+        ok(h, &["add-tag", "f40-base"]);
+        ok(
+            h,
+            &[
+                "add-tag",
+                "f40-build",
+                "--arches",
+                &arch,
+                "--parent",
+                "f40-base",
+            ],
+        );
+        ok(h, &["add-tag", "f40"]);
+        ok(
+            h,
+            &["add-pkg", "--owner", "admin", "f40-base", "hello", "bye"],
+        );
+        import_and_tag(h, &hello, "f40-base", "hello-1.0-1");
+        ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+
+        // the target's build tag gets a repo with nobody asking
+        assert!(
+            wait_until(60, || !json(h, &["getRepo", "f40-build"]).is_null()),
+            "no repo: {}",
+            hub.log()
+        );
+        let first = json(h, &["getRepo", "f40-build"])["id"].as_i64().unwrap();
+        assert!(pkglist(h, first, &arch).contains("hello-1.0-1"));
+        let req = json(h, &["repo.queryQueue", "--kwargs", "{'fields': '**'}"]);
+        let req = &req.as_array().unwrap()[0];
+        assert_eq!(req["tag_name"], "f40-build", "{req}");
+        assert_eq!(req["owner_name"], "kojira", "{req}");
+        assert_eq!(req["priority"], 20, "{req}");
+        assert_eq!(req["active"], false, "{req}");
+        assert_eq!(req["repo_id"], first, "{req}");
+        let task = json(h, &["getTaskInfo", &req["task_id"].to_string()]);
+        assert_eq!(task["method"], "newRepo");
+        assert_eq!(
+            task["owner"], req["owner"],
+            "the queue's user owns the task"
+        );
+
+        // a change in the parent makes the old repo stale and a new one
+        import_and_tag(h, &bye, "f40-base", "bye-2.0-3");
+        let out = ok(
+            h,
+            &[
+                "wait-repo",
+                "--request",
+                "f40-build",
+                "--build",
+                "bye-2.0-3",
+            ],
+        );
+        let second = got_repo(&out);
+        assert!(second > first);
+        let list = pkglist(h, second, &arch);
+        assert!(
+            list.contains("hello-1.0-1") && list.contains("bye-2.0-3"),
+            "{list}"
+        );
+        assert_eq!(
+            std::fs::read_link(h.topdir().join("repos/f40-build/latest")).unwrap(),
+            std::path::Path::new(&second.to_string())
+        );
+        // the first stopped being current when bye was tagged, then (its
+        // lifetime over) expired and was deleted, from disk too
+        assert!(
+            wait_until(90, || json(h, &["repoInfo", &first.to_string()])["state"]
+                == 3),
+            "repo {first} deleted: {}",
+            json(h, &["repoInfo", &first.to_string()])
+        );
+        let info = json(h, &["repoInfo", &first.to_string()]);
+        assert!(info["end_event"].is_i64(), "{info}");
+        assert!(!h.topdir().join(format!("repos/f40-build/{first}")).exists());
+        // the current one stays
+        let current = json(h, &["repoInfo", &second.to_string()]);
+        assert_eq!(current["state"], 1, "{current}");
+        assert!(current["end_event"].is_null(), "{current}");
+
+        // regen-repo (a request for a current repo) answers with it
+        let out = ok(h, &["regen-repo", "f40-build"]);
+        assert!(out.starts_with(&format!("Got repo {second}\n")), "{out}");
+
+        // custom options: a repo of their own, with debuginfo; latest stays
+        let out = ok(
+            h,
+            &[
+                "request-repo",
+                "--nowait",
+                "--current",
+                "--debuginfo",
+                "f40-build",
+            ],
+        );
+        let req_id = out
+            .strip_prefix("Got request: ")
+            .and_then(|r| r.lines().next())
+            .unwrap_or_else(|| panic!("{out}"))
+            .trim()
+            .to_string();
+        // (the 1.36.1 client prints the repo only when it was there at once)
+        ok(h, &["wait-repo-request", &req_id]);
+        let check = json(h, &["repo.checkRequest", &req_id]);
+        let custom = check["repo"]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{check}"));
+        assert!(custom > second);
+        let info = json(h, &["repoInfo", &custom.to_string()]);
+        assert_eq!(info["custom_opts"], serde_json::json!({"debuginfo": true}));
+        assert!(pkglist(h, custom, &arch).contains("hello-debuginfo"));
+        assert_eq!(
+            std::fs::read_link(h.topdir().join("repos/f40-build/latest")).unwrap(),
+            std::path::Path::new(&second.to_string())
+        );
+        // repo.get finds each by its options
+        let got = json(
+            h,
+            &[
+                "--python",
+                "repo.get",
+                "'f40-build'",
+                "opts={'debuginfo': True}",
+            ],
+        );
+        assert_eq!(got["id"], custom);
+        assert_eq!(json(h, &["repo.get", "f40-build"])["id"], second);
+    }
+}
+
+/// Upstream's kojira (koji==1.36.1, beside the client) keeping repos
+/// current for a hub whose own upkeep is off: it turns requests into
+/// newRepo tasks, requests repos for `repo.auto` tags, records end
+/// events, expires old repos and deletes them from disk.
+#[test]
+fn upstream_kojira_keeps_repos_current() {
+    let kojira = support::koji_client().with_file_name("kojira");
+    assert!(kojira.is_file(), "kojira missing beside {kojira:?}");
+    let arch = machine_arch();
+    let hello = rpms::build("hello", "1.0", "1");
+    let bye = rpms::build("bye", "2.0", "3");
+    for backend in koji_core::testing::backends() {
+        // support's hubs run without the built-in upkeep
+        let hub = start(backend);
+        let h = &hub;
+        h.add_user("kojira", "kojira-pw");
+        ok(h, &["grant-permission", "repo", "kojira"]);
+        ok(h, &["add-tag", "f40-base"]);
+        ok(
+            h,
+            &[
+                "add-tag",
+                "f40-build",
+                "--arches",
+                &arch,
+                "--parent",
+                "f40-base",
+            ],
+        );
+        ok(h, &["add-tag", "f40"]);
+        ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+        ok(
+            h,
+            &["add-pkg", "--owner", "admin", "f40-base", "hello", "bye"],
+        );
+        import_and_tag(h, &hello, "f40-base", "hello-1.0-1");
+        // a tag regenerated automatically (kojira's autoRequests)
+        ok(
+            h,
+            &[
+                "add-tag",
+                "auto",
+                "--arches",
+                &arch,
+                "--parent",
+                "f40-base",
+                "-x",
+                "repo.auto=True",
+            ],
+        );
+
+        let log = h.home().join("kojira.log");
+        let conf = h.home().join("kojira.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "[kojira]\nserver = {}\ntopdir = {}\nuser = kojira\npassword = kojira-pw\n\
+                 logfile = {}\nsleeptime = 1\nrepo_lifetime = 0\nexpired_repo_lifetime = 0\n\
+                 recheck_period = 0\nreference_recheck_period = 0\n",
+                h.url(),
+                h.topdir().display(),
+                log.display()
+            ),
+        )
+        .unwrap();
+        let child = std::process::Command::new(&kojira)
+            .args(["--fg", "--force-lock", "--verbose", "-c"])
+            .arg(&conf)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("kojira");
+        struct Kill(std::process::Child);
+        impl Drop for Kill {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let _guard = Kill(child);
+        let kojira_log = || std::fs::read_to_string(&log).unwrap_or_default();
+
+        // a request: kojira's checkQueue makes the task, the builder the repo
+        let out = ok(
+            h,
+            &[
+                "wait-repo",
+                "--request",
+                "f40-build",
+                "--build",
+                "hello-1.0-1",
+            ],
+        );
+        assert!(out.starts_with("Got repo "), "{out}\n{}", kojira_log());
+        let first = got_repo(&out);
+        let req = json(h, &["repo.queryQueue", "--kwargs", "{'fields': '**'}"]);
+        let req = &req.as_array().unwrap()[0];
+        assert_eq!(req["repo_id"], first, "{req}");
+        let task = json(h, &["getTaskInfo", &req["task_id"].to_string()]);
+        assert_eq!(task["method"], "newRepo");
+        let kojira_id = json(h, &["getUser", "kojira"])["id"].clone();
+        assert_eq!(task["owner"], kojira_id, "RepoQueueUser owns the task");
+
+        // the repo.auto tag gets its repo without anyone asking
+        assert!(
+            wait_until(90, || !json(h, &["getRepo", "auto"]).is_null()),
+            "no repo for the repo.auto tag\n{}",
+            kojira_log()
+        );
+
+        // a change: the old repo gets its end event, a new request its
+        // repo, and kojira expires and deletes the old one
+        import_and_tag(h, &bye, "f40-base", "bye-2.0-3");
+        let out = ok(
+            h,
+            &[
+                "wait-repo",
+                "--request",
+                "f40-build",
+                "--build",
+                "bye-2.0-3",
+            ],
+        );
+        assert!(out.starts_with("Got repo "), "{out}");
+        assert!(
+            wait_until(90, || json(h, &["repoInfo", &first.to_string()])["state"]
+                == 3),
+            "kojira deleted repo {first}: {}\n{}",
+            json(h, &["repoInfo", &first.to_string()]),
+            kojira_log()
+        );
+        assert!(json(h, &["repoInfo", &first.to_string()])["end_event"].is_i64());
+        assert!(
+            wait_until(30, || !h
+                .topdir()
+                .join(format!("repos/f40-build/{first}"))
+                .exists()),
+            "kojira removed repo {first} from disk\n{}",
+            kojira_log()
+        );
+        let text = kojira_log();
+        assert!(text.contains("Entering main loop"), "{text}");
+        assert!(
+            !text.contains("Traceback") && !text.contains("Fault"),
+            "kojira ran into errors:\n{text}"
+        );
+    }
+}
+
+/// B's spec: BuildRequires A and runs A's program while it builds, so it
+/// builds only in a buildroot that has A.
+fn needs_a_srpm() -> std::path::PathBuf {
+    let spec = rpms::self_contained_spec("libb", "1.0", "1", false)
+        .replace(
+            "License:        MIT\n",
+            "License:        MIT\nBuildRequires:  liba\n",
+        )
+        .replace(
+            "%install\n",
+            "%install\nmkdir -p %{buildroot}/usr/share/libb\n/usr/bin/liba > %{buildroot}/usr/share/libb/from-liba\n",
+        )
+        .replace(
+            "%files\n/usr/bin/%{name}\n",
+            "%files\n/usr/bin/%{name}\n/usr/share/libb/from-liba\n",
+        );
+    rpms::srpm_of("libb-needs-liba", "libb", &spec)
+}
+
+/// Issue 5's chain: A is built and tagged, its repo regenerates by
+/// itself, B (BuildRequires: A) waits for a repo with A and builds in a
+/// buildroot that has it; dnf then lists both.
+#[test]
+fn a_chain_builds_against_its_own_repo() {
+    let arch = machine_arch();
+    let a = rpms::self_contained_srpm("liba", "1.0", "1", false);
+    let b = needs_a_srpm();
+    for backend in koji_core::testing::backends() {
+        let conf = tempfile::tempdir().unwrap();
+        let hub = start_regen(backend, conf.path());
+        let h = &hub;
+        ok(h, &["add-tag", "f40"]);
+        ok(
+            h,
+            &["add-tag", "f40-build", "--arches", &arch, "--parent", "f40"],
+        );
+        ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "liba", "libb"]);
+        ok(h, &["add-group", "f40-build", "build"]);
+        ok(h, &["add-group-pkg", "f40-build", "build", "bash"]);
+
+        ok(
+            h,
+            &["build", "--wait", "f40-candidate", a.to_str().unwrap()],
+        );
+        // B waits for a repo of f40-build with A, then builds
+        let out = ok(
+            h,
+            &[
+                "build",
+                "--wait",
+                "--wait-build",
+                "liba-1.0-1",
+                "f40-candidate",
+                b.to_str().unwrap(),
+            ],
+        );
+        assert!(out.contains("waitrepo"), "a waitrepo subtask: {out}");
+        let build = json(h, &["getBuild", "libb-1.0-1"]);
+        assert_eq!(build["state"], 1, "{build}");
+        let rpms_of_b = json(h, &["listRPMs", &build["id"].to_string()]);
+        let br = rpms_of_b
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["arch"] == arch.as_str())
+            .map(|r| r["buildroot_id"].clone())
+            .unwrap();
+        assert!(br.is_i64(), "B's RPMs name their buildroot: {rpms_of_b}");
+        let listing = ok(h, &["list-buildroot", &br.to_string()]);
+        assert_eq!(listing, format!("Component RPMs:\nliba-1.0-1.{arch}\n"));
+        let broot = json(h, &["getBuildroot", &br.to_string()]);
+        let info = ok(
+            h,
+            &["repoinfo", "--buildroots", &broot["repo_id"].to_string()],
+        );
+        assert!(info.contains("Tag name: f40-build\n"), "{info}");
+        assert!(info.contains("Dist repo?: no\n"), "{info}");
+        assert!(
+            info.contains(&format!("Buildroots ID:\n               {br}\n")),
+            "{info}"
+        );
+        assert_eq!(broot["state"], 3, "expired once the build ended: {broot}");
+        let repo = json(h, &["repoInfo", &broot["repo_id"].to_string()]);
+        assert_eq!(repo["tag_name"], "f40-build");
+        // what B's build printed came from A's program
+        let b_rpm = h
+            .topdir()
+            .join(format!("packages/libb/1.0/1/{arch}/libb-1.0-1.{arch}.rpm"));
+        let file = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "rpm2archive - < {} | tar -xzOf - ./usr/share/libb/from-liba",
+                b_rpm.display()
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&file.stdout), "hello\n");
+
+        // both end up in the build tag's repo, which dnf reads
+        ok(
+            h,
+            &[
+                "wait-repo",
+                "--request",
+                "f40-build",
+                "--build",
+                "libb-1.0-1",
+            ],
+        );
+        let cache = tempfile::tempdir().unwrap();
+        let listed = dnf_available(
+            &format!(
+                "http://127.0.0.1:{}/kojifiles/repos/f40-build/latest/{arch}",
+                h.port()
+            ),
+            cache.path(),
+        );
+        assert!(listed.contains(&format!("liba.{arch}")), "{listed}");
+        assert!(listed.contains(&format!("libb.{arch}")), "{listed}");
+    }
+}
+
+/// External repos merged into a tag's repo in upstream's three modes,
+/// from a local file:// repo made by createrepo_c: `koji` (the tag's
+/// packages win by name, blocked packages left out), `simple` (every
+/// package, blocked ones left out) and `bare` (every package).
+#[test]
+fn external_repos_are_merged_in_each_mode() {
+    let arch = machine_arch();
+    let hello = rpms::build("hello", "1.0", "1");
+    let newer = rpms::build("hello", "2.0", "1");
+    let extra = rpms::build("extra", "1.0", "1");
+    let ext = tempfile::tempdir().unwrap();
+    for r in [newer.rpm("hello-2.0"), extra.rpm("extra-1.0")] {
+        std::fs::copy(r, ext.path().join(r.file_name().unwrap())).unwrap();
+    }
+    let out = std::process::Command::new("createrepo_c")
+        .arg(ext.path())
+        .output()
+        .expect("createrepo_c");
+    assert!(out.status.success(), "{out:?}");
+    let url = format!("file://{}/", ext.path().display());
+    for backend in koji_core::testing::backends() {
+        let hub = start(backend);
+        let h = &hub;
+        ok(h, &["add-tag", "content"]);
+        ok(
+            h,
+            &["add-pkg", "--owner", "admin", "content", "hello", "extra"],
+        );
+        import_and_tag(h, &hello, "content", "hello-1.0-1");
+        ok(h, &["add-external-repo", "ext", &url]);
+        for mode in ["koji", "simple", "bare"] {
+            let tag = format!("f40-{mode}");
+            ok(
+                h,
+                &["add-tag", &tag, "--arches", &arch, "--parent", "content"],
+            );
+            ok(
+                h,
+                &["add-target", &format!("{tag}-candidate"), &tag, "content"],
+            );
+            ok(h, &["block-pkg", &tag, "extra"]);
+            ok(h, &["add-external-repo", "ext", "-t", &tag, "-m", mode]);
+            ok(h, &["regen-repo", "--make-task", "--wait", &tag]);
+            let repo = json(h, &["getRepo", &tag]);
+            assert_eq!(repo["state"], 1, "[{mode}] {repo}");
+            let cache = tempfile::tempdir().unwrap();
+            let listed = dnf_list(
+                &format!(
+                    "http://127.0.0.1:{}/kojifiles/repos/{tag}/latest/{arch}",
+                    h.port()
+                ),
+                cache.path(),
+                &["--showduplicates"],
+            );
+            let has = |nevr: &str| {
+                listed.lines().any(|l| {
+                    let f: Vec<&str> = l.split_whitespace().collect();
+                    f.len() >= 2 && format!("{} {}", f[0], f[1]) == nevr
+                })
+            };
+            let ours = has(&format!("hello.{arch} 1.0-1"));
+            let theirs = has(&format!("hello.{arch} 2.0-1"));
+            let blocked = has(&format!("extra.{arch} 1.0-1"));
+            assert_eq!(
+                (ours, theirs, blocked),
+                match mode {
+                    "koji" => (true, false, false),
+                    "simple" => (true, true, false),
+                    _ => (true, true, true),
+                },
+                "[{mode}] {listed}"
+            );
+        }
+    }
+}
+
+/// `koji dist-repo`: the tag's RPMs signed with the requested key, linked
+/// into `repos-dist/TAG/ID/ARCH/Packages/` with metadata dnf reads; RPMs
+/// without the signature fail the task unless skipped.
+#[test]
+fn dist_repo_holds_signed_rpms_dnf_reads() {
+    let arch = machine_arch();
+    let hello = rpms::build("hello", "1.0", "1");
+    let key = rpms::key().sigkey.clone();
+    let signed_bin = rpms::signed_copy(hello.rpm(&format!("hello-1.0-1.{arch}")));
+    let signed_doc = rpms::signed_copy(hello.rpm("hello-doc"));
+    for backend in koji_core::testing::backends() {
+        let hub = start(backend);
+        let h = &hub;
+        ok(h, &["add-tag", "f40", "--arches", &arch]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "hello"]);
+        import_and_tag(h, &hello, "f40", "hello-1.0-1");
+        ok(
+            h,
+            &[
+                "import-sig",
+                signed_bin.to_str().unwrap(),
+                signed_doc.to_str().unwrap(),
+            ],
+        );
+        ok(
+            h,
+            &[
+                "write-signed-rpm",
+                &key,
+                &format!("hello-1.0-1.{arch}"),
+                "hello-doc-1.0-1.noarch",
+            ],
+        );
+
+        // the debuginfo package has no signature: refused
+        let out = h.koji(&["dist-repo", "f40", &key, "--wait"]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(
+            out.stdout
+                .contains("Unsigned packages found. See missing_signatures.log"),
+            "{out:?}"
+        );
+        // skipped: the repo has the two signed RPMs
+        let out = ok(
+            h,
+            &[
+                "dist-repo",
+                "f40",
+                &key,
+                "--skip-missing-signatures",
+                "--wait",
+            ],
+        );
+        assert!(out.starts_with("Creating dist repo for tag f40\n"), "{out}");
+        let repo = json(h, &["getRepo", "f40", "dist=True"]);
+        assert_eq!(repo["state"], 1, "{repo}");
+        assert_eq!(repo["dist"], true, "{repo}");
+        let id = repo["id"].as_i64().unwrap();
+        let dir = h.topdir().join(format!("repos-dist/f40/{id}/{arch}"));
+        assert_eq!(
+            std::fs::read_link(h.topdir().join("repos-dist/f40/latest")).unwrap(),
+            std::path::Path::new(&id.to_string())
+        );
+        let bin = dir.join(format!("Packages/h/hello-1.0-1.{arch}.rpm"));
+        assert!(bin.is_file(), "{}", bin.display());
+        assert!(dir.join("Packages/h/hello-doc-1.0-1.noarch.rpm").is_file());
+        assert!(!dir
+            .join(format!("Packages/h/hello-debuginfo-1.0-1.{arch}.rpm"))
+            .exists());
+        let sig = std::process::Command::new("rpm")
+            .args(["-qp", "--qf", "%{SIGPGP:pgpsig}%{RSAHEADER:pgpsig}\n"])
+            .arg(&bin)
+            .output()
+            .unwrap();
+        let sig = String::from_utf8_lossy(&sig.stdout).to_lowercase();
+        assert!(sig.contains(&key), "signed with {key}: {sig}");
+        let kojipkgs: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("kojipkgs")).unwrap()).unwrap();
+        assert_eq!(
+            kojipkgs[format!("hello-1.0-1.{arch}.rpm")]["sigkey"],
+            key.as_str()
+        );
+
+        let cache = tempfile::tempdir().unwrap();
+        let listed = dnf_available(
+            &format!(
+                "http://127.0.0.1:{}/kojifiles/repos-dist/f40/latest/{arch}",
+                h.port()
+            ),
+            cache.path(),
+        );
+        assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
+        assert!(listed.contains("hello-doc.noarch"), "{listed}");
+        assert!(!listed.contains("debuginfo"), "{listed}");
+    }
+}

@@ -15,7 +15,7 @@ set -euo pipefail
 KOJI_VERSION=1.36.1
 venv="${KOJI_VENV:-$HOME/.cache/koji-rs/venv}"
 python=/usr/bin/python3
-apt_packages=(rpm createrepo-c bubblewrap git gnupg python3-venv python3-rpm
+apt_packages=(rpm createrepo-c bubblewrap git gnupg dnf python3-venv python3-rpm
               libkrb5-dev python3-dev gcc pkg-config)
 
 say() { printf 'setup-koji-client: %s\n' "$*"; }

@@ -30,7 +30,7 @@ pub mod util;
 pub mod xmlrpc;
 
 pub use error::{Error, Result};
-pub use hub::{Caller, Hub, HubConfig};
+pub use hub::{Caller, ClientCert, ClientTls, Hub, HubConfig};
 
 /// The version of upstream Koji whose API this hub implements.
 pub const KOJI_VERSION: &str = "1.35.0";

@@ -187,3 +187,198 @@ async fn exclusive_sessions_lock_out_the_others_until_shared() -> koji_core::Res
     }
     Ok(())
 }
+
+/// A caller on a TLS connection whose verified certificate has `subject`.
+fn tls_caller(subject: &[(&str, &str)]) -> Caller {
+    Caller {
+        tls: Some(std::sync::Arc::new(koji_core::ClientTls {
+            cert: Some(koji_core::ClientCert {
+                subject: subject
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            }),
+        })),
+        ..Caller::anonymous("127.0.0.1")
+    }
+}
+
+async fn ssl_session(
+    th: &TestHub,
+    caller: &Caller,
+    args: serde_json::Value,
+) -> koji_core::Result<Caller> {
+    let info = th.call(caller, "sslLogin", args).await?;
+    th.hub
+        .auth()
+        .authenticate(
+            &Credentials {
+                session_id: info["session-id"].as_i64().unwrap_or_default(),
+                session_key: info["session-key"].as_str().unwrap_or_default().into(),
+                callnum: None,
+            },
+            "127.0.0.1",
+            "getLoggedInUser",
+        )
+        .await
+}
+
+#[tokio::test]
+async fn ssl_login_takes_the_user_from_a_verified_certificate() -> koji_core::Result<()> {
+    for th in koji_core::testing::backends() {
+        let th = TestHub::new_with(th, |c| {
+            // both of mod_ssl's DN forms are accepted in ProxyDNs
+            c.auth.proxy_dns = "/O=Example/CN=oldproxy | CN=kojiweb,O=Example".into();
+        })
+        .await?;
+        let l = th.label();
+        let fault = |e: koji_core::Error| (e.fault_code(), e.to_string());
+
+        // no TLS, or TLS without a certificate: mod_ssl's SSL_CLIENT_VERIFY
+        let e = th
+            .call(&Caller::anonymous("127.0.0.1"), "sslLogin", json!([]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            fault(e),
+            (1002, "could not verify client: None".into()),
+            "{l}"
+        );
+        let no_cert = Caller {
+            tls: Some(std::sync::Arc::new(koji_core::ClientTls { cert: None })),
+            ..Caller::anonymous("127.0.0.1")
+        };
+        let e = th.call(&no_cert, "sslLogin", json!([])).await.unwrap_err();
+        assert_eq!(
+            fault(e),
+            (1002, "could not verify client: NONE".into()),
+            "{l}"
+        );
+        let e = th
+            .call(&tls_caller(&[("O", "Example")]), "sslLogin", json!([]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            fault(e),
+            (
+                1002,
+                "unable to get user information (CN) from client certificate".into()
+            ),
+            "{l}"
+        );
+
+        // an unknown user is created (LoginCreatesUser), with an SSL session
+        let alice = tls_caller(&[("O", "Example"), ("CN", "alice")]);
+        let s = ssl_session(&th, &alice, json!([])).await?;
+        let session = s.session.as_ref().expect("logged in");
+        assert_eq!(
+            (session.user_name.as_str(), session.authtype),
+            ("alice", 2),
+            "{l}"
+        );
+        let user = th.call(&s, "getLoggedInUser", json!([])).await?;
+        assert_eq!(user["usertype"], 0, "{l}: {user}");
+        let info = th.call(&s, "getSessionInfo", json!([])).await?;
+        assert_eq!(info["authtype"], 2, "{l}: {info}");
+        // a logged-in caller cannot log in again
+        let e = th.call(&s, "sslLogin", json!([])).await.unwrap_err();
+        assert_eq!(fault(e), (1002, "Already logged in".into()), "{l}");
+
+        // only a subject in ProxyDNs may log in someone else
+        let e = th
+            .call(&alice, "sslLogin", json!(["bob"]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            fault(e),
+            (
+                1002,
+                "CN=alice,O=Example is not authorized to login other users".into()
+            ),
+            "{l}"
+        );
+        let web = tls_caller(&[("O", "Example"), ("CN", "kojiweb")]);
+        let s = ssl_session(&th, &web, json!([kw(json!({"proxyuser": "bob"}))])).await?;
+        assert_eq!(s.session.as_ref().unwrap().user_name, "bob", "{l}");
+        let old = tls_caller(&[("O", "Example"), ("CN", "oldproxy")]);
+        let s = ssl_session(&th, &old, json!(["carl"])).await?;
+        assert_eq!(s.session.as_ref().unwrap().user_name, "carl", "{l}");
+        // another auth type for the proxied user needs AllowProxyAuthType
+        let e = th
+            .call(&web, "sslLogin", json!(["bob", 3]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            fault(e),
+            (
+                1002,
+                "Proxy must use same auth mechanism as hub (behaviour can be overriden \
+                 via AllowProxyAuthType hub option)"
+                    .into()
+            ),
+            "{l}"
+        );
+
+        // a disabled user is refused
+        let admin = th.admin().await?;
+        th.call(&admin, "disableUser", json!(["alice"])).await?;
+        let e = th.call(&alice, "sslLogin", json!([])).await.unwrap_err();
+        assert_eq!(
+            fault(e),
+            (1002, "logins by alice are not allowed".into()),
+            "{l}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn ssl_login_options_from_hub_conf() -> koji_core::Result<()> {
+    for b in koji_core::testing::backends() {
+        let th = TestHub::new_with(b, |c| {
+            c.auth.login_creates_user = false;
+            c.auth.dn_username_component = "UID".into();
+            c.auth.allow_proxy_auth_type = true;
+            c.auth.proxy_dns = "UID=web,CN=kojiweb".into();
+        })
+        .await?;
+        let l = th.label();
+        let e = th
+            .call(
+                &tls_caller(&[("CN", "Dana"), ("UID", "dana")]),
+                "sslLogin",
+                json!([]),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.to_string(), "Unknown user: dana", "{l}");
+        let admin = th.admin().await?;
+        th.call(&admin, "createUser", json!(["dana"])).await?;
+        let s = ssl_session(
+            &th,
+            &tls_caller(&[("CN", "Dana"), ("UID", "dana")]),
+            json!([]),
+        )
+        .await?;
+        assert_eq!(s.session.as_ref().unwrap().user_name, "dana", "{l}");
+        // AllowProxyAuthType: a GSSAPI user proxied by a certificate
+        let web = tls_caller(&[("CN", "kojiweb"), ("UID", "web")]);
+        let s = ssl_session(&th, &web, json!(["dana", 3])).await?;
+        assert_eq!(s.session.as_ref().unwrap().authtype, 3, "{l}");
+        let e = th
+            .call(&web, "sslLogin", json!(["dana", 0]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "Proxied authtype 0 is not valid for sslLogin",
+            "{l}"
+        );
+        let o = th
+            .call(&admin, "showOpts", json!([kw(json!({"as_string": false}))]))
+            .await?;
+        assert_eq!(o["DNUsernameComponent"], "UID", "{l}: {o}");
+        assert_eq!(o["LoginCreatesUser"], false, "{l}: {o}");
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@
 //! upstream's code.
 
 use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{ConnectInfo, Query, RawQuery, State};
+use axum::extract::{ConnectInfo, Extension, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -15,7 +15,7 @@ use koji_core::api::{Ctx, Registry};
 use koji_core::hub::auth::{Auth, Credentials};
 use koji_core::hub::cache::ResultCache;
 use koji_core::xmlrpc::{self, Value};
-use koji_core::{Caller, Error, Hub};
+use koji_core::{Caller, ClientTls, Error, Hub};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,6 +38,9 @@ pub fn router(hub: Hub) -> Router {
     Router::new()
         .route("/kojihub", post(handle).get(not_post))
         .route("/kojihub/", post(handle).get(not_post))
+        // upstream's client sends sslLogin here (mod_ssl asks for the
+        // client certificate on this location)
+        .route("/kojihub/ssllogin", post(handle).get(not_post))
         .with_state(state)
 }
 
@@ -61,6 +64,7 @@ fn fault(e: &Error) -> Response {
 async fn handle(
     State(State_ { hub, encoded }): State<State_>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    tls: Option<Extension<Arc<ClientTls>>>,
     Query(query): Query<HashMap<String, String>>,
     RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
@@ -93,7 +97,10 @@ async fn handle(
     };
     let hostip = peer.ip().to_string();
     let caller = match authenticate(&hub, &headers, &query, &hostip, &call.name).await {
-        Ok(c) => c,
+        Ok(c) => Caller {
+            tls: tls.map(|Extension(t)| t),
+            ..c
+        },
         Err(e) => return fault(&e),
     };
     let registry = Registry::standard();

@@ -12,6 +12,7 @@ pub mod builder;
 mod files;
 pub mod grpc;
 pub mod kojihub;
+pub mod tls;
 
 use axum::Router;
 use koji_core::Hub;
@@ -38,10 +39,45 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_router(router(hub), listener, shutdown).await
+}
+
+async fn serve_router(
+    app: Router,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(
         listener,
-        router(hub).into_make_service_with_connect_info::<SocketAddr>(),
+        app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Serves `hub` on `listener` and, when given, over HTTPS on `tls` (see
+/// [`tls`]), until `shutdown` resolves.
+pub async fn serve_with_tls(
+    hub: Hub,
+    listener: tokio::net::TcpListener,
+    tls: Option<tls::TlsListener>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let Some(tls) = tls else {
+        return serve(hub, listener, shutdown).await;
+    };
+    let app = router(hub);
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(true);
+    });
+    let (plain, secure) = tokio::join!(
+        serve_router(app.clone(), listener, stopped(rx.clone())),
+        tls::serve(app, tls, stopped(rx)),
+    );
+    plain.and(secure)
 }

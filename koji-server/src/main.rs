@@ -58,6 +58,8 @@ enum Cmd {
         /// Seconds between passes of the repo upkeep (`RepoRegenInterval`).
         #[arg(long)]
         repo_regen_interval: Option<f64>,
+        #[command(flatten)]
+        tls: Box<TlsOpts>,
     },
     /// Run one task for the in-process builder (started by it).
     #[command(hide = true)]
@@ -88,6 +90,57 @@ enum Cmd {
     },
 }
 
+/// HTTPS beside the plain listener (`[hub] TLSListen`, `TLSCert`, `TLSKey`,
+/// `TLSClientCA` in the config file).
+#[derive(Args, Debug, Clone, Default)]
+struct TlsOpts {
+    /// Also serve HTTPS on this address (port 0 picks a free port).
+    #[arg(long, env = "KOJI_HUB_TLS_LISTEN")]
+    tls_listen: Option<String>,
+    /// The server's certificate chain (PEM).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// CA certificate(s) (PEM) whose client certificates `sslLogin`
+    /// accepts; without it no client certificate is asked for.
+    #[arg(long)]
+    tls_client_ca: Option<PathBuf>,
+}
+
+impl TlsOpts {
+    /// Flags over the file's settings.
+    fn or(self, file: &TlsOpts) -> TlsOpts {
+        TlsOpts {
+            tls_listen: self.tls_listen.or(file.tls_listen.clone()),
+            tls_cert: self.tls_cert.or(file.tls_cert.clone()),
+            tls_key: self.tls_key.or(file.tls_key.clone()),
+            tls_client_ca: self.tls_client_ca.or(file.tls_client_ca.clone()),
+        }
+    }
+
+    /// The bound HTTPS listener, if one is configured.
+    async fn bind(&self) -> Result<Option<koji_server::tls::TlsListener>> {
+        let Some(addr) = &self.tls_listen else {
+            return Ok(None);
+        };
+        let cert = self
+            .tls_cert
+            .as_ref()
+            .context("--tls-listen needs --tls-cert (TLSCert)")?;
+        let key = self
+            .tls_key
+            .as_ref()
+            .context("--tls-listen needs --tls-key (TLSKey)")?;
+        let config = koji_server::tls::server_config(cert, key, self.tls_client_ca.as_deref())?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Some(koji_server::tls::TlsListener { listener, config }))
+    }
+}
+
 /// Settings from the config file, flags taking precedence.
 #[derive(Default, Debug)]
 struct FileConfig {
@@ -111,6 +164,11 @@ struct FileConfig {
     /// The built-in repo upkeep: `RepoRegen`, `RepoRegenInterval`,
     /// `RepoLifetime`, `ExpiredRepoLifetime`, `RepoInitTimeout`.
     regen: koji_core::hub::repo_regen::RegenConfig,
+    /// Certificate logins: `DNUsernameComponent`, `ProxyDNs`,
+    /// `LoginCreatesUser`, `AllowProxyAuthType`.
+    auth: koji_core::hub::auth::AuthConfig,
+    /// HTTPS: `TLSListen`, `TLSCert`, `TLSKey`, `TLSClientCA`.
+    tls: TlsOpts,
     /// Where the settings came from, for messages.
     path: Option<PathBuf>,
 }
@@ -194,6 +252,16 @@ fn read_config(path: &Option<PathBuf>) -> Result<FileConfig> {
                                 _ => s.run_interval = n,
                             }
                         }
+                        "dnusernamecomponent" => cfg.auth.dn_username_component = v,
+                        "proxydns" => cfg.auth.proxy_dns = v,
+                        "logincreatesuser" => cfg.auth.login_creates_user = ini_bool(&key, &v)?,
+                        "allowproxyauthtype" => {
+                            cfg.auth.allow_proxy_auth_type = ini_bool(&key, &v)?
+                        }
+                        "tlslisten" => cfg.tls.tls_listen = Some(v),
+                        "tlscert" => cfg.tls.tls_cert = Some(v.into()),
+                        "tlskey" => cfg.tls.tls_key = Some(v.into()),
+                        "tlsclientca" => cfg.tls.tls_client_ca = Some(v.into()),
                         "reporegen" => cfg.regen.enabled = ini_bool(&key, &v)?,
                         "reporegeninterval"
                         | "repolifetime"
@@ -295,6 +363,7 @@ async fn main() -> Result<()> {
             builder_allowed_scms,
             no_repo_regen,
             repo_regen_interval,
+            tls,
         } => {
             let file = read_config(&db.config)?;
             // a policy that does not parse stops the hub before it starts
@@ -315,6 +384,7 @@ async fn main() -> Result<()> {
                     interval: repo_regen_interval.unwrap_or(file.regen.interval),
                     ..file.regen.clone()
                 },
+                auth: file.auth.clone(),
                 ..HubConfig::default()
             };
             let hub = Hub::open(&url, config).await?;
@@ -337,14 +407,18 @@ async fn main() -> Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             let addr = listener.local_addr()?;
+            let tls = tls.or(&file.tls).bind().await?;
             {
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "listening on http://{addr}")?;
+                if let Some(t) = &tls {
+                    writeln!(out, "listening on https://{}", t.listener.local_addr()?)?;
+                }
                 out.flush()?;
             }
             tracing::info!(%addr, db = %redact(&url), "hub started");
             if !builder {
-                koji_server::serve(hub, listener, shutdown_signal()).await?;
+                koji_server::serve_with_tls(hub, listener, tls, shutdown_signal()).await?;
                 let _ = stop_tx.send(true);
                 let _ = regen.await;
                 return Ok(());
@@ -353,7 +427,7 @@ async fn main() -> Result<()> {
                 let hub = hub.clone();
                 let mut stop = stop_rx.clone();
                 tokio::spawn(async move {
-                    koji_server::serve(hub, listener, async move {
+                    koji_server::serve_with_tls(hub, listener, tls, async move {
                         let _ = stop.changed().await;
                     })
                     .await

@@ -26,6 +26,30 @@ const RETRY_ALLOWED: &[&str] = &[
     "repoProblem",
 ];
 
+/// `hub.conf`'s options for certificate logins.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// `DNUsernameComponent`: the subject attribute holding the user name.
+    pub dn_username_component: String,
+    /// `ProxyDNs`: `|`-separated subjects allowed to log in other users.
+    pub proxy_dns: String,
+    /// `LoginCreatesUser`: an unknown user logging in is created.
+    pub login_creates_user: bool,
+    /// `AllowProxyAuthType`: a proxy may name another auth type.
+    pub allow_proxy_auth_type: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            dn_username_component: "CN".into(),
+            proxy_dns: String::new(),
+            login_creates_user: true,
+            allow_proxy_auth_type: false,
+        }
+    }
+}
+
 /// What `login` answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoginInfo {
@@ -215,6 +239,7 @@ impl Auth<'_> {
                 update_ts: now_ts(),
                 renew_ts,
             }),
+            tls: None,
         })
     }
 
@@ -279,6 +304,105 @@ impl Auth<'_> {
         }
         let info = self
             .create_session(user_id, &caller.hostip, authtype::NORMAL, None)
+            .await?;
+        if exclusive {
+            self.make_exclusive(user_id, info.session_id, None, false)
+                .await?;
+        }
+        Ok(info)
+    }
+
+    /// `sslLogin(proxyuser=None, proxyauthtype=None, renew=False,
+    /// exclusive=None)`: logs in the user a verified client certificate
+    /// names (its `DNUsernameComponent`, CN by default), creating the user
+    /// when `LoginCreatesUser` is on. A certificate whose subject is one of
+    /// `ProxyDNs` may log in `proxyuser` instead (e.g. a web front end).
+    pub async fn ssl_login(
+        &self,
+        caller: &Caller,
+        proxyuser: Option<&str>,
+        proxyauthtype: Option<i64>,
+        exclusive: bool,
+    ) -> Result<LoginInfo> {
+        if caller.logged_in() {
+            return Err(Error::Auth("Already logged in".into()));
+        }
+        let cfg = &self.0.config().auth;
+        let cert = match caller.tls.as_deref() {
+            Some(super::caller::ClientTls { cert: Some(c) }) => c,
+            // mod_ssl's SSL_CLIENT_VERIFY: NONE without a certificate,
+            // unset without TLS
+            Some(_) => return Err(Error::Auth("could not verify client: NONE".into())),
+            None => return Err(Error::Auth("could not verify client: None".into())),
+        };
+        let component = &cfg.dn_username_component;
+        let mut username = cert
+            .component(component)
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| {
+                Error::Auth(format!(
+                    "unable to get user information ({component}) from client certificate"
+                ))
+            })?
+            .to_string();
+        let mut authtype = authtype::SSL;
+        if let Some(proxy) = proxyuser.filter(|p| !p.is_empty()) {
+            let client_dn = cert.dn();
+            let legacy = cert.legacy_dn();
+            let allowed = cfg
+                .proxy_dns
+                .split('|')
+                .map(str::trim)
+                .any(|dn| dn == client_dn || dn == legacy);
+            if !allowed {
+                return Err(Error::Auth(format!(
+                    "{client_dn} is not authorized to login other users"
+                )));
+            }
+            username = proxy.to_string();
+            if let Some(t) = proxyauthtype {
+                if !cfg.allow_proxy_auth_type && t != authtype {
+                    return Err(Error::Auth(
+                        "Proxy must use same auth mechanism as hub (behaviour can be \
+                         overriden via AllowProxyAuthType hub option)"
+                            .into(),
+                    ));
+                }
+                if t != authtype::GSSAPI && t != authtype::SSL {
+                    return Err(Error::Auth(format!(
+                        "Proxied authtype {t} is not valid for sslLogin"
+                    )));
+                }
+                authtype = t;
+            }
+        }
+        let db = self.0.db().conn();
+        let row = fetch_opt(
+            db,
+            "SELECT id, status FROM users WHERE name = ?",
+            params![username.clone()],
+        )
+        .await?;
+        let (user_id, status) = match row {
+            Some(r) => (r.int("id")?, r.int("status")?),
+            None if cfg.login_creates_user => {
+                let id = super::Users::create_user_in(
+                    db,
+                    &username,
+                    crate::model::UserType::Normal as i64,
+                    0,
+                    None,
+                )
+                .await?;
+                (id, 0)
+            }
+            None => return Err(Error::Auth(format!("Unknown user: {username}"))),
+        };
+        if status != 0 {
+            return Err(Error::Auth(format!("logins by {username} are not allowed")));
+        }
+        let info = self
+            .create_session(user_id, &caller.hostip, authtype, None)
             .await?;
         if exclusive {
             self.make_exclusive(user_id, info.session_id, None, false)

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// A validated session, with its user's permissions (own and through groups).
 #[derive(Debug, Clone)]
@@ -30,6 +31,72 @@ pub struct Caller {
     pub session: Option<Session>,
     /// The client address (for sessions, which are bound to it).
     pub hostip: String,
+    /// The TLS connection the call came on, if any: what `sslLogin`
+    /// authenticates with.
+    pub tls: Option<Arc<ClientTls>>,
+}
+
+/// What the transport learnt of a TLS client (upstream reads the same from
+/// mod_ssl's `SSL_CLIENT_*` variables).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientTls {
+    /// The client's certificate, when it sent one that chains to a trusted
+    /// client CA (`SSL_CLIENT_VERIFY = SUCCESS`); `None` when it sent none.
+    pub cert: Option<ClientCert>,
+}
+
+/// A verified client certificate's subject.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClientCert {
+    /// The subject's attributes in certificate order, under their short
+    /// names (`C`, `O`, `OU`, `CN`, `emailAddress`...).
+    pub subject: Vec<(String, String)>,
+}
+
+impl ClientCert {
+    /// The first value of attribute `name` (`SSL_CLIENT_S_DN_<name>`).
+    pub fn component(&self, name: &str) -> Option<&str> {
+        self.subject
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The subject as Apache 2.4's mod_ssl writes `SSL_CLIENT_S_DN`
+    /// (RFC 2253: last attribute first, comma-separated, special
+    /// characters escaped), e.g. `CN=alice,O=Example,C=US`.
+    pub fn dn(&self) -> String {
+        self.subject
+            .iter()
+            .rev()
+            .map(|(k, v)| format!("{k}={}", escape_rfc2253(v)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The subject in mod_ssl's legacy (OpenSSL one-line) form, e.g.
+    /// `/C=US/O=Example/CN=alice`, as older hub.conf `ProxyDNs` list them.
+    pub fn legacy_dn(&self) -> String {
+        self.subject
+            .iter()
+            .map(|(k, v)| format!("/{k}={v}"))
+            .collect()
+    }
+}
+
+fn escape_rfc2253(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let last = v.chars().count().saturating_sub(1);
+    for (i, c) in v.chars().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=')
+            || (i == 0 && (c == '#' || c == ' '))
+            || (i == last && c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 impl Caller {
@@ -37,6 +104,7 @@ impl Caller {
         Caller {
             session: None,
             hostip: hostip.into(),
+            tls: None,
         }
     }
 
@@ -68,6 +136,7 @@ impl Caller {
                 renew_ts: None,
             }),
             hostip: String::new(),
+            tls: None,
         }
     }
 
@@ -105,5 +174,24 @@ impl Caller {
         Err(Error::ActionNotAllowed(format!(
             "{name} permission required{who}"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ClientCert;
+
+    #[test]
+    fn subjects_print_as_mod_ssl_does() {
+        let c = ClientCert {
+            subject: [("C", "US"), ("O", "Example, Inc."), ("CN", "alice")]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        assert_eq!(c.dn(), r"CN=alice,O=Example\, Inc.,C=US");
+        assert_eq!(c.legacy_dn(), "/C=US/O=Example, Inc./CN=alice");
+        assert_eq!(c.component("CN"), Some("alice"));
+        assert_eq!(c.component("OU"), None);
     }
 }

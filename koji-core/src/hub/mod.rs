@@ -41,7 +41,7 @@ pub mod users;
 pub use archives::Archives;
 pub use auth::{Auth, LoginInfo};
 pub use builds::Builds;
-pub use caller::{Caller, Session};
+pub use caller::{Caller, ClientCert, ClientTls, Session};
 pub use cg::ContentGenerators;
 pub use history::History;
 pub use hosts::Hosts;
@@ -81,6 +81,8 @@ pub struct HubConfig {
     pub repos: repo_gen::RepoConfig,
     /// The built-in repo upkeep (kojira's job).
     pub regen: repo_regen::RegenConfig,
+    /// Certificate logins (`sslLogin`).
+    pub auth: auth::AuthConfig,
 }
 
 impl HubConfig {
@@ -91,6 +93,10 @@ impl HubConfig {
             "KojiDir": self.topdir.display().to_string(),
             "MaxRequestLength": self.max_request_length,
             "SessionRenewalTimeout": self.session_renewal_timeout,
+            "DNUsernameComponent": self.auth.dn_username_component,
+            "ProxyDNs": self.auth.proxy_dns,
+            "LoginCreatesUser": self.auth.login_creates_user,
+            "AllowProxyAuthType": self.auth.allow_proxy_auth_type,
         })
     }
 }
@@ -106,6 +112,7 @@ impl Default for HubConfig {
             scheduler: Default::default(),
             repos: Default::default(),
             regen: Default::default(),
+            auth: Default::default(),
         }
     }
 }

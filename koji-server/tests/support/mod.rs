@@ -204,6 +204,8 @@ pub struct Hub {
     _topdir: tempfile::TempDir,
     log: PathBuf,
     _db: Option<DbGuard>,
+    /// `https://ADDR` when started with `--tls-listen`.
+    https: Option<String>,
 }
 
 impl Hub {
@@ -283,9 +285,23 @@ impl Hub {
             panic!("koji-hub serve printed {line:?} instead of its address; its log:\n{log_text}");
         };
         let base = base.to_string();
+        // with --tls-listen, the HTTPS address comes next
+        let https = if extra.contains(&"--tls-listen") {
+            let mut line = String::new();
+            let _ = stdout.read_line(&mut line);
+            Some(
+                line.trim_end()
+                    .strip_prefix("listening on ")
+                    .unwrap_or_else(|| panic!("no https address: {line:?}"))
+                    .to_string(),
+            )
+        } else {
+            None
+        };
         let hub = Hub {
             backend,
             base,
+            https,
             db_url,
             child,
             _stdout: stdout.into_inner(),
@@ -393,6 +409,25 @@ impl Hub {
                 password,
             ])
             .args(args);
+        run(cmd)
+    }
+
+    /// The HTTPS `/kojihub` URL (a hub started with `--tls-listen`).
+    #[allow(dead_code)]
+    pub fn https_url(&self) -> String {
+        format!(
+            "{}/kojihub",
+            self.https
+                .as_deref()
+                .expect("hub started without --tls-listen")
+        )
+    }
+
+    /// Runs `koji <args>` with nothing added (no server, no login).
+    #[allow(dead_code)]
+    pub fn koji_raw(&self, args: &[&str]) -> Out {
+        let mut cmd = self.client();
+        cmd.args(args);
         run(cmd)
     }
 

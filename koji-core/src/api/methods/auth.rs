@@ -13,6 +13,14 @@ fn login_spec() -> &'static Spec {
     })
 }
 
+fn ssl_login_spec() -> &'static Spec {
+    static S: OnceLock<Spec> = OnceLock::new();
+    S.get_or_init(|| {
+        Spec::parse("sslLogin(proxyuser=None, proxyauthtype=None, renew=False, exclusive=None)")
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
 fn exclusive_spec() -> &'static Spec {
     static S: OnceLock<Spec> = OnceLock::new();
     S.get_or_init(|| Spec::parse("exclusiveSession(force=False)").unwrap_or_else(|e| panic!("{e}")))
@@ -47,6 +55,31 @@ pub(super) fn register(r: &mut Registry) {
                 &user,
                 &password,
                 b.flag("renew"),
+                b.flag("exclusive"),
+            )
+            .await?)
+    });
+    method!(r, "sslLogin(*args, **opts)", "", |cx, a| {
+        let b = ssl_login_spec().bind(restar(&a))?;
+        let proxyuser = match b.raw("proxyuser") {
+            Json::Null => None,
+            Json::String(s) => Some(s.clone()),
+            other => return Err(Error::param(format!("proxyuser must be a string: {other}"))),
+        };
+        let proxyauthtype =
+            match b.raw("proxyauthtype") {
+                Json::Null => None,
+                v => Some(v.as_i64().ok_or_else(|| {
+                    Error::param(format!("proxyauthtype must be an integer: {v}"))
+                })?),
+            };
+        ok(cx
+            .hub
+            .auth()
+            .ssl_login(
+                &cx.caller,
+                proxyuser.as_deref(),
+                proxyauthtype,
                 b.flag("exclusive"),
             )
             .await?)

@@ -42,6 +42,13 @@ pub struct Config {
     pub packager: String,
     pub vendor: String,
     pub distribution: String,
+    /// `createrepo_update`: seed createrepo_c with the previous repo's
+    /// metadata (`--update`).
+    pub createrepo_update: bool,
+    /// `createrepo_skip_stat`: with `--update`, trust the old metadata of a
+    /// package whose path is unchanged without looking at the file
+    /// (`--skip-stat`; the content store never rewrites a package in place).
+    pub createrepo_skip_stat: bool,
 }
 
 impl Default for Config {
@@ -63,6 +70,8 @@ impl Default for Config {
             packager: "Koji".into(),
             vendor: "Koji".into(),
             distribution: "Koji".into(),
+            createrepo_update: true,
+            createrepo_skip_stat: true,
         }
     }
 }
@@ -110,8 +119,6 @@ const IGNORED: &[&str] = &[
     "smtp_pass",
     "from_addr",
     "use_createrepo_c",
-    "createrepo_skip_stat",
-    "createrepo_update",
     "distrepo_skip_stat",
     "copy_old_repodata",
 ];
@@ -160,6 +167,8 @@ impl Config {
             "packager" => self.packager = value.to_string(),
             "vendor" => self.vendor = value.to_string(),
             "distribution" => self.distribution = value.to_string(),
+            "createrepo_update" => self.createrepo_update = boolean(key, value)?,
+            "createrepo_skip_stat" => self.createrepo_skip_stat = boolean(key, value)?,
             "buildroot" | "buildroot_backend" => {
                 self.backend = match value.trim() {
                     "bwrap" | "bubblewrap" => Backend::Bwrap,
@@ -182,6 +191,11 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// configparser's `getboolean`.
+fn boolean(key: &str, value: &str) -> Result<bool> {
+    koji_core::ini::boolean(value).map_err(|e| anyhow::anyhow!("{key}: {e}"))
 }
 
 /// Whether `url` may be built, by `allowed_scms` (upstream's rules: the
@@ -218,12 +232,15 @@ mod tests {
         std::fs::write(
             &p,
             "[kojid]\nserver = http://hub/kojihub\nuser = b1\npassword = pw\nmaxjobs = 3\n\
-             sleeptime = 5\nallowed_scms = example.com:/repos/*\n  !evil.com:*\nmockdir = /x\n",
+             sleeptime = 5\nallowed_scms = example.com:/repos/*\n  !evil.com:*\nmockdir = /x\n\
+             createrepo_skip_stat = no\n",
         )
         .expect("write");
         let c = Config::read(&p).expect("config");
         assert_eq!(c.server, "http://hub/kojihub");
         assert_eq!(c.maxjobs, 3);
+        assert!(!c.createrepo_skip_stat);
+        assert!(c.createrepo_update);
         assert_eq!(c.sleeptime, 5.0);
         assert!(scm_allowed(
             &c.allowed_scms,

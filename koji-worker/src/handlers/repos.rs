@@ -277,7 +277,7 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
     if groupdata.is_file() {
         cmd.arg("-g").arg(&groupdata);
     }
-    if pkglist.is_some() && !oldrepo.is_null() {
+    if pkglist.is_some() && !oldrepo.is_null() && ctx.cfg.createrepo_update {
         let old = ctx
             .hub
             .call(
@@ -297,6 +297,9 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
             // rewritten by mergerepo_c when there are external repos
             let _ = std::fs::remove_file(datadir.join("pkgorigins.gz"));
             cmd.arg("--update");
+            if ctx.cfg.createrepo_skip_stat {
+                cmd.arg("--skip-stat");
+            }
         } else {
             note(
                 &log,

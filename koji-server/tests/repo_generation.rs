@@ -218,6 +218,15 @@ fn a_new_repo_task_makes_a_repo_dnf_reads() {
 /// expire after 15 seconds (long enough for the client, which polls every
 /// 6, to look at them) and are deleted at once.
 fn start_regen(backend: koji_core::db::Backend, conf_dir: &std::path::Path) -> Hub {
+    start_regen_with(backend, conf_dir, &[])
+}
+
+/// [`start_regen`] with more `serve` arguments.
+fn start_regen_with(
+    backend: koji_core::db::Backend,
+    conf_dir: &std::path::Path,
+    extra: &[&str],
+) -> Hub {
     let conf = conf_dir.join("hub.conf");
     std::fs::write(
         &conf,
@@ -234,7 +243,11 @@ fn start_regen(backend: koji_core::db::Backend, conf_dir: &std::path::Path) -> H
             "1",
             "--config",
             conf.to_str().unwrap(),
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
     )
 }
 
@@ -559,7 +572,11 @@ fn upstream_kojira_keeps_repos_current() {
 /// B's spec: BuildRequires A and runs A's program while it builds, so it
 /// builds only in a buildroot that has A.
 fn needs_a_srpm() -> std::path::PathBuf {
-    let spec = rpms::self_contained_spec("libb", "1.0", "1", false)
+    rpms::srpm_of("libb-needs-liba", "libb", &needs_a_spec())
+}
+
+fn needs_a_spec() -> String {
+    rpms::self_contained_spec("libb", "1.0", "1", false)
         .replace(
             "License:        MIT\n",
             "License:        MIT\nBuildRequires:  liba\n",
@@ -571,8 +588,160 @@ fn needs_a_srpm() -> std::path::PathBuf {
         .replace(
             "%files\n/usr/bin/%{name}\n",
             "%files\n/usr/bin/%{name}\n/usr/share/libb/from-liba\n",
+        )
+}
+
+/// A git repository holding `spec` as `NAME.spec`; its `git+file://` URL.
+fn git_repo(root: &std::path::Path, name: &str, spec: &str) -> String {
+    let repo = root.join(format!("{name}.git"));
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join(format!("{name}.spec")), spec).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", name]);
+    format!(
+        "git+file://{}#{}",
+        repo.display(),
+        git(&["rev-parse", "HEAD"])
+    )
+}
+
+/// `koji chain-build TARGET A : B`: A builds from git, the chainbuild task
+/// waits (a waitrepo subtask) until the build tag's repo has it, then B,
+/// which needs A in its buildroot, builds.
+#[test]
+fn chain_build_builds_level_after_level() {
+    let arch = machine_arch();
+    let repos = tempfile::tempdir().unwrap();
+    let url_a = git_repo(
+        repos.path(),
+        "liba",
+        &rpms::self_contained_spec("liba", "1.0", "1", false),
+    );
+    let url_b = git_repo(repos.path(), "libb", &needs_a_spec());
+    let allowed = format!(":{}/*", repos.path().display());
+    for backend in koji_core::testing::backends() {
+        let conf = tempfile::tempdir().unwrap();
+        let hub = start_regen_with(backend, conf.path(), &["--builder-allowed-scms", &allowed]);
+        let h = &hub;
+        ok(h, &["add-tag", "f40"]);
+        ok(
+            h,
+            &["add-tag", "f40-build", "--arches", &arch, "--parent", "f40"],
         );
-    rpms::srpm_of("libb-needs-liba", "libb", &spec)
+        ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "liba", "libb"]);
+        ok(h, &["add-group", "f40-build", "build"]);
+        ok(h, &["add-group-pkg", "f40-build", "build", "bash"]);
+
+        let out = h.koji(&[
+            "chain-build",
+            "--wait",
+            "f40-candidate",
+            &url_a,
+            ":",
+            &url_b,
+        ]);
+        assert_eq!(out.code, 0, "{out:?}\n{}", h.log());
+        let chain: i64 = out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("Created task: "))
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{out:?}"));
+        let info = json(h, &["getTaskInfo", &chain.to_string()]);
+        assert_eq!(info["method"], "chainbuild");
+        assert_eq!(info["state"], 2, "closed: {info}\n{}", out.stdout);
+        let children = json(h, &["getTaskChildren", &chain.to_string()]);
+        let mut kids: Vec<(String, String)> = children
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (
+                    c["method"].as_str().unwrap().to_string(),
+                    c["label"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        kids.sort();
+        assert_eq!(
+            kids,
+            [
+                ("build".to_string(), "build 0,0".to_string()),
+                ("build".to_string(), "build 1,0".to_string()),
+                ("waitrepo".to_string(), "wait 1".to_string()),
+            ],
+            "{children}"
+        );
+        // B was built in a buildroot holding A, both are tagged
+        for nvr in ["liba-1.0-1", "libb-1.0-1"] {
+            let b = json(h, &["getBuild", nvr]);
+            assert_eq!(b["state"], 1, "{nvr}: {b}");
+            assert_eq!(
+                b["source"],
+                if nvr == "liba-1.0-1" { &url_a } else { &url_b }.as_str()
+            );
+        }
+        let tagged = ok(h, &["list-tagged", "--quiet", "f40"]);
+        assert!(
+            tagged.contains("liba-1.0-1") && tagged.contains("libb-1.0-1"),
+            "{tagged}"
+        );
+        let rpms_of_b = json(
+            h,
+            &[
+                "listRPMs",
+                &json(h, &["getBuild", "libb-1.0-1"])["id"].to_string(),
+            ],
+        );
+        let br = rpms_of_b
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["arch"] == arch.as_str())
+            .map(|r| r["buildroot_id"].to_string())
+            .unwrap();
+        let listing = ok(h, &["list-buildroot", &br]);
+        assert_eq!(listing, format!("Component RPMs:\nliba-1.0-1.{arch}\n"));
+
+        // the handler refuses scratch chains, as upstream's does
+        let srcs = serde_json::json!([[url_a], ["liba-1.0-1"]]).to_string();
+        let id = ok(
+            h,
+            &[
+                "call",
+                "--json-input",
+                "chainBuild",
+                &srcs,
+                "\"f40-candidate\"",
+                "opts={\"scratch\": true}",
+            ],
+        );
+        let id = id.trim().to_string();
+        assert!(
+            wait_until(60, || json(h, &["getTaskInfo", &id])["state"] == 5),
+            "{}",
+            json(h, &["getTaskInfo", &id])
+        );
+        let out = h.koji(&["call", "getTaskResult", &id]);
+        assert!(
+            out.stderr
+                .contains("--scratch is not allowed with chain-builds"),
+            "{out:?}"
+        );
+    }
 }
 
 /// Issue 5's chain: A is built and tagged, its repo regenerates by

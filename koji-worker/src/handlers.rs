@@ -24,6 +24,7 @@ pub fn builtins() -> TaskRegistry {
     let _ = r.register(BuildSrpmFromScmTask);
     let _ = r.register(TagBuildTask);
     let _ = r.register(DependantTask);
+    let _ = r.register(ChainBuildTask);
     let _ = r.register(SleepTask);
     let _ = r.register(repos::NewRepoTask);
     let _ = r.register(repos::CreaterepoTask);
@@ -141,6 +142,13 @@ builtin!(
     "dependantTask(wait_list, task_list)",
     0.2,
     |c, p| dependant_task(c, &p.wait_list, &p.task_list)
+);
+builtin!(
+    ChainBuildTask,
+    ChainBuildParams { srcs, target, opts },
+    "chainbuild(srcs, target, opts=None)",
+    0.1,
+    |c, p| chain_build(c, &p.srcs, &p.target, &p.opts)
 );
 builtin!(SleepTask, SleepParams { n }, "sleep(n)", 0.25, |_c, p| {
     sleep(&p.n)
@@ -1303,6 +1311,83 @@ fn fault_class(code: i32) -> &'static str {
 /// `dependantTask(wait_list, task_list)`: waits for the tasks of
 /// `wait_list`, then runs `task_list` (`[method, arglist, opts]` each) as
 /// subtasks and waits for them.
+/// `chainbuild(srcs, target, opts=None)`: build levels in order. Each
+/// level's SCM URLs become `build` subtasks (with `target` and `opts`);
+/// its NVRs, and the builds the level made, must be in the target's build
+/// tag's repo (a `waitrepo` subtask) before the next level starts.
+async fn chain_build(ctx: &TaskCtx, srcs: &Json, target: &Json, opts: &Json) -> Result<Json> {
+    if opts.get("scratch").is_some_and(koji_core::api::truthy) {
+        return Err(fail(
+            BUILD_ERROR,
+            "--scratch is not allowed with chain-builds",
+        ));
+    }
+    let tinfo = ctx.hub.call("getBuildTarget", vec![target.clone()]).await?;
+    if tinfo.is_null() {
+        return Err(fail(
+            1000,
+            format!(
+                "unknown build target: {}",
+                target.as_str().unwrap_or_default()
+            ),
+        ));
+    }
+    let levels = srcs.as_array().cloned().unwrap_or_default();
+    let mut nvrs: Vec<Json> = vec![];
+    for (n_level, level) in levels.iter().enumerate() {
+        if !nvrs.is_empty() {
+            let t = ctx
+                .subtask(
+                    "waitrepo",
+                    vec![
+                        tinfo["build_tag_name"].clone(),
+                        Json::Null,
+                        Json::Array(std::mem::take(&mut nvrs)),
+                    ],
+                    json!({"label": format!("wait {n_level}")}),
+                )
+                .await?;
+            ctx.wait_all(&[t], true).await?;
+        }
+        let mut build_tasks = vec![];
+        for (n_src, src) in level
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let text = src.as_str().unwrap_or_default();
+            if is_scm_url(text) {
+                let t = ctx
+                    .subtask(
+                        "build",
+                        vec![src.clone(), target.clone(), opts.clone()],
+                        json!({"label": format!("build {n_level},{n_src}")}),
+                    )
+                    .await?;
+                build_tasks.push(t);
+            } else {
+                // an existing build: the next level waits for it too
+                nvrs.push(src.clone());
+            }
+        }
+        if !build_tasks.is_empty() {
+            ctx.wait_all(&build_tasks, true).await?;
+        }
+        for t in build_tasks {
+            let builds = ctx
+                .hub
+                .call("listBuilds", vec![kw(json!({"taskID": t}))])
+                .await?;
+            if let Some(nvr) = builds.get(0).and_then(|b| b.get("nvr")) {
+                nvrs.push(nvr.clone());
+            }
+        }
+    }
+    Ok(Json::Null)
+}
+
 async fn dependant_task(ctx: &TaskCtx, wait_list: &Json, task_list: &Json) -> Result<Json> {
     let mut waiting: Vec<i64> = wait_list
         .as_array()

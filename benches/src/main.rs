@@ -143,6 +143,8 @@ impl Client {
             .http
             .post(&self.url)
             .header("Content-Type", "text/xml")
+            // as python-requests (upstream's client) asks
+            .header("Accept-Encoding", "gzip, deflate")
             .body(body);
         if let Some((id, key)) = &self.session {
             req = req
@@ -152,7 +154,20 @@ impl Client {
             self.callnum += 1;
         }
         let resp = req.send().await.context("request failed")?;
-        let bytes = resp.bytes().await?;
+        let gzipped = resp
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v.as_bytes() == b"gzip");
+        let raw = resp.bytes().await?;
+        let bytes: std::borrow::Cow<[u8]> = if gzipped {
+            // the real client decodes every answer: so does this one
+            use std::io::Read;
+            let mut out = Vec::with_capacity(raw.len() * 4);
+            flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out)?;
+            out.into()
+        } else {
+            raw[..].into()
+        };
         if !self.parse {
             // timing runs: the client should not spend the shared CPU on
             // parsing; a fault is still recognised

@@ -26,7 +26,84 @@ use std::sync::Arc;
 #[derive(Clone)]
 struct State_ {
     hub: Hub,
-    encoded: Arc<ResultCache<Bytes, Vec<u8>>>,
+    encoded: Arc<ResultCache<Encoded, Vec<u8>>>,
+}
+
+/// A cached answer, and its gzip form once a client that accepts gzip
+/// (python-requests, hence upstream's client) has asked for it.
+struct Encoded {
+    plain: Bytes,
+    gzip: std::sync::OnceLock<Bytes>,
+}
+
+/// Answers smaller than this go out as they are; larger cached ones are
+/// compressed once per cache entry when the client accepts gzip.
+const GZIP_MIN: usize = 1024;
+/// Compressing more than this at once would hold one answer back too long.
+const GZIP_MAX: usize = 16 * 1024 * 1024;
+
+/// Whether the request's `Accept-Encoding` allows gzip (not `gzip;q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default();
+            let q_zero = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
+        })
+}
+
+fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(data)?;
+    enc.finish()
+}
+
+/// A cached answer for this client: gzip-compressed (computed once per
+/// entry, off the async threads) when it accepts that and it is worth it.
+async fn cached_response(hit: Arc<Encoded>, gzip_ok: bool) -> Response {
+    let size = hit.plain.len();
+    if !gzip_ok || !(GZIP_MIN..=GZIP_MAX).contains(&size) {
+        return xml(Bytes::clone(&hit.plain));
+    }
+    let body = match hit.gzip.get() {
+        Some(z) => Some(z.clone()),
+        None => {
+            let entry = hit.clone();
+            tokio::task::spawn_blocking(move || {
+                gzip(&entry.plain)
+                    .ok()
+                    .map(|z| entry.gzip.get_or_init(|| Bytes::from(z)).clone())
+            })
+            .await
+            .ok()
+            .flatten()
+        }
+    };
+    match body {
+        Some(z) => (
+            [
+                (header::CONTENT_TYPE, "text/xml"),
+                (header::CONTENT_ENCODING, "gzip"),
+                (header::VARY, "Accept-Encoding"),
+            ],
+            z,
+        )
+            .into_response(),
+        None => xml(Bytes::clone(&hit.plain)),
+    }
 }
 
 pub fn router(hub: Hub) -> Router {
@@ -103,13 +180,14 @@ async fn handle(
         },
         Err(e) => return fault(&e),
     };
+    let gzip_ok = accepts_gzip(&headers);
     let registry = Registry::standard();
     let cacheable = registry.get(&call.name).is_some_and(|m| m.cacheable)
         && Auth::enforce_lock(&caller, &call.name).is_ok();
     let generation = hub.db().generation();
     if cacheable {
         if let Some(hit) = encoded.get(bytes.as_ref(), generation) {
-            return xml(Bytes::clone(&hit));
+            return cached_response(hit, gzip_ok).await;
         }
     }
     let ctx = Ctx {
@@ -126,7 +204,12 @@ async fn handle(
             let body = Bytes::from(xmlrpc::write_response(&Value::from(v)));
             if cacheable {
                 let weight = body.len() / 1024;
-                encoded.put_weighted(bytes.to_vec(), generation, Arc::new(body.clone()), weight);
+                let entry = Arc::new(Encoded {
+                    plain: body,
+                    gzip: Default::default(),
+                });
+                encoded.put_weighted(bytes.to_vec(), generation, entry.clone(), weight);
+                return cached_response(entry, gzip_ok).await;
             }
             xml(body)
         }

@@ -321,3 +321,73 @@ async fn introspection_lists_methods_and_help() {
     assert_eq!(ev["argdesc"], json!("(id, strict=True)"));
     assert_eq!(ev["args"], json!(["id", ["strict", true]]));
 }
+
+/// A cached answer goes out gzip-compressed to a client that accepts it
+/// (python-requests, hence upstream's client, always does), whole
+/// otherwise; both decode to the same document.
+#[tokio::test]
+async fn cached_answers_are_gzipped_for_clients_that_accept_it() {
+    use std::io::Read;
+    for backend in backends() {
+        let srv = start(backend, None).await;
+        let admin = srv._th.admin().await.unwrap();
+        for i in 0..40 {
+            srv._th
+                .call(&admin, "createTag", json!([format!("gzip-tag-{i}")]))
+                .await
+                .unwrap();
+        }
+        let body = xmlrpc::write_call("listTags", &[]);
+        let get = |encoding: Option<&'static str>| {
+            let (url, body) = (srv.url.clone(), body.clone());
+            async move {
+                let mut req = reqwest::Client::new()
+                    .post(url)
+                    .header("Content-Type", "text/xml")
+                    .body(body);
+                if let Some(e) = encoding {
+                    req = req.header("Accept-Encoding", e);
+                }
+                let resp = req.send().await.unwrap();
+                let enc = resp
+                    .headers()
+                    .get("content-encoding")
+                    .map(|v| v.to_str().unwrap().to_string());
+                (enc, resp.bytes().await.unwrap().to_vec())
+            }
+        };
+        let (enc, plain) = get(None).await;
+        assert_eq!(enc, None);
+        assert!(
+            plain.len() > 1024,
+            "big enough to compress: {}",
+            plain.len()
+        );
+        // the first answer for a gzip client is computed; the next is the
+        // cached entry's gzip form
+        for _ in 0..2 {
+            let (enc, zipped) = get(Some("gzip, deflate")).await;
+            assert_eq!(enc.as_deref(), Some("gzip"));
+            assert!(zipped.len() < plain.len() / 2, "{} bytes", zipped.len());
+            let mut out = vec![];
+            flate2::read::GzDecoder::new(&zipped[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, plain);
+        }
+        let (enc, again) = get(Some("gzip;q=0, identity")).await;
+        assert_eq!(enc, None);
+        assert_eq!(again, plain);
+        // a write makes a new generation: the next answer has the new tag
+        srv._th
+            .call(&admin, "createTag", json!(["gzip-tag-new"]))
+            .await
+            .unwrap();
+        let (_, zipped) = get(Some("gzip")).await;
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&zipped[..])
+            .read_to_string(&mut out)
+            .unwrap();
+        assert!(out.contains("gzip-tag-new"));
+    }
+}

@@ -172,6 +172,45 @@ fn koji_build_builds_imports_and_tags() {
             .expect("id");
         let out = h.koji(&["call", "getTaskResult", &arch_task.to_string()]);
         assert_eq!(out.code, 0, "{out:?}");
+        // the uploaded SRPM was made again on the builder first
+        // (upstream's rebuildSRPM, the build tag's rebuild_srpm default)
+        let srpm_task = kids
+            .as_array()
+            .expect("children")
+            .iter()
+            .find(|k| k["method"] == "rebuildSRPM")
+            .unwrap_or_else(|| panic!("[{}] a rebuildSRPM child: {kids}", h.label()));
+        assert_eq!(srpm_task["label"], "srpm");
+        assert_eq!(srpm_task["state"], 2, "{srpm_task}");
+        let result = json(h, &["getTaskResult", &srpm_task["id"].to_string()]);
+        assert!(
+            result["srpm"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/greet-1.0-1.src.rpm")),
+            "{result}"
+        );
+        assert_eq!(b["source"], "greet-1.0-1.src.rpm", "{b}");
+
+        // rebuild_srpm=False on the build tag: the upload is built as is
+        ok(h, &["edit-tag", "f40-build", "-x", "rebuild_srpm=False"]);
+        let hello = rpms::self_contained_srpm("hola", "1.0", "1", false);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "hola"]);
+        let out = h.koji(&[
+            "build",
+            "--wait",
+            "--noprogress",
+            "f40-candidate",
+            hello.to_str().unwrap(),
+        ]);
+        assert_eq!(out.code, 0, "{out:?}");
+        let b = json(h, &["getBuild", "hola-1.0-1"]);
+        let kids = json(h, &["getTaskChildren", &b["task_id"].to_string()]);
+        assert!(
+            !kids.to_string().contains("rebuildSRPM"),
+            "[{}] {kids}",
+            h.label()
+        );
+        assert!(b["source"].is_null(), "{b}");
     }
 }
 

@@ -22,6 +22,7 @@ pub fn builtins() -> TaskRegistry {
     let _ = r.register(BuildTask);
     let _ = r.register(BuildArchTask);
     let _ = r.register(BuildSrpmFromScmTask);
+    let _ = r.register(RebuildSrpmTask);
     let _ = r.register(TagBuildTask);
     let _ = r.register(DependantTask);
     let _ = r.register(ChainBuildTask);
@@ -112,6 +113,17 @@ builtin!(
     "buildSRPMFromSCM(url, build_tag, opts=None)",
     1.0,
     |c, p| build_srpm_from_scm(c, &p.url, &p.build_tag)
+);
+builtin!(
+    RebuildSrpmTask,
+    RebuildSrpmParams {
+        srpm,
+        build_tag,
+        opts
+    },
+    "rebuildSRPM(srpm, build_tag, opts=None)",
+    1.0,
+    |c, p| rebuild_srpm(c, &p.srpm)
 );
 builtin!(
     TagBuildTask,
@@ -340,6 +352,29 @@ async fn build_repo(ctx: &TaskCtx, opts: &Map<String, Json>, target: &Json) -> R
         .as_i64())
 }
 
+/// Whether an uploaded SRPM is made again first: the build tag's
+/// `rebuild_srpm` extra (default on); a scratch build may override it with
+/// its `rebuild_srpm` option.
+async fn rebuild_wanted(
+    ctx: &TaskCtx,
+    build_tag: &Json,
+    opts: &Map<String, Json>,
+    scratch: bool,
+) -> Result<bool> {
+    if scratch {
+        if let Some(v) = opts.get("rebuild_srpm").filter(|v| !v.is_null()) {
+            return Ok(koji_core::api::truthy(v));
+        }
+    }
+    let bconf = ctx
+        .hub
+        .call("getBuildConfig", vec![build_tag.clone()])
+        .await?;
+    Ok(bconf["extra"]
+        .get("rebuild_srpm")
+        .is_none_or(koji_core::api::truthy))
+}
+
 /// `build(src, target, opts=None)`: the parent of a build.
 async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<Json> {
     let opts = opts.as_object().cloned().unwrap_or_default();
@@ -398,6 +433,24 @@ async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<
         let t = ctx
             .subtask(
                 "buildSRPMFromSCM",
+                vec![
+                    json!(src),
+                    build_tag.clone(),
+                    json!({"repo_id": repo_id, "scratch": scratch}),
+                ],
+                json!({"label": "srpm", "arch": "noarch"}),
+            )
+            .await?;
+        let res = ctx.wait_all(&[t], true).await?;
+        let r = res.into_iter().next().map(|(_, r)| r).unwrap_or_default();
+        (
+            r["srpm"].as_str().unwrap_or_default().to_string(),
+            Some(r["source"].clone()),
+        )
+    } else if rebuild_wanted(ctx, &build_tag, &opts, scratch).await? {
+        let t = ctx
+            .subtask(
+                "rebuildSRPM",
                 vec![
                     json!(src),
                     build_tag.clone(),
@@ -1079,6 +1132,27 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
             "error building srpm, see build.log for details",
         ));
     }
+    let srpm = match made_srpm(&top) {
+        Ok(p) => p,
+        Err(e) => {
+            logs.finish().await;
+            return Err(e);
+        }
+    };
+    let path = ctx.upload(&srpm).await?;
+    logs.finish().await;
+    let dir = ctx.upload_dir();
+    Ok(json!({
+        "srpm": path,
+        "logs": [format!("{dir}/build.log")],
+        "brootid": null,
+        "source": {"url": url, "source": scm.source_with(&head)},
+    }))
+}
+
+/// The one SRPM `rpmbuild -bs` left in `top/SRPMS`, named after its own
+/// header (upstream's checks).
+fn made_srpm(top: &Path) -> Result<PathBuf> {
     let found = files_with(&top.join("SRPMS"), ".src.rpm");
     let srpm = match found.as_slice() {
         [one] => one.clone(),
@@ -1112,14 +1186,101 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
             format!("srpm name mismatch: {base} != {expect}"),
         ));
     }
-    let path = ctx.upload(&srpm).await?;
+    Ok(srpm)
+}
+
+/// `rebuildSRPM(srpm, build_tag, opts=None)`: an uploaded SRPM unpacked
+/// and made again (`rpmbuild -bs --nodeps`) on the builder, so it carries
+/// the builder's macros as one made from SCM does (upstream's default;
+/// a build tag's `rebuild_srpm = False` extra turns it off).
+async fn rebuild_srpm(ctx: &TaskCtx, srpm: &Json) -> Result<Json> {
+    let srpm = koji_core::util::py_str(srpm);
+    let local = ctx
+        .work_file(&srpm)
+        .await
+        .map_err(|_| fail(BUILD_ERROR, format!("Input SRPM file missing: {srpm}")))?;
+    let logs = LogStreamer::start(ctx).await?;
+    let build_log = ctx.workdir.join("build.log");
+    logs.add(&build_log)?;
+    let unpacked = ctx.workdir.join("srpm_unpacked");
+    let top = ctx.workdir.join("rpmbuild");
+    std::fs::create_dir_all(&unpacked)?;
+    std::fs::create_dir_all(&top)?;
+    let input = ctx.workdir.join("input.src.rpm");
+    std::fs::copy(&local, &input)?;
+    // the payload (spec and sources) unpacked inside the sandbox: it is
+    // the caller's data
+    let unpack = vec![
+        "-c".to_string(),
+        "rpm2archive - < \"$1\" | tar -xzf - -C \"$2\"".to_string(),
+        "unpack".to_string(),
+        input.display().to_string(),
+        unpacked.display().to_string(),
+    ];
+    let cmd = sandboxed(ctx, &ctx.workdir, false, "sh", &unpack);
+    let status = run_logged(cmd, &build_log, Duration::from_secs(3600)).await?;
+    let specs = files_with(&unpacked, ".spec");
+    let spec = match (status.success(), specs.as_slice()) {
+        (false, _) => Err(fail(
+            BUILD_ERROR,
+            "error unpacking srpm, see build.log for details",
+        )),
+        (true, []) => Err(fail(BUILD_ERROR, "No spec file found")),
+        (true, [one]) => Ok(one.clone()),
+        (true, many) => Err(fail(
+            BUILD_ERROR,
+            format!("Multiple spec files found: {many:?}"),
+        )),
+    };
+    let spec = match spec {
+        Ok(s) => s,
+        Err(e) => {
+            logs.finish().await;
+            return Err(e);
+        }
+    };
+    let args: Vec<String> = vec![
+        "--define".into(),
+        format!("_topdir {}", top.display()),
+        "--define".into(),
+        format!("_sourcedir {}", unpacked.display()),
+        "-bs".into(),
+        "--nodeps".into(),
+        spec.display().to_string(),
+    ];
+    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
+    let status = run_logged(
+        cmd,
+        &build_log,
+        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+    )
+    .await?;
+    if !status.success() {
+        logs.finish().await;
+        return Err(fail(
+            BUILD_ERROR,
+            "error building srpm, see build.log for details",
+        ));
+    }
+    let made = match made_srpm(&top) {
+        Ok(p) => p,
+        Err(e) => {
+            logs.finish().await;
+            return Err(e);
+        }
+    };
+    let path = ctx.upload(&made).await?;
     logs.finish().await;
     let dir = ctx.upload_dir();
+    let base = made
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     Ok(json!({
         "srpm": path,
         "logs": [format!("{dir}/build.log")],
         "brootid": null,
-        "source": {"url": url, "source": scm.source_with(&head)},
+        "source": {"source": base, "url": base},
     }))
 }
 

@@ -246,7 +246,12 @@ fn a_failing_build_fails_its_task_and_build() {
         );
         // the build log tells why
         let kids = json(h, &["getTaskChildren", &task.to_string()]);
-        let arch_task = kids.as_array().expect("children")[0]["id"]
+        let arch_task = kids
+            .as_array()
+            .expect("children")
+            .iter()
+            .find(|k| k["method"] == "buildArch")
+            .unwrap_or_else(|| panic!("no buildArch child: {kids}"))["id"]
             .as_i64()
             .expect("id");
         let log = h.topdir().join(format!(

@@ -330,6 +330,46 @@ fn repos_regenerate_by_themselves_and_old_ones_go() {
             "the queue's user owns the task"
         );
 
+        // a waitrepo task with upstream's legacy newer_than: "now" is the
+        // tag's last change, which the current repo has; with min_event
+        // too it is refused
+        let waited = |args: &str| {
+            let id = ok(
+                h,
+                &[
+                    "call",
+                    "--python",
+                    "--bare-strings",
+                    "makeTask",
+                    "waitrepo",
+                    args,
+                ],
+            );
+            let id = id.trim().to_string();
+            assert!(
+                wait_until(60, || matches!(
+                    json(h, &["getTaskInfo", &id])["state"].as_i64(),
+                    Some(2 | 5)
+                )),
+                "waitrepo {args}: {}",
+                json(h, &["getTaskInfo", &id])
+            );
+            (
+                json(h, &["getTaskInfo", &id])["state"].clone(),
+                h.koji(&["call", "--json-output", "getTaskResult", &id]),
+            )
+        };
+        let (state, out) = waited("['f40-build', 'now']");
+        assert_eq!(state, 2, "{out:?}");
+        let got: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(got["id"], first, "{got}");
+        let (state, out) = waited("['f40-build', 'now', None, 1]");
+        assert_eq!(state, 5);
+        assert!(
+            out.stderr.contains("newer_than and min_event args confict"),
+            "{out:?}"
+        );
+
         // a change in the parent makes the old repo stale and a new one
         import_and_tag(h, &bye, "f40-base", "bye-2.0-3");
         let out = ok(

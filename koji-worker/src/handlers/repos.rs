@@ -464,8 +464,60 @@ builtin!(
     },
     "waitrepo(tag, newer_than=None, nvrs=None, min_event=None)",
     0.2,
-    |c, p| wait_repo(c, &p.tag, &p.nvrs, &p.min_event)
+    |c, p| async move {
+        let min_event = legacy_min_event(c, &p.tag, &p.newer_than, &p.min_event).await?;
+        wait_repo(c, &p.tag, &p.nvrs, &min_event).await
+    }
 );
+
+/// The `min_event` a legacy `newer_than` means (upstream's rule): `"now"`
+/// is the tag's last change; a timestamp, the tag's first change after
+/// the last event before it, or its last change when it has not changed
+/// since.
+async fn legacy_min_event(
+    ctx: &TaskCtx,
+    tag: &Json,
+    newer_than: &Json,
+    min_event: &Json,
+) -> Result<Json> {
+    if newer_than.is_null() {
+        return Ok(min_event.clone());
+    }
+    if !min_event.is_null() {
+        return Err(fail(GENERIC, "newer_than and min_event args confict"));
+    }
+    match newer_than {
+        Json::String(s) if s.eq_ignore_ascii_case("now") => Ok(json!("last")),
+        Json::Number(ts) => {
+            let base = ctx
+                .hub
+                .call(
+                    "getLastEvent",
+                    vec![kw(json!({"before": ts, "strict": false}))],
+                )
+                .await?;
+            let first = ctx
+                .hub
+                .call(
+                    "tagFirstChangeEvent",
+                    vec![tag.clone(), kw(json!({"after": base["id"]}))],
+                )
+                .await?;
+            Ok(if first.is_null() {
+                json!("last")
+            } else {
+                first
+            })
+        }
+        other => Err(fail(
+            GENERIC,
+            format!(
+                "Invalid value for newer_than: {}",
+                koji_core::util::py_str(other)
+            ),
+        )),
+    }
+}
 
 /// `name-version-release` split from the right.
 fn split_nvr(nvr: &str) -> Option<(String, String, String)> {

@@ -122,6 +122,9 @@ struct Client {
     callnum: i64,
     /// Parse responses (setup) or only check for faults (timing runs).
     parse: bool,
+    /// Ask for gzip-compressed answers, as python-requests does
+    /// (`KOJI_LOAD_GZIP=0` turns it off, for comparison).
+    gzip: bool,
 }
 
 impl Client {
@@ -134,6 +137,7 @@ impl Client {
             session: None,
             callnum: 0,
             parse: true,
+            gzip: std::env::var("KOJI_LOAD_GZIP").map_or(true, |v| v != "0"),
         })
     }
 
@@ -143,9 +147,11 @@ impl Client {
             .http
             .post(&self.url)
             .header("Content-Type", "text/xml")
-            // as python-requests (upstream's client) asks
-            .header("Accept-Encoding", "gzip, deflate")
             .body(body);
+        if self.gzip {
+            // as python-requests (upstream's client) asks
+            req = req.header("Accept-Encoding", "gzip, deflate");
+        }
         if let Some((id, key)) = &self.session {
             req = req
                 .header("Koji-Session-Id", id.to_string())

@@ -65,13 +65,11 @@ pub async fn run_local(
         ..Config::default()
     };
     cfg.set("buildroot", &b.backend)?;
-    if cfg.backend == Backend::Bwrap
-        && std::process::Command::new("bwrap")
-            .arg("--version")
-            .output()
-            .is_err()
-    {
-        anyhow::bail!("bwrap is missing: apt-get install bubblewrap (or --builder-backend none)");
+    if cfg.backend == Backend::Bwrap {
+        koji_worker::config::probe_bwrap(
+            std::path::Path::new("bwrap"),
+            "or --builder-backend none",
+        )?;
     }
     let daemon = Daemon::connect(cfg, Spawner::current()?).await?;
     daemon

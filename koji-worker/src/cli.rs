@@ -94,8 +94,9 @@ fn config(o: &Opts) -> Result<Config> {
         c.log_level = Some(v.clone());
     }
     c.force_lock |= o.force_lock;
-    if c.backend == Backend::Bwrap && which("bwrap").is_none() {
-        anyhow::bail!("bwrap is missing: apt-get install bubblewrap (or set buildroot = none)");
+    if c.backend == Backend::Bwrap {
+        let bwrap = which("bwrap").unwrap_or_else(|| PathBuf::from("bwrap"));
+        crate::config::probe_bwrap(&bwrap, "or set buildroot = none")?;
     }
     Ok(c)
 }

@@ -193,6 +193,47 @@ impl Config {
     }
 }
 
+/// Whether `bwrap` (the program at `bwrap`) can make the sandbox builds
+/// run in on this machine: a throw-away one with the same namespaces
+/// (mounts, PID, network) is started at once, so a machine without
+/// unprivileged user namespaces is reported when the builder starts, not
+/// by the first build. `hint` says how to do without.
+pub fn probe_bwrap(bwrap: &std::path::Path, hint: &str) -> Result<()> {
+    let out = std::process::Command::new(bwrap)
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--unshare-net",
+            "--die-with-parent",
+            "--new-session",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output();
+    match out {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("bwrap is missing: apt-get install bubblewrap ({hint})")
+        }
+        Err(e) => bail!("cannot run {}: {e} ({hint})", bwrap.display()),
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => bail!(
+            "bubblewrap cannot make a build sandbox on this machine ({}: {}). \
+             It needs unprivileged user namespaces (sysctl \
+             kernel.unprivileged_userns_clone=1, or user.max_user_namespaces > 0) \
+             or root; {hint}",
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+    }
+}
+
 /// configparser's `getboolean`.
 fn boolean(key: &str, value: &str) -> Result<bool> {
     koji_core::ini::boolean(value).map_err(|e| anyhow::anyhow!("{key}: {e}"))
@@ -224,6 +265,36 @@ pub fn scm_allowed(allowed: &str, host: &str, repository: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bwrap_that_cannot_sandbox_is_reported() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let fake = dir.path().join("bwrap");
+        std::fs::write(
+            &fake,
+            "#!/bin/sh\necho 'bwrap: No permissions to creating new namespace' >&2\nexit 1\n",
+        )
+        .expect("write");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let e = probe_bwrap(&fake, "or set buildroot = none")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot make a build sandbox"), "{e}");
+        assert!(
+            e.contains("No permissions to creating new namespace"),
+            "{e}"
+        );
+        assert!(e.ends_with("or set buildroot = none"), "{e}");
+        let e = probe_bwrap(&dir.path().join("nope"), "x")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "bwrap is missing: apt-get install bubblewrap (x)");
+        // the machine's own bubblewrap, where it is installed, works
+        if std::path::Path::new("/usr/bin/bwrap").is_file() {
+            probe_bwrap(std::path::Path::new("/usr/bin/bwrap"), "x").expect("bwrap works here");
+        }
+    }
 
     #[test]
     fn reads_kojid_conf() {

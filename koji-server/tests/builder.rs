@@ -172,6 +172,22 @@ fn koji_build_builds_imports_and_tags() {
             .expect("id");
         let out = h.koji(&["call", "getTaskResult", &arch_task.to_string()]);
         assert_eq!(out.code, 0, "{out:?}");
+        // move-build: a tagBuild task with fromtag, run by our builder
+        ok(h, &["add-tag", "f41"]);
+        ok(h, &["add-pkg", "--owner", "admin", "f41", "greet"]);
+        let out = ok(h, &["move-build", "--wait", "f40", "f41", "greet-1.0-1"]);
+        assert!(out.contains("Created task "), "{out}");
+        assert!(
+            out.contains("completed successfully"),
+            "[{}] {out}",
+            h.label()
+        );
+        assert_eq!(ok(h, &["list-tagged", "--quiet", "f40"]), "");
+        let tagged = ok(h, &["list-tagged", "--quiet", "f41"]);
+        assert_match(r"^greet-1\.0-1 +f41 +admin\n$", &tagged);
+        let history = ok(h, &["list-history", "--build", "greet-1.0-1"]);
+        assert!(history.contains("untagged from f40"), "{history}");
+
         // the uploaded SRPM was made again on the builder first
         // (upstream's rebuildSRPM, the build tag's rebuild_srpm default)
         let srpm_task = kids
@@ -454,28 +470,11 @@ fn assignments_are_pushed_to_kojid() {
 #[test]
 fn koji_build_from_git() {
     let repos = tempfile::tempdir().expect("tmp");
-    let repo = repos.path().join("greet.git");
-    std::fs::create_dir_all(&repo).expect("mkdir");
-    std::fs::write(
-        repo.join("greet.spec"),
-        rpms::self_contained_spec("greet", "3.0", "1", false),
-    )
-    .expect("spec");
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    git(&["init", "-q"]);
-    git(&["add", "greet.spec"]);
-    git(&["commit", "-q", "-m", "greet 3.0"]);
-    let commit = git(&["rev-parse", "HEAD"]);
+    let (repo, commit) = support::git_spec_repo(
+        repos.path(),
+        "greet",
+        &rpms::self_contained_spec("greet", "3.0", "1", false),
+    );
     let url = format!("git+file://{}#{commit}", repo.display());
     let allowed = format!(":{}/*", repos.path().display());
     for backend in koji_core::testing::backends() {

@@ -633,28 +633,8 @@ fn needs_a_spec() -> String {
 
 /// A git repository holding `spec` as `NAME.spec`; its `git+file://` URL.
 fn git_repo(root: &std::path::Path, name: &str, spec: &str) -> String {
-    let repo = root.join(format!("{name}.git"));
-    std::fs::create_dir_all(&repo).unwrap();
-    std::fs::write(repo.join(format!("{name}.spec")), spec).unwrap();
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", name]);
-    format!(
-        "git+file://{}#{}",
-        repo.display(),
-        git(&["rev-parse", "HEAD"])
-    )
+    let (repo, commit) = support::git_spec_repo(root, name, spec);
+    format!("git+file://{}#{commit}", repo.display())
 }
 
 /// `koji chain-build TARGET A : B`: A builds from git, the chainbuild task

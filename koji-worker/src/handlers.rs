@@ -1110,29 +1110,7 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
     } else {
         sourcedir.clone()
     };
-    let args: Vec<String> = vec![
-        "--define".into(),
-        format!("_topdir {}", top.display()),
-        "--define".into(),
-        format!("_sourcedir {}", sources.display()),
-        "-bs".into(),
-        spec.display().to_string(),
-    ];
-    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
-    let status = run_logged(
-        cmd,
-        &build_log,
-        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
-    )
-    .await?;
-    if !status.success() {
-        logs.finish().await;
-        return Err(fail(
-            BUILD_ERROR,
-            "error building srpm, see build.log for details",
-        ));
-    }
-    let srpm = match made_srpm(&top) {
+    let srpm = match rpmbuild_srpm(ctx, &top, &sources, &spec, false, &build_log).await {
         Ok(p) => p,
         Err(e) => {
             logs.finish().await;
@@ -1148,6 +1126,43 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
         "brootid": null,
         "source": {"url": url, "source": scm.source_with(&head)},
     }))
+}
+
+/// `rpmbuild -bs` of `spec` with `sources` in the sandbox (output in
+/// `build_log`), and the one SRPM it made.
+async fn rpmbuild_srpm(
+    ctx: &TaskCtx,
+    top: &Path,
+    sources: &Path,
+    spec: &Path,
+    nodeps: bool,
+    build_log: &Path,
+) -> Result<PathBuf> {
+    let mut args: Vec<String> = vec![
+        "--define".into(),
+        format!("_topdir {}", top.display()),
+        "--define".into(),
+        format!("_sourcedir {}", sources.display()),
+        "-bs".into(),
+    ];
+    if nodeps {
+        args.push("--nodeps".into());
+    }
+    args.push(spec.display().to_string());
+    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
+    let status = run_logged(
+        cmd,
+        build_log,
+        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+    )
+    .await?;
+    if !status.success() {
+        return Err(fail(
+            BUILD_ERROR,
+            "error building srpm, see build.log for details",
+        ));
+    }
+    made_srpm(top)
 }
 
 /// The one SRPM `rpmbuild -bs` left in `top/SRPMS`, named after its own
@@ -1239,30 +1254,7 @@ async fn rebuild_srpm(ctx: &TaskCtx, srpm: &Json) -> Result<Json> {
             return Err(e);
         }
     };
-    let args: Vec<String> = vec![
-        "--define".into(),
-        format!("_topdir {}", top.display()),
-        "--define".into(),
-        format!("_sourcedir {}", unpacked.display()),
-        "-bs".into(),
-        "--nodeps".into(),
-        spec.display().to_string(),
-    ];
-    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
-    let status = run_logged(
-        cmd,
-        &build_log,
-        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
-    )
-    .await?;
-    if !status.success() {
-        logs.finish().await;
-        return Err(fail(
-            BUILD_ERROR,
-            "error building srpm, see build.log for details",
-        ));
-    }
-    let made = match made_srpm(&top) {
+    let made = match rpmbuild_srpm(ctx, &top, &unpacked, &spec, true, &build_log).await {
         Ok(p) => p,
         Err(e) => {
             logs.finish().await;

@@ -517,3 +517,28 @@ impl Drop for Hub {
         self._db.take();
     }
 }
+
+/// A git repository `root/NAME.git` holding `spec` as `NAME.spec`, one
+/// commit; the repository and the commit.
+#[allow(dead_code)]
+pub fn git_spec_repo(root: &Path, name: &str, spec: &str) -> (PathBuf, String) {
+    let repo = root.join(format!("{name}.git"));
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    std::fs::write(repo.join(format!("{name}.spec")), spec).expect("spec");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(&repo)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", name]);
+    let commit = git(&["rev-parse", "HEAD"]);
+    (repo, commit)
+}

@@ -77,18 +77,7 @@ async fn session_of(
             json!([user, pw, kw(json!({"exclusive": exclusive}))]),
         )
         .await?;
-    th.hub
-        .auth()
-        .authenticate(
-            &Credentials {
-                session_id: info["session-id"].as_i64().unwrap_or_default(),
-                session_key: info["session-key"].as_str().unwrap_or_default().into(),
-                callnum: None,
-            },
-            "127.0.0.1",
-            "getPerms",
-        )
-        .await
+    caller_of(th, &info).await
 }
 
 #[tokio::test]
@@ -209,6 +198,11 @@ async fn ssl_session(
     args: serde_json::Value,
 ) -> koji_core::Result<Caller> {
     let info = th.call(caller, "sslLogin", args).await?;
+    caller_of(th, &info).await
+}
+
+/// The caller a client holding the session of login answer `info` is.
+async fn caller_of(th: &TestHub, info: &serde_json::Value) -> koji_core::Result<Caller> {
     th.hub
         .auth()
         .authenticate(
@@ -218,7 +212,7 @@ async fn ssl_session(
                 callnum: None,
             },
             "127.0.0.1",
-            "getLoggedInUser",
+            "getPerms",
         )
         .await
 }

@@ -429,44 +429,35 @@ async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<
         .await?;
     let repo_id = build_repo(ctx, &opts, &tinfo).await?;
     // the SRPM: made from the SCM by a subtask, or the uploaded one
-    let (srpm, source) = if from_scm {
-        let t = ctx
-            .subtask(
-                "buildSRPMFromSCM",
-                vec![
-                    json!(src),
-                    build_tag.clone(),
-                    json!({"repo_id": repo_id, "scratch": scratch}),
-                ],
-                json!({"label": "srpm", "arch": "noarch"}),
-            )
-            .await?;
-        let res = ctx.wait_all(&[t], true).await?;
-        let r = res.into_iter().next().map(|(_, r)| r).unwrap_or_default();
-        (
-            r["srpm"].as_str().unwrap_or_default().to_string(),
-            Some(r["source"].clone()),
-        )
+    // (as upstream: an uploaded SRPM is made again unless the tag says not)
+    let maker = if from_scm {
+        Some("buildSRPMFromSCM")
     } else if rebuild_wanted(ctx, &build_tag, &opts, scratch).await? {
-        let t = ctx
-            .subtask(
-                "rebuildSRPM",
-                vec![
-                    json!(src),
-                    build_tag.clone(),
-                    json!({"repo_id": repo_id, "scratch": scratch}),
-                ],
-                json!({"label": "srpm", "arch": "noarch"}),
-            )
-            .await?;
-        let res = ctx.wait_all(&[t], true).await?;
-        let r = res.into_iter().next().map(|(_, r)| r).unwrap_or_default();
-        (
-            r["srpm"].as_str().unwrap_or_default().to_string(),
-            Some(r["source"].clone()),
-        )
+        Some("rebuildSRPM")
     } else {
-        (src.clone(), None)
+        None
+    };
+    let (srpm, source) = match maker {
+        Some(method) => {
+            let t = ctx
+                .subtask(
+                    method,
+                    vec![
+                        json!(src),
+                        build_tag.clone(),
+                        json!({"repo_id": repo_id, "scratch": scratch}),
+                    ],
+                    json!({"label": "srpm", "arch": "noarch"}),
+                )
+                .await?;
+            let res = ctx.wait_all(&[t], true).await?;
+            let r = res.into_iter().next().map(|(_, r)| r).unwrap_or_default();
+            (
+                r["srpm"].as_str().unwrap_or_default().to_string(),
+                Some(r["source"].clone()),
+            )
+        }
+        None => (src.clone(), None),
     };
     let local = ctx.work_file(&srpm).await?;
     let hdr = read_header(&local)?;

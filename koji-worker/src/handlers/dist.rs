@@ -214,22 +214,7 @@ async fn create_dist_repo(
 ) -> Result<Json> {
     let opts = opts.as_object().cloned().unwrap_or_default();
     refuse_unsupported(&opts)?;
-    let rinfo = ctx
-        .hub
-        .call(
-            "repoInfo",
-            vec![repo_id.clone(), kw(json!({"strict": true}))],
-        )
-        .await?;
-    if rinfo["state"].as_i64() != Some(0) {
-        return Err(fail(
-            GENERIC,
-            format!(
-                "Repo {} not in INIT state (got {})",
-                rinfo["id"], rinfo["state"]
-            ),
-        ));
-    }
+    let rinfo = super::repos::init_repo_info(ctx, repo_id).await?;
     let top = ctx
         .cfg
         .topdir

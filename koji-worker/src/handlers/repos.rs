@@ -232,7 +232,8 @@ async fn old_repo(ctx: &TaskCtx, tinfo: &Json) -> Result<Json> {
     Ok(Json::Null)
 }
 
-async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) -> Result<Json> {
+/// The repo a createrepo-like subtask works on, which must still be INIT.
+pub(super) async fn init_repo_info(ctx: &TaskCtx, repo_id: &Json) -> Result<Json> {
     let rinfo = ctx
         .hub
         .call(
@@ -249,6 +250,11 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
             ),
         ));
     }
+    Ok(rinfo)
+}
+
+async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) -> Result<Json> {
+    let rinfo = init_repo_info(ctx, repo_id).await?;
     let top = topdir(ctx)?;
     let arch = component(arch, "arch")?;
     let repo_id = rinfo["id"].as_i64().unwrap_or_default();

@@ -1630,7 +1630,7 @@ async fn recycling_a_build_its_own_task_restarted_changes_nothing() -> Result<()
             ..Default::default()
         };
         let mut tx = th.hub.db().begin().await?;
-        let id = new_build_in(&mut tx, &admin, &data(t1), false).await?;
+        let id = new_build_in(&mut tx, &th.hub.config().names, &admin, &data(t1), false).await?;
         tx.commit().await?;
         assert_eq!(id, b, "{l}");
         assert_eq!(
@@ -1640,7 +1640,7 @@ async fn recycling_a_build_its_own_task_restarted_changes_nothing() -> Result<()
         );
         // another task: refused
         let mut tx = th.hub.db().begin().await?;
-        let e = new_build_in(&mut tx, &admin, &data(t2), false)
+        let e = new_build_in(&mut tx, &th.hub.config().names, &admin, &data(t2), false)
             .await
             .unwrap_err();
         drop(tx);

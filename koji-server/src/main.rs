@@ -169,11 +169,38 @@ struct FileConfig {
     auth: koji_core::hub::auth::AuthConfig,
     /// HTTPS: `TLSListen`, `TLSCert`, `TLSKey`, `TLSClientCA`.
     tls: TlsOpts,
+    /// `MaxNameLengthInternal`, `RegexNameInternal`, `RegexUserName`
+    /// (`None`: upstream's default).
+    max_name_length: Option<usize>,
+    regex_name_internal: Option<String>,
+    regex_user_name: Option<String>,
     /// Where the settings came from, for messages.
     path: Option<PathBuf>,
 }
 
 impl FileConfig {
+    /// The name rules; a pattern that does not compile names the file.
+    fn names(&self) -> Result<koji_core::hub::names::NameRules> {
+        use koji_core::hub::names::*;
+        NameRules::new(
+            self.max_name_length.unwrap_or(DEFAULT_MAX_LENGTH),
+            self.regex_name_internal
+                .as_deref()
+                .unwrap_or(DEFAULT_REGEX_INTERNAL),
+            self.regex_user_name
+                .as_deref()
+                .unwrap_or(DEFAULT_REGEX_USER),
+        )
+        .map_err(|e| {
+            let file = self
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            anyhow::anyhow!("{file}: {e}")
+        })
+    }
+
     /// Upstream's default policies overridden by the `[policy]` section; a
     /// policy that does not parse names the file, the policy and the line.
     fn policies(&self) -> Result<koji_core::policy::Policies> {
@@ -258,6 +285,13 @@ fn read_config(path: &Option<PathBuf>) -> Result<FileConfig> {
                         "allowproxyauthtype" => {
                             cfg.auth.allow_proxy_auth_type = ini_bool(&key, &v)?
                         }
+                        "maxnamelengthinternal" => {
+                            cfg.max_name_length = Some(v.trim().parse().map_err(|_| {
+                                anyhow::anyhow!("{key}: not a non-negative integer: {v}")
+                            })?)
+                        }
+                        "regexnameinternal" => cfg.regex_name_internal = Some(v.trim().into()),
+                        "regexusername" => cfg.regex_user_name = Some(v.trim().into()),
                         "tlslisten" => cfg.tls.tls_listen = Some(v),
                         "tlscert" => cfg.tls.tls_cert = Some(v.into()),
                         "tlskey" => cfg.tls.tls_key = Some(v.into()),
@@ -368,6 +402,7 @@ async fn main() -> Result<()> {
             let file = read_config(&db.config)?;
             // a policy that does not parse stops the hub before it starts
             let policies = std::sync::Arc::new(file.policies()?);
+            let names = file.names()?;
             let url = db_url(&db, &file)?;
             let topdir = topdir
                 .or(file.topdir)
@@ -385,6 +420,7 @@ async fn main() -> Result<()> {
                     ..file.regen.clone()
                 },
                 auth: file.auth.clone(),
+                names,
                 ..HubConfig::default()
             };
             let hub = Hub::open(&url, config).await?;

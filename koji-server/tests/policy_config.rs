@@ -1,6 +1,6 @@
-//! The `[policy]` section of the hub's config file: a policy that does not
-//! parse stops `koji-hub serve` at start, naming the policy and the line;
-//! configured policies reach `evalPolicy`.
+//! The hub's config file: a policy that does not parse stops `koji-hub
+//! serve` at start, naming the policy and the line, as does a name pattern
+//! that does not compile; configured policies reach `evalPolicy`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
@@ -68,6 +68,29 @@ fn bad_policy_stops_the_hub_naming_policy_and_line() {
     assert!(
         stderr.contains(&format!(
             "{}: policy \"tag\", line 10: missing test handler: bogus_test",
+            conf.display()
+        )),
+        "stderr: {stderr}"
+    );
+    assert!(out.stdout.is_empty(), "the hub must not start listening");
+}
+
+#[test]
+fn bad_name_pattern_stops_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = write_config(dir.path(), "");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    std::fs::write(
+        &conf,
+        text.replace("[hub]\n", "[hub]\nRegexUserName = ^[a-z+$\n"),
+    )
+    .unwrap();
+    let out = serve_expecting_exit(&conf);
+    assert!(!out.status.success(), "exit status {:?}", out.status);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: RegexUserName = ^[a-z+$: <class 're.error'>:",
             conf.display()
         )),
         "stderr: {stderr}"

@@ -286,6 +286,48 @@ fn errors() {
     }
 }
 
+/// hub.conf's `MaxNameLengthInternal`, `RegexNameInternal` and
+/// `RegexUserName` replace upstream's defaults.
+#[test]
+fn configured_name_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("hub.conf");
+    std::fs::write(
+        &conf,
+        "[hub]\nMaxNameLengthInternal = 10\nRegexNameInternal = ^[a-z][a-z0-9-]*$\n\
+         RegexUserName = ^[a-z]+$\n",
+    )
+    .unwrap();
+    for backend in koji_core::testing::backends() {
+        let hub = Hub::start_with(backend, &["--config", conf.to_str().unwrap()]);
+        hub.koji(&["add-tag", "F40"])
+            .expect_fault("GenericError: Name F40 does not match RegexNameInternal value");
+        hub.koji(&["add-tag", "f40-updates"]).expect_fault(
+            "GenericError: Name f40-updates is too long. Max length is 10 characters",
+        );
+        ok(&hub, &["add-tag", "f40-build"]);
+        hub.koji(&["add-user", "bob2"])
+            .expect_fault("GenericError: Name bob2 does not match RegexUserName value");
+        ok(&hub, &["add-user", "bob"]);
+        // a host name must pass both rules
+        hub.koji(&["add-host", "builder-1", "x86_64"])
+            .expect_fault("GenericError: Name builder-1 does not match RegexUserName value");
+        ok(&hub, &["add-host", "builder", "x86_64"]);
+        // a new package of a build (upstream's packageListAdd does not check)
+        hub.koji(&["call", "createEmptyBuild", "Foo", "1", "1", "None"])
+            .expect_fault("GenericError: Name Foo does not match RegexNameInternal value");
+        ok(&hub, &["call", "createEmptyBuild", "foo", "1", "1", "None"]);
+        let opts = ok(
+            &hub,
+            &["call", "--json-output", "showOpts", "as_string=False"],
+        );
+        let opts: serde_json::Value = serde_json::from_str(&opts).unwrap();
+        assert_eq!(opts["MaxNameLengthInternal"], 10, "{opts}");
+        assert_eq!(opts["RegexNameInternal"], "^[a-z][a-z0-9-]*$", "{opts}");
+        assert_eq!(opts["RegexUserName"], "^[a-z]+$", "{opts}");
+    }
+}
+
 // ---------------------------------------------------------------- users
 
 #[test]

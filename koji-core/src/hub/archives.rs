@@ -15,7 +15,7 @@ use super::builds::{get_build_in, parse_extra, BuildInfo};
 use super::query_opts::{Columns, QueryOpts};
 use super::rpms::move_and_symlink;
 use super::search::pg_regex;
-use super::tags::{lookup_name, verify_name_internal};
+use super::tags::lookup_name;
 use super::{Caller, Hub};
 use crate::api::{py_type_of, truthy};
 use crate::db::{backend_of, exec, fetch_all, fetch_one, fetch_opt, Backend, RowExt, Value, Where};
@@ -815,7 +815,7 @@ impl Archives<'_> {
         compression_type: &Json,
     ) -> Result<()> {
         caller.assert_perm("admin")?;
-        let name = verify_name_internal(name)?.to_string();
+        let name = self.0.config().names.internal(name)?.to_string();
         let description = check_str(description, false)?.unwrap_or_default();
         let extensions = check_str(extensions, false)?.unwrap_or_default();
         let compression = check_str(compression_type, true)?;
@@ -874,7 +874,7 @@ impl Archives<'_> {
     /// `addBType(name)`: admin only.
     pub async fn add_btype(&self, caller: &Caller, name: &Json) -> Result<()> {
         caller.assert_perm("admin")?;
-        let name = verify_name_internal(name)?.to_string();
+        let name = self.0.config().names.internal(name)?.to_string();
         let tx = self.0.db().begin().await?;
         let found = list_btypes_in(&*tx, &json!({"name": name}), &Json::Null).await?;
         if truthy(&found) {

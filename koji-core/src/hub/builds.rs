@@ -11,9 +11,10 @@
 //! - [`BuildInfo::path`] — where the build lives in the content store.
 
 use super::buildtypes::{get_typed_build_in, TypedBuild};
+use super::names::NameRules;
 use super::packages::new_package_in;
 use super::query_opts::{Columns, QueryOpts};
-use super::tags::{lookup_name, pg_integer, verify_name_internal};
+use super::tags::{lookup_name, pg_integer};
 use super::users::Users;
 use super::{Caller, Hub};
 use crate::api::{py_type_of, truthy};
@@ -327,6 +328,7 @@ pub fn draft_release(release: &str, build_id: i64) -> String {
 /// any existing build).
 pub async fn new_build_in(
     tx: &mut Tx,
+    names: &NameRules,
     caller: &Caller,
     data: &NewBuild,
     strict: bool,
@@ -350,7 +352,7 @@ pub async fn new_build_in(
                 _ => return Err(Error::generic("No name or package id provided for build")),
             };
             check_component("build name", &py_str(&name))?;
-            let id = new_package_in(tx, &name, false).await?;
+            let id = new_package_in(tx, names, &name, false).await?;
             (id, py_str(&name))
         }
     };
@@ -593,7 +595,7 @@ impl Builds<'_> {
             ..Default::default()
         };
         let mut tx = self.0.db().begin().await?;
-        let id = new_build_in(&mut tx, caller, &data, false).await?;
+        let id = new_build_in(&mut tx, &self.0.config().names, caller, &data, false).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -1942,7 +1944,7 @@ impl Builds<'_> {
         strict: bool,
     ) -> Result<VolumeInfo> {
         caller.assert_perm("admin")?;
-        let name = verify_name_internal(name)?.to_string();
+        let name = self.0.config().names.internal(name)?.to_string();
         // the name is a directory below topdir/vol
         check_component("volume name", &name)?;
         let voldir = self.0.pathinfo().volumedir(Some(&name));

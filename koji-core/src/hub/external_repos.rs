@@ -6,8 +6,7 @@
 
 use super::query_opts::{Columns, QueryOpts};
 use super::tags::{
-    get_tag_in, lookup_name, parse_arches_strict, read_full_inheritance_in, verify_name_internal,
-    TagEvent, TagInfo,
+    get_tag_in, lookup_name, parse_arches_strict, read_full_inheritance_in, TagEvent, TagInfo,
 };
 use super::{Caller, Hub};
 use crate::db::{fetch_all, fetch_opt, versioned, RowExt, Tx, Value};
@@ -261,7 +260,7 @@ impl ExternalRepos<'_> {
     pub async fn create(&self, caller: &Caller, name: &Json, url: &Json) -> Result<Json> {
         caller.assert_perm("admin")?;
         let user_id = caller.user_id()?;
-        let name = verify_name_internal(name)?.to_string();
+        let name = self.0.config().names.internal(name)?.to_string();
         let mut tx = self.0.db().begin().await?;
         if !list_in(&*tx, &json!(name), &Json::Null, None)
             .await?
@@ -317,7 +316,7 @@ impl ExternalRepos<'_> {
             .ok_or_else(|| Error::generic("no repo"))?;
         let repo_id = id_of(&repo);
         if crate::api::truthy(name) && *name != repo["name"] {
-            let name = verify_name_internal(name)?.to_string();
+            let name = self.0.config().names.internal(name)?.to_string();
             if let Some(r) = fetch_opt(
                 &*tx,
                 "SELECT id FROM external_repo WHERE name = ?",

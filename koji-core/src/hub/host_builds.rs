@@ -151,7 +151,7 @@ impl super::host_api::HostApi<'_> {
             extra: m.get("extra").filter(|e| !e.is_null()).cloned(),
             ..NewBuild::default()
         };
-        let id = new_build_in(&mut tx, &owner, &nb, false).await?;
+        let id = new_build_in(&mut tx, &self.0.config().names, &owner, &nb, false).await?;
         super::rpms::mark_rpm_build_in(&tx, id).await?;
         tx.commit().await?;
         Ok(id)
@@ -268,8 +268,17 @@ impl super::host_api::HostApi<'_> {
         let result = async {
             for (rel, path) in &files {
                 let br = brmap.get(rel).map(task_id_arg).transpose()?;
-                let imported =
-                    import_rpm_in(&mut tx, &owner, &pathinfo, path, rel, Some(&b), br).await;
+                let imported = import_rpm_in(
+                    &mut tx,
+                    &self.0.config().names,
+                    &owner,
+                    &pathinfo,
+                    path,
+                    rel,
+                    Some(&b),
+                    br,
+                )
+                .await;
                 match imported {
                     Ok(i) => done.push(i),
                     Err(e) => return Err(e),

@@ -9,10 +9,7 @@
 //! (id 2) and the other standard channels.
 
 use super::query_opts::{Columns, QueryOpts};
-use super::tags::{
-    lookup_name, name_or_id_clause, parse_arches_strict, py_eq, verify_name_internal,
-};
-use super::users::verify_name_user;
+use super::tags::{lookup_name, name_or_id_clause, parse_arches_strict, py_eq};
 use super::{Caller, Hub, Users};
 use crate::api::{py_type_of, truthy};
 use crate::db::{exec, fetch_all, fetch_opt, versioned, RowExt, Value, Where};
@@ -114,8 +111,7 @@ impl Hosts<'_> {
     ) -> Result<i64> {
         caller.assert_perm("host")?;
         let by = caller.user_id()?;
-        let name = verify_name_internal(hostname)?.to_string();
-        verify_name_user(hostname, &Json::Null)?;
+        let name = self.0.config().names.host(hostname)?.to_string();
         let arches = parse_arches_strict(&Json::from(py_join(arches)?))?;
         let mut tx = self.0.db().begin().await?;
         if get_host_in(&*tx, hostname, false, None).await?.is_some() {
@@ -435,7 +431,7 @@ impl Hosts<'_> {
         description: &Json,
     ) -> Result<i64> {
         caller.assert_perm("admin")?;
-        let name = verify_name_internal(name)?.to_string();
+        let name = self.0.config().names.internal(name)?.to_string();
         let description = text_value(description, "Channel description must be a string")?;
         let tx = self.0.db().begin().await?;
         if let Some(dup) = get_channel_in(&*tx, &Json::from(name.as_str()), false).await? {
@@ -478,7 +474,7 @@ impl Hosts<'_> {
             return Ok(false);
         }
         if let Some(name) = kw.get("name").filter(|v| truthy(v)) {
-            verify_name_internal(name)?;
+            self.0.config().names.internal(name)?;
             if let Some(dup) = get_channel_in(&*tx, name, false).await? {
                 return Err(Error::Generic(format!(
                     "channel {} already exists (id={})",
@@ -571,7 +567,7 @@ impl Hosts<'_> {
             .await?
             .ok_or_else(|| Error::Generic(format!("host does not exist: {}", py_str(hostname))))?;
         if create {
-            verify_name_internal(channel_name)?;
+            self.0.config().names.internal(channel_name)?;
         }
         let channel_id = lookup_name(&*tx, "channels", channel_name, false, create)
             .await?

@@ -20,6 +20,7 @@ pub mod host_api;
 pub mod host_builds;
 pub mod hosts;
 mod misc;
+pub mod names;
 pub mod packages;
 mod pyre;
 pub mod query_opts;
@@ -83,6 +84,8 @@ pub struct HubConfig {
     pub regen: repo_regen::RegenConfig,
     /// Certificate logins (`sslLogin`).
     pub auth: auth::AuthConfig,
+    /// `MaxNameLengthInternal`, `RegexNameInternal`, `RegexUserName`.
+    pub names: names::NameRules,
 }
 
 impl HubConfig {
@@ -97,6 +100,9 @@ impl HubConfig {
             "ProxyDNs": self.auth.proxy_dns,
             "LoginCreatesUser": self.auth.login_creates_user,
             "AllowProxyAuthType": self.auth.allow_proxy_auth_type,
+            "MaxNameLengthInternal": self.names.max_length(),
+            "RegexNameInternal": self.names.regex_internal(),
+            "RegexUserName": self.names.regex_user(),
         })
     }
 }
@@ -113,6 +119,7 @@ impl Default for HubConfig {
             repos: Default::default(),
             regen: Default::default(),
             auth: Default::default(),
+            names: Default::default(),
         }
     }
 }

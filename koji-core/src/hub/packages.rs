@@ -17,9 +17,10 @@
 //! policy check) and [`new_package_in`] (upstream's `new_package`, which
 //! validates the name, for build imports).
 
+use super::names::NameRules;
 use super::tags::{
-    event_arg, get_tag_in, lookup_name, parse_arches_strict, read_full_inheritance_in,
-    verify_name_internal, TagEvent, TagInfo, TagRef,
+    event_arg, get_tag_in, lookup_name, parse_arches_strict, read_full_inheritance_in, TagEvent,
+    TagInfo, TagRef,
 };
 use super::{Caller, Hub};
 use crate::db::{self, fetch_all, fetch_opt, versioned, RowExt, Tx, Value, Where};
@@ -368,10 +369,10 @@ async fn query_entries<C: ConnectionTrait>(
 }
 
 /// Upstream's `new_package`: the id of package `name`, created if missing
-/// (the name must pass [`verify_name_internal`]); with `strict` an existing
+/// (the name must pass [`NameRules::internal`]); with `strict` an existing
 /// package is `Package already exists [id N]`.
-pub async fn new_package_in(tx: &Tx, name: &Json, strict: bool) -> Result<i64> {
-    let name = verify_name_internal(name)?.to_string();
+pub async fn new_package_in(tx: &Tx, names: &NameRules, name: &Json, strict: bool) -> Result<i64> {
+    let name = names.internal(name)?.to_string();
     if let Some(r) = fetch_opt(
         &**tx,
         "SELECT id FROM package WHERE name = ?",

@@ -14,6 +14,7 @@ mod tagtable;
 use super::builds::{
     get_build_in, lexists, new_build_in, parse_nvr, relpath, BuildInfo, NewBuild, Trash,
 };
+use super::names::NameRules;
 use super::query_opts::{Columns, QueryOpts};
 use super::tags::lookup_name;
 use super::{Caller, Hub};
@@ -1006,8 +1007,17 @@ impl Rpms<'_> {
         let (fn_path, fname) = import_source(&pathinfo.work(None), path, basename)?;
         let user_id = caller.user_id()?;
         let mut tx = self.0.db().begin().await?;
-        let imported =
-            import_rpm_in(&mut tx, caller, &pathinfo, &fn_path, &fname, None, None).await?;
+        let imported = import_rpm_in(
+            &mut tx,
+            &self.0.config().names,
+            caller,
+            &pathinfo,
+            &fn_path,
+            &fname,
+            None,
+            None,
+        )
+        .await?;
         if let Err(e) = note_import_in(&mut tx, imported.build_id, user_id).await {
             imported.undo();
             return Err(e);
@@ -1900,8 +1910,10 @@ impl ImportedRpm {
 /// source RPM makes its build unless `into` names it; a binary RPM joins
 /// the build of its source RPM (which must be `into` when given).
 /// `buildroot` is the buildroot it was built in.
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn import_rpm_in(
     tx: &mut Tx,
+    names: &NameRules,
     caller: &Caller,
     pathinfo: &PathInfo,
     fn_path: &Path,
@@ -1981,7 +1993,7 @@ pub(crate) async fn import_rpm_in(
                     epoch: epoch.as_i64(),
                     ..Default::default()
                 };
-                let id = new_build_in(tx, caller, &data, false).await?;
+                let id = new_build_in(tx, names, caller, &data, false).await?;
                 get_build_in(&**tx, &json!(id), true)
                     .await?
                     .ok_or_else(|| Error::generic("build vanished"))?

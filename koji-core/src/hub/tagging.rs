@@ -1706,7 +1706,7 @@ impl Tagging<'_> {
                 ..NewTag::default()
             }
         };
-        let dst_id = create_tag_in(&mut tx, caller, &new).await?;
+        let dst_id = create_tag_in(&mut tx, &self.0.config().names, caller, &new).await?;
         // the contents follow in events of their own
         tx.next_event();
         let dst = strict_tag(&*tx, &Json::from(dst_id)).await?;
@@ -1865,7 +1865,14 @@ impl Tagging<'_> {
             );
             kw.insert("extra".into(), Json::Object(src.extra.clone()));
             kw.insert("remove_extra".into(), Json::Array(remove_extra));
-            edit_tag_in(&mut tx, caller, &Json::from(dst.id), &kw).await?;
+            edit_tag_in(
+                &mut tx,
+                &self.0.config().names,
+                caller,
+                &Json::from(dst.id),
+                &kw,
+            )
+            .await?;
             tx.next_event();
             dst = strict_tag(&*tx, &Json::from(dst.id)).await?;
         }

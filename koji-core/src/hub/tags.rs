@@ -8,11 +8,12 @@
 //!
 //! Helpers other areas may reuse: [`name_or_id`] / [`name_or_id_clause`]
 //! (upstream's id-or-name argument convention), [`lookup_name`],
-//! [`verify_name_internal`], [`parse_arches_strict`], [`py_eq`],
+//! [`parse_arches_strict`], [`py_eq`],
 //! [`py_json_dumps`], [`event_arg`], and the connection-generic readers
 //! [`get_tag_in`] and [`read_full_inheritance_in`] for use inside a
 //! transaction.
 
+use super::names::NameRules;
 use super::query_opts::{Columns, QueryOpts};
 use super::{Caller, Hub};
 use crate::api::{py_type_of, truthy};
@@ -26,9 +27,6 @@ use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
 
 pub struct Tags<'a>(pub(super) &'a Hub);
-
-/// Upstream's `MaxNameLengthInternal` default.
-pub const MAX_NAME_LENGTH_INTERNAL: usize = 256;
 
 /// Whether Maven support is enabled (upstream's `EnableMaven`, default off).
 // TODO(config): read this from HubConfig once it has the option.
@@ -267,32 +265,6 @@ pub async fn lookup_name<C: ConnectionTrait>(
         }));
     }
     Ok(None)
-}
-
-/// Upstream's `verify_name_internal` with the default hub options
-/// (`MaxNameLengthInternal = 256`, `RegexNameInternal = ^[A-Za-z0-9/_.+-]+$`).
-/// Returns the name.
-pub fn verify_name_internal(name: &Json) -> Result<&str> {
-    let Json::String(s) = name else {
-        return Err(Error::generic("Name should be string"));
-    };
-    if s.chars().count() > MAX_NAME_LENGTH_INTERNAL {
-        return Err(Error::Generic(format!(
-            "Name {s} is too long. Max length is {MAX_NAME_LENGTH_INTERNAL} characters"
-        )));
-    }
-    // Python's `$` also matches before one final newline
-    let body = s.strip_suffix('\n').unwrap_or(s);
-    let ok = !body.is_empty()
-        && body
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_.+-".contains(c));
-    if !ok {
-        return Err(Error::Generic(format!(
-            "Name {s} does not match RegexNameInternal value"
-        )));
-    }
-    Ok(s)
 }
 
 /// Upstream's `parse_arches(arches, strict=True, allow_none=True)`: a
@@ -1386,9 +1358,14 @@ const TAG_OWNED: &[(&str, &str)] = &[
 /// Upstream's `_create_tag` inside `tx` (no permission check): validates
 /// the parameters of `createTag` and creates the tag, reusing the id of an
 /// earlier deleted tag of the same name. Returns the tag's id.
-pub async fn create_tag_in(tx: &mut Tx, caller: &Caller, t: &NewTag) -> Result<i64> {
+pub async fn create_tag_in(
+    tx: &mut Tx,
+    names: &NameRules,
+    caller: &Caller,
+    t: &NewTag,
+) -> Result<i64> {
     let user_id = caller.user_id()?;
-    let name = verify_name_internal(&t.name)?.to_string();
+    let name = names.internal(&t.name)?.to_string();
     let arches = parse_arches_strict(&t.arches)?;
     if !MAVEN_ENABLED && (t.maven_support || t.maven_include_all) {
         return Err(Error::generic("Maven support not enabled"));
@@ -1479,6 +1456,7 @@ pub async fn create_tag_in(tx: &mut Tx, caller: &Caller, t: &NewTag) -> Result<i
 /// of `editTag2` (see [`Tags::edit`]).
 pub async fn edit_tag_in(
     tx: &mut Tx,
+    names: &NameRules,
     caller: &Caller,
     info: &Json,
     kw: &Map<String, Json>,
@@ -1517,7 +1495,7 @@ pub async fn edit_tag_in(
 
     if let Some(name) = kw.get("name").filter(|n| truthy(n)) {
         if !py_eq(&Json::from(tag.name.as_str()), name) {
-            let name = verify_name_internal(name)?;
+            let name = names.internal(name)?;
             let taken =
                 fetch_opt(&**tx, "SELECT id FROM tag WHERE name = ?", params![name]).await?;
             if let Some(r) = taken {
@@ -1745,7 +1723,7 @@ impl Tags<'_> {
     pub async fn create(&self, caller: &Caller, t: &NewTag) -> Result<i64> {
         caller.assert_perm("tag")?;
         let mut tx = self.0.db().begin().await?;
-        let tag_id = create_tag_in(&mut tx, caller, t).await?;
+        let tag_id = create_tag_in(&mut tx, &self.0.config().names, caller, t).await?;
         tx.commit().await?;
         Ok(tag_id)
     }
@@ -1756,7 +1734,7 @@ impl Tags<'_> {
     pub async fn edit(&self, caller: &Caller, info: &Json, kw: &Map<String, Json>) -> Result<()> {
         caller.assert_perm("tag")?;
         let mut tx = self.0.db().begin().await?;
-        edit_tag_in(&mut tx, caller, info, kw).await?;
+        edit_tag_in(&mut tx, &self.0.config().names, caller, info, kw).await?;
         tx.commit().await
     }
 
@@ -2025,28 +2003,6 @@ impl Tags<'_> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn names_follow_the_internal_rules() {
-        assert!(verify_name_internal(&json!("f40-build")).is_ok());
-        assert!(verify_name_internal(&json!("a/b_c.d+e-1")).is_ok());
-        assert_eq!(
-            verify_name_internal(&json!(5)).unwrap_err().to_string(),
-            "Name should be string"
-        );
-        assert_eq!(
-            verify_name_internal(&json!("bad name"))
-                .unwrap_err()
-                .to_string(),
-            "Name bad name does not match RegexNameInternal value"
-        );
-        assert!(verify_name_internal(&json!("")).is_err());
-        let long = "x".repeat(257);
-        assert_eq!(
-            verify_name_internal(&json!(long)).unwrap_err().to_string(),
-            format!("Name {long} is too long. Max length is 256 characters")
-        );
-    }
 
     #[test]
     fn arches_are_normalized_strictly() {

@@ -8,7 +8,7 @@
 //! answer as of an event (`None`: now).
 
 use super::query_opts::{Columns, QueryOpts};
-use super::tags::{lookup_name, name_or_id_clause, verify_name_internal};
+use super::tags::{lookup_name, name_or_id_clause};
 use super::{Caller, Hub};
 use crate::api::truthy;
 use crate::db::{exec, fetch_all, fetch_opt, versioned, RowExt, Where};
@@ -71,7 +71,7 @@ impl Targets<'_> {
     ) -> Result<()> {
         caller.assert_perm("target")?;
         let user_id = caller.user_id()?;
-        let name = verify_name_internal(name)?.to_string();
+        let name = self.0.config().names.internal(name)?.to_string();
         let name_json = Json::from(name.as_str());
         if !self.find(&name_json, None).await?.is_empty() {
             return Err(Error::Generic(format!(
@@ -109,7 +109,7 @@ impl Targets<'_> {
     ) -> Result<()> {
         caller.assert_perm("target")?;
         let user_id = caller.user_id()?;
-        let name = verify_name_internal(name)?.to_string();
+        let name = self.0.config().names.internal(name)?.to_string();
         let target = lookup_name(self.0.db().conn(), "build_target", info, false, false)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such build target: {}", py_str(info))))?;

@@ -4,13 +4,11 @@
 //! `users` and `user_krb_principals` are plain tables, while permission
 //! grants (`user_perms`) and group memberships (`user_groups`) are versioned.
 //!
-//! Helpers other areas may reuse: [`verify_name_user`] (upstream's check of
-//! user names and Kerberos principals; hosts need it with
-//! `tags::verify_name_internal`), [`Users::get_in`] (a `getUser` lookup
+//! Helpers other areas may reuse: [`Users::get_in`] (a `getUser` lookup
 //! inside a transaction), [`Users::create_user_in`] (upstream's
 //! `session.createUser`, e.g. for `addHost`) and [`perms_of`].
 
-use super::tags::{lookup_name, verify_name_internal};
+use super::tags::lookup_name;
 use super::{Caller, Hub};
 use crate::api::{py_type_of, truthy};
 use crate::db::{exec, fetch_all, fetch_one, fetch_opt, versioned, RowExt, Where};
@@ -33,9 +31,6 @@ const GROUP: i64 = UserType::Group as i64;
 const STATUS_NORMAL: i64 = 0;
 /// `users.status` of a user whose logins are refused.
 const STATUS_BLOCKED: i64 = 1;
-
-/// Upstream's `MaxNameLengthInternal` default, which also bounds user names.
-const MAX_NAME_LENGTH: usize = 256;
 
 /// A user as upstream's `getUser` returns it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -349,7 +344,7 @@ impl Users<'_> {
         krb_principal: &Json,
     ) -> Result<i64> {
         caller.assert_perm("admin")?;
-        verify_name_user(username, krb_principal)?;
+        self.0.config().names.user(username, krb_principal)?;
         let tx = self.0.db().begin().await?;
         if Self::get_in(&*tx, caller, username, false, false, false)
             .await?
@@ -495,7 +490,7 @@ impl Users<'_> {
             .await?
             .ok_or_else(|| Error::generic("No such user"))?;
         if truthy(name) && name.as_str() != Some(user.name.as_str()) {
-            verify_name_user(name, &Json::Null)?;
+            self.0.config().names.user(name, &Json::Null)?;
             let new_name = name.as_str().unwrap_or_default();
             let taken = fetch_opt(
                 &*tx,
@@ -529,7 +524,7 @@ impl Users<'_> {
                     removed.insert(py_str(&old));
                 }
                 if truthy(&new) {
-                    verify_name_user(&Json::Null, &new)?;
+                    self.0.config().names.user(&Json::Null, &new)?;
                     added.insert(py_str(&new));
                 }
             }
@@ -628,7 +623,7 @@ impl Users<'_> {
         let info = Self::get_in(&*tx, caller, user, true, false, false)
             .await?
             .ok_or_else(|| Error::generic("No such user"))?;
-        verify_name_user(&Json::Null, krb_principal)?;
+        self.0.config().names.user(&Json::Null, krb_principal)?;
         let Json::String(krb) = krb_principal else {
             return Err(Error::generic("No kerberos principal provided"));
         };
@@ -698,7 +693,7 @@ impl Users<'_> {
     ) -> Result<()> {
         caller.assert_perm("admin")?;
         if create {
-            verify_name_internal(permission)?;
+            self.0.config().names.internal(permission)?;
         }
         if !description.is_null() && !create {
             return Err(Error::generic(
@@ -877,7 +872,7 @@ impl Users<'_> {
     /// `newGroup(name)`: admin only; returns the group's id.
     pub async fn new_group(&self, caller: &Caller, name: &Json) -> Result<i64> {
         caller.assert_perm("admin")?;
-        let name = verify_name_internal(name)?;
+        let name = self.0.config().names.internal(name)?;
         let tx = self.0.db().begin().await?;
         if Self::get_in(&*tx, caller, &Json::from(name), false, false, false)
             .await?
@@ -1032,51 +1027,6 @@ impl Users<'_> {
 // Shared helpers
 // ---------------------------------------------------------------------------
 
-/// Upstream's `verify_name_user(name, krb)` with the default hub options
-/// (`MaxNameLengthInternal = 256`, `RegexUserName = ^[A-Za-z0-9/_.@-]+$`).
-/// `Json::Null` means "not given".
-pub fn verify_name_user(name: &Json, krb: &Json) -> Result<()> {
-    if !name.is_null() && !name.is_string() {
-        return Err(Error::generic("Name should be string"));
-    }
-    if !krb.is_null() && !krb.is_string() {
-        return Err(Error::generic("Kerberos principal should be string"));
-    }
-    let name = name.as_str();
-    let krb = krb.as_str();
-    if let Some(n) = name.filter(|n| n.chars().count() > MAX_NAME_LENGTH) {
-        return Err(Error::Generic(format!(
-            "Name {n} is too long. Max length is {MAX_NAME_LENGTH} characters"
-        )));
-    }
-    if let Some(k) = krb.filter(|k| k.chars().count() > MAX_NAME_LENGTH) {
-        return Err(Error::Generic(format!(
-            "Kerberos principal {k} is too long. Max length is {MAX_NAME_LENGTH} characters"
-        )));
-    }
-    if let Some(n) = name.filter(|n| !user_name_ok(n)) {
-        return Err(Error::Generic(format!(
-            "Name {n} does not match RegexUserName value"
-        )));
-    }
-    if let Some(k) = krb.filter(|k| !user_name_ok(k)) {
-        return Err(Error::Generic(format!(
-            "Kerberos principal {k} does not match RegexUserName value"
-        )));
-    }
-    Ok(())
-}
-
-/// `^[A-Za-z0-9/_.@-]+$` as Python's `re.match` applies it (`$` also
-/// matches before one final newline).
-fn user_name_ok(s: &str) -> bool {
-    let body = s.strip_suffix('\n').unwrap_or(s);
-    !body.is_empty()
-        && body
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/_.@-".contains(c))
-}
-
 /// The permissions `user_id` holds, each with its sources (`None`: a
 /// direct grant; `Some(group)`: through that group), direct grants first.
 /// With `with_groups` false only direct grants are read.
@@ -1220,50 +1170,6 @@ fn py_iter(v: &Json) -> Result<Vec<Json>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_names_follow_upstreams_default_regex() {
-        assert!(verify_name_user(&json!("alice"), &json!("alice@EXAMPLE.COM")).is_ok());
-        assert!(verify_name_user(&Json::Null, &Json::Null).is_ok());
-        assert_eq!(
-            verify_name_user(&json!("a b"), &Json::Null)
-                .unwrap_err()
-                .to_string(),
-            "Name a b does not match RegexUserName value"
-        );
-        assert_eq!(
-            verify_name_user(&json!(""), &Json::Null)
-                .unwrap_err()
-                .to_string(),
-            "Name  does not match RegexUserName value"
-        );
-        assert_eq!(
-            verify_name_user(&Json::Null, &json!("x y"))
-                .unwrap_err()
-                .to_string(),
-            "Kerberos principal x y does not match RegexUserName value"
-        );
-        assert_eq!(
-            verify_name_user(&json!(5), &Json::Null)
-                .unwrap_err()
-                .to_string(),
-            "Name should be string"
-        );
-        assert_eq!(
-            verify_name_user(&Json::Null, &json!([1]))
-                .unwrap_err()
-                .to_string(),
-            "Kerberos principal should be string"
-        );
-        let long = "a".repeat(257);
-        assert_eq!(
-            verify_name_user(&json!(long), &Json::Null)
-                .unwrap_err()
-                .to_string(),
-            format!("Name {long} is too long. Max length is 256 characters")
-        );
-        assert!(user_name_ok("x\n"));
-    }
 
     #[test]
     fn statuses_are_upstreams_enum_indexes() {

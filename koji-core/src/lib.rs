@@ -11,6 +11,7 @@
 //! - [`db`]: connection, transactions and events, migrations, upstream's schema.
 //! - [`error`]: one error enum carrying upstream's fault codes.
 //! - [`model`]: plain types and state enums with upstream's numbers.
+//! - [`mock`]: mock configuration as upstream's `genMockConfig` writes it.
 //! - [`task`]: the [`task::TaskHandler`] trait builders and plugins
 //!   implement, and the [`task::TaskRegistry`] of task methods.
 
@@ -20,6 +21,7 @@ pub mod db;
 pub mod error;
 pub mod hub;
 pub mod ini;
+pub mod mock;
 pub mod model;
 pub mod pathinfo;
 pub mod policy;

@@ -71,11 +71,23 @@ pub async fn run_local(
             "or --builder-backend none",
         )?;
     }
-    let daemon = Daemon::connect(cfg, Spawner::current()?).await?;
-    daemon
-        .with_wake(hub.task_events().subscribe())
-        .run(stop)
-        .await
+    if cfg.backend == Backend::Mock {
+        koji_worker::config::probe_mock(&cfg.mock)?;
+    }
+    use futures::FutureExt as _;
+    let stop = stop.shared();
+    loop {
+        let daemon = Daemon::connect(cfg.clone(), Spawner::current()?).await?;
+        let exit = daemon
+            .with_wake(hub.task_events().subscribe())
+            .run(stop.clone())
+            .await?;
+        match exit {
+            // a graceful restart of the in-process builder: a new daemon
+            koji_worker::daemon::Exit::Restart => continue,
+            koji_worker::daemon::Exit::Stopped => return Ok(()),
+        }
+    }
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<()> {

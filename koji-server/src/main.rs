@@ -45,7 +45,7 @@ enum Cmd {
         /// content store).
         #[arg(long)]
         builder_workdir: Option<PathBuf>,
-        /// How the builder isolates builds: bwrap (default) or none.
+        /// How the builder isolates builds: bwrap (default), mock or none.
         #[arg(long, default_value = "bwrap")]
         builder_backend: String,
         /// The builder's allowed_scms (e.g. "git.example.com:/rpms/*").

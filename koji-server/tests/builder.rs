@@ -613,14 +613,25 @@ fn spawn_kojid(
     sleeptime: u32,
     extra: &[&str],
 ) -> std::process::Child {
+    spawn_kojid_with(h, name, dir, sleeptime, "mockdir = /var/lib/mock\n", extra)
+}
+
+/// [`spawn_kojid`] with more lines in kojid.conf.
+fn spawn_kojid_with(
+    h: &Hub,
+    name: &str,
+    dir: &std::path::Path,
+    sleeptime: u32,
+    conf_extra: &str,
+    extra: &[&str],
+) -> std::process::Child {
     let conf = dir.join("kojid.conf");
-    // (mockdir: an upstream option that does not apply here, accepted)
     std::fs::write(
         &conf,
         format!(
             "[kojid]\nserver = {url}\nuser = {name}\npassword = pw\n\
              topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = {sleeptime}\nmaxjobs = 4\n\
-             mockdir = /var/lib/mock\n",
+             {conf_extra}",
             url = h.url(),
             base = h.base,
             work = dir.join("work").display()
@@ -871,5 +882,395 @@ fn a_method_without_a_handler_is_refused() {
             "[{}]",
             h.label()
         );
+    }
+}
+
+/// A stand-in for mock: records its arguments, makes the chroot directory
+/// the configuration names, and for `--rebuild` runs rpmbuild into the
+/// result directory as mock would.
+const FAKE_MOCK: &str = r#"#!/bin/bash
+echo "$*" >> "$(dirname "$0")/mock-calls.log"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -r) cfg=$2; shift ;;
+    --resultdir) resultdir=$2; shift ;;
+    --target) target=$2; shift ;;
+    --rebuild) rebuild=$2; shift ;;
+  esac
+  shift
+done
+basedir=$(sed -n "s/^config_opts\['basedir'\] = '\(.*\)'$/\1/p" "$cfg")
+root=$(sed -n "s/^config_opts\['root'\] = '\(.*\)'$/\1/p" "$cfg")
+mkdir -p "$basedir/$root/root" "$resultdir"
+echo "fake mock in $basedir/$root" >> "$resultdir/root.log"
+if [ -n "$rebuild" ]; then
+  top=$(mktemp -d)
+  rpmbuild --define "_topdir $top" --nodeps --target "$target" -ra "$rebuild" \
+    >> "$resultdir/build.log" 2>&1 || exit 10
+  cp "$top"/RPMS/*/*.rpm "$top"/SRPMS/*.src.rpm "$resultdir/"
+fi
+"#;
+
+/// `buildroot = mock`: kojid writes upstream's mock configuration for the
+/// build tag's repo (the same text upstream's `genMockConfig` gives for
+/// kojid's options and the tag's `mock.*`/`rpm.macro.*` extras), uploads
+/// it as mock_config.log, runs `mock --init` then `mock --no-clean
+/// --target ARCH --rebuild SRPM`, and imports what mock made.
+#[test]
+fn a_mock_buildroot_builds_with_upstreams_config() {
+    let srpm = rpms::self_contained_srpm("greet", "3.0", "1", false);
+    let srpm = srpm.to_str().expect("utf-8");
+    let arch = machine_arch();
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        setup(h);
+        ok(
+            h,
+            &[
+                "edit-tag",
+                "f40-build",
+                "-x",
+                "mock.package_manager=dnf",
+                "-x",
+                "rpm.macro.dist=.mock1",
+            ],
+        );
+        add_host(h, "remote1");
+        // it makes the repo too (newRepo runs in channel createrepo, and
+        // needs the content store)
+        ok(h, &["add-host-to-channel", "remote1", "createrepo"]);
+        let dir = tempfile::tempdir().expect("tmp");
+        let mock = dir.path().join("mock");
+        std::fs::write(&mock, FAKE_MOCK).expect("fake mock");
+        std::process::Command::new("chmod")
+            .args(["+x", mock.to_str().unwrap()])
+            .status()
+            .expect("chmod");
+        let mockdir = dir.path().join("mockroots");
+        let kojid = spawn_kojid_with(
+            h,
+            "remote1",
+            dir.path(),
+            30,
+            &format!(
+                "buildroot = mock\nmockpath = {}\nmockdir = {}\ntopdir = {}\n",
+                mock.display(),
+                mockdir.display(),
+                h.topdir().display()
+            ),
+            &[],
+        );
+        let label = h.label();
+        let kojid_log =
+            || std::fs::read_to_string(dir.path().join("kojid.log")).unwrap_or_default();
+        // mock needs a repo of the build tag (made by this kojid)
+        let out = h.koji(&["regen-repo", "--make-task", "--wait", "f40-build"]);
+        assert_eq!(
+            out.code,
+            0,
+            "[{label}] {} {}\n{}",
+            out.stdout,
+            out.stderr,
+            kojid_log()
+        );
+        let repo = json(h, &["getRepo", "f40-build"]);
+        let repo_id = repo["id"].as_i64().expect("repo id");
+        let out = h.koji(&["build", "--wait", "--noprogress", "f40-candidate", srpm]);
+        assert_eq!(
+            out.code,
+            0,
+            "[{label}] {}\n{}\n--- kojid log\n{}",
+            out.stdout,
+            out.stderr,
+            kojid_log()
+        );
+        let b = json(h, &["getBuild", "greet-3.0-1"]);
+        assert_eq!(b["state"], serde_json::json!(1), "[{label}] {b}");
+        // the buildArch task, its buildroot and the configuration it used
+        let tasks = json(
+            h,
+            &["--python", "listTasks", "opts={'method': 'buildArch'}"],
+        );
+        let task = tasks[0]["id"].as_i64().expect("buildArch task");
+        let brs = json(h, &["listBuildroots", &format!("taskID={task}")]);
+        let br = &brs[0];
+        let br_id = br["id"].as_i64().expect("buildroot id");
+        assert_eq!(br["repo_id"], serde_json::json!(repo_id), "[{label}] {br}");
+        let name = format!("f40-build-{br_id}-{repo_id}");
+        let task_dir = h
+            .topdir()
+            .join(format!("work/tasks/{}/{task}", task % 10000));
+        let cfg = std::fs::read_to_string(task_dir.join("mock_config.log")).unwrap_or_else(|e| {
+            panic!(
+                "[{label}] no mock_config.log in {}: {e}",
+                task_dir.display()
+            )
+        });
+        // upstream's genMockConfig, given what upstream's kojid passes
+        let upstream = h.python(&format!(
+            "import koji, sys\n\
+             sys.stdout.write(koji.genMockConfig({name:?}, {arch:?}, managed=True, repoid={repo_id}, \
+             tag_name='f40-build', mockdir={mockdir:?}, topdir='/mnt/koji', \
+             topurl={topurl:?}, topurls=[{topurl:?}], packager='Koji', vendor='Koji', \
+             distribution='Koji', mockhost='koji-linux-gnu', yum_proxy=None, \
+             rpmbuild_timeout=86400, buildroot_id={br_id}, use_host_resolv=False, \
+             install_group='build', maven_opts=None, maven_envs=None, bind_opts=None, \
+             target_arch={arch:?}, tag_macros={{'%dist': '.mock1'}}, tag_envvars={{}}, \
+             bootstrap_image=None, package_manager='dnf'))\n",
+            mockdir = mockdir.display().to_string(),
+            topurl = format!("{}/kojifiles", h.base),
+        ));
+        assert_eq!(
+            cfg,
+            upstream.ok(),
+            "[{label}] mock_config.log differs from upstream's"
+        );
+        let calls = std::fs::read_to_string(dir.path().join("mock-calls.log")).expect("mock calls");
+        let cfg_path = dir.path().join(format!(
+            "work/tasks/{}/{task}/mock/{name}.cfg",
+            task % 10000
+        ));
+        let prefix = format!(
+            "-r {} --resultdir {}",
+            cfg_path.display(),
+            cfg_path
+                .parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .join("result")
+                .display()
+        );
+        let lines: Vec<&str> = calls.lines().collect();
+        assert_eq!(lines.len(), 3, "[{label}] {calls}");
+        assert_eq!(lines[0], format!("{prefix} --init"), "[{label}]");
+        assert_eq!(lines[1], format!("{prefix} --chroot uname -r"), "[{label}]");
+        assert_match(
+            &format!(
+                "^{} --no-clean --target {arch} --rebuild .*/greet-3\\.0-1\\.src\\.rpm$",
+                regex::escape(&prefix)
+            ),
+            lines[2],
+        );
+        // mock's own logs are the task's logs
+        let root_log = std::fs::read_to_string(task_dir.join("root.log")).unwrap_or_default();
+        assert!(
+            root_log.contains(&format!("fake mock in {}/{name}", mockdir.display())),
+            "[{label}] {root_log}"
+        );
+        stop(kojid, "TERM");
+    }
+}
+
+/// The gRPC `Host` service our kojid's main loop uses: the host calls of
+/// upstream's TaskManager, typed, with the rules of the XML-RPC host.*
+/// calls (a host's exclusive session; its own tasks only).
+#[test]
+fn the_host_api_over_grpc() {
+    use koji_proto::v1::host_client::HostClient;
+    use koji_proto::v1::{
+        FinishTaskRequest, Session, SetTaskWeightRequest, TaskRef, UpdateHostRequest,
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        add_host(h, "h1");
+        add_host(h, "h2");
+        h.add_user("alice", "alicepw");
+        let label = h.label();
+        let task = sleep_task(h, 1);
+        rt.block_on(async {
+            let login = |user: &'static str, pw: &'static str, exclusive: bool| async move {
+                let mut c = koji_worker::client::Hub::new(&h.url()).expect("client");
+                c.login(user, pw).await.expect("login");
+                if exclusive {
+                    c.call("exclusiveSession", vec![]).await.expect("exclusive");
+                }
+                let (id, key) = c.session().expect("session");
+                (
+                    c,
+                    Session {
+                        session_id: id,
+                        session_key: key,
+                    },
+                )
+            };
+            let (h1c, s1) = login("h1", "pw", true).await;
+            let (_h2c, s2) = login("h2", "pw", true).await;
+            let (_ac, sa) = login("alice", "alicepw", false).await;
+            let mut g = HostClient::connect(h.base.clone()).await.expect("grpc");
+            // not a host: refused with upstream's AuthError (1002)
+            let e = g.get_tasks(sa.clone()).await.unwrap_err();
+            assert_eq!(e.code(), tonic::Code::Unauthenticated, "[{label}] {e}");
+            assert!(e.message().ends_with("is not a host"), "[{label}] {e}");
+            assert_eq!(
+                e.metadata()
+                    .get("koji-fault-code")
+                    .map(|v| v.to_str().unwrap().to_string()),
+                Some("1002".to_string()),
+                "[{label}]"
+            );
+            let bad = Session {
+                session_id: s1.session_id,
+                session_key: "wrong".into(),
+            };
+            assert!(g.get_tasks(bad).await.is_err(), "[{label}] a wrong key");
+            // h1 checks in ready; the scheduler gives it the task
+            g.update_host(UpdateHostRequest {
+                session: Some(s1.clone()),
+                task_load: 0.0,
+                ready: true,
+                methods: vec!["sleep".into()],
+                maxjobs: 2,
+            })
+            .await
+            .expect("updateHost");
+            let assigned = g
+                .get_tasks(s1.clone())
+                .await
+                .expect("getTasks")
+                .into_inner();
+            assert_eq!(assigned.tasks.len(), 1, "[{label}] {assigned:?}");
+            let t = &assigned.tasks[0];
+            assert_eq!(
+                (t.id, t.method.as_str(), t.state),
+                (task, "sleep", 4),
+                "[{label}]"
+            );
+            // h2 cannot open or finish h1's task
+            let other = g
+                .open_task(TaskRef {
+                    session: Some(s2.clone()),
+                    task_id: task,
+                })
+                .await
+                .expect("openTask")
+                .into_inner();
+            assert!(!other.opened, "[{label}] {other:?}");
+            let opened = g
+                .open_task(TaskRef {
+                    session: Some(s1.clone()),
+                    task_id: task,
+                })
+                .await
+                .expect("openTask")
+                .into_inner();
+            assert!(opened.opened, "[{label}]");
+            assert_eq!(opened.task.as_ref().map(|t| t.state), Some(1), "[{label}]");
+            assert!(
+                opened.request.contains("<methodCall>") || opened.request.contains("<params>"),
+                "[{label}] {}",
+                opened.request
+            );
+            g.set_task_weight(SetTaskWeightRequest {
+                session: Some(s1.clone()),
+                task_id: task,
+                weight: 0.5,
+            })
+            .await
+            .expect("setTaskWeight");
+            let held = g
+                .get_host_tasks(s1.clone())
+                .await
+                .expect("getHostTasks")
+                .into_inner();
+            assert_eq!(held.tasks.len(), 1, "[{label}]");
+            assert_eq!(
+                (held.tasks[0].id, held.tasks[0].weight),
+                (task, 0.5),
+                "[{label}]"
+            );
+            let result = koji_core::hub::tasks::encode_result(&serde_json::json!("done"));
+            let e = g
+                .close_task(FinishTaskRequest {
+                    session: Some(s2.clone()),
+                    task_id: task,
+                    response: result.clone(),
+                })
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), tonic::Code::PermissionDenied, "[{label}] {e}");
+            assert_eq!(
+                e.message(),
+                format!("host 2 does not own task {task}"),
+                "[{label}]"
+            );
+            g.close_task(FinishTaskRequest {
+                session: Some(s1.clone()),
+                task_id: task,
+                response: result,
+            })
+            .await
+            .expect("closeTask");
+            // our kojid's loop takes this path with our hub
+            let link = koji_worker::host_link::HostLink::connect(&h.url(), &h1c).await;
+            assert!(link.is_grpc(), "[{label}] kojid would use XML-RPC");
+        });
+        let info = json(h, &["getTaskInfo", &task.to_string()]);
+        assert_eq!(info["state"], serde_json::json!(2), "[{label}] {info}");
+        assert_eq!(
+            ok(h, &["call", "getTaskResult", &task.to_string()]),
+            "'done'\n",
+            "[{label}]"
+        );
+    }
+}
+
+/// `koji restart-hosts --wait` (upstream's client): the restartHosts task
+/// makes a `restart` and a `restartVerify` for the host; kojid takes
+/// nothing new once `restart` closes, gives back the restartHosts task it
+/// was running, execs itself, and the new daemon verifies the restart and
+/// finishes restartHosts.
+#[test]
+fn restart_hosts_restarts_kojid_gracefully() {
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        add_host(h, "remote1");
+        let label = h.label();
+        let dir = tempfile::tempdir().expect("tmp");
+        let kojid = spawn_kojid(h, "remote1", dir.path(), 30, &[]);
+        let pid = kojid.id();
+        let kojid_log =
+            || std::fs::read_to_string(dir.path().join("kojid.log")).unwrap_or_default();
+        let out = h.koji(&["restart-hosts", "--wait"]);
+        assert_eq!(
+            out.code,
+            0,
+            "[{label}] {}\n{}\n--- kojid log\n{}",
+            out.stdout,
+            out.stderr,
+            kojid_log()
+        );
+        for method in ["restartHosts", "restart", "restartVerify"] {
+            let tasks = json(
+                h,
+                &[
+                    "--python",
+                    "listTasks",
+                    &format!("opts={{'method': '{method}'}}"),
+                ],
+            );
+            let tasks = tasks.as_array().expect("list");
+            assert_eq!(tasks.len(), 1, "[{label}] {method}: {tasks:?}");
+            assert_eq!(
+                tasks[0]["state"],
+                serde_json::json!(2),
+                "[{label}] {method}: {:?}",
+                tasks[0]
+            );
+        }
+        let log = kojid_log();
+        // the same process (exec), connected twice
+        assert_eq!(log.matches("kojid connected").count(), 2, "[{label}] {log}");
+        assert!(log.contains("Restarting"), "[{label}] {log}");
+        let result = ok(
+            h,
+            &["call", "getTaskResult", &{
+                let t = json(h, &["--python", "listTasks", "opts={'method': 'restart'}"]);
+                t[0]["id"].to_string()
+            }],
+        );
+        assert_eq!(result, "'graceful restart initiated'\n", "[{label}]");
+        assert_eq!(stop(kojid, "TERM").code(), Some(0), "[{label}] pid {pid}");
     }
 }

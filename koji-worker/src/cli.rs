@@ -35,7 +35,8 @@ struct Opts {
     /// Seconds between polls when idle.
     #[arg(long)]
     sleeptime: Option<f64>,
-    /// bwrap (default) or none.
+    /// bwrap (default), mock (kojid.conf mockpath, mockdir, mockhost,
+    /// yum_proxy, mock_bootstrap_image) or none.
     #[arg(long)]
     buildroot: Option<String>,
     /// Log level (error, warn, info, debug).
@@ -98,6 +99,9 @@ fn config(o: &Opts) -> Result<Config> {
         let bwrap = which("bwrap").unwrap_or_else(|| PathBuf::from("bwrap"));
         crate::config::probe_bwrap(&bwrap, "or set buildroot = none")?;
     }
+    if c.backend == Backend::Mock {
+        crate::config::probe_mock(&c.mock)?;
+    }
     Ok(c)
 }
 
@@ -150,5 +154,16 @@ async fn run(o: Opts, registry: TaskRegistry) -> Result<()> {
     let d = Daemon::connect(cfg, Spawner::current()?)
         .await
         .context("kojid could not start")?;
-    d.with_registry(registry).run(stop_signal()).await
+    match d.with_registry(registry).run(stop_signal()).await? {
+        daemon::Exit::Stopped => Ok(()),
+        daemon::Exit::Restart => {
+            // upstream's kojid execs itself with the same arguments
+            use std::os::unix::process::CommandExt as _;
+            let exe = std::env::current_exe().context("cannot find this program")?;
+            let err = std::process::Command::new(exe)
+                .args(std::env::args_os().skip(1))
+                .exec();
+            Err(anyhow::anyhow!("cannot restart kojid: {err}"))
+        }
+    }
 }

@@ -12,6 +12,58 @@ pub enum Backend {
     Bwrap,
     /// Plain child processes (for machines without user namespaces).
     None,
+    /// Builds run in mock (`mock -r CONFIG`), with the configuration
+    /// upstream's builder writes; other commands (SCM checkouts,
+    /// createrepo) run as plain child processes, as upstream's do.
+    Mock,
+}
+
+impl Backend {
+    /// The `buildroot` option's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Bwrap => "bwrap",
+            Backend::None => "none",
+            Backend::Mock => "mock",
+        }
+    }
+
+    /// Parses the `buildroot` option.
+    pub fn parse(v: &str) -> Result<Backend> {
+        Ok(match v.trim() {
+            "bwrap" | "bubblewrap" => Backend::Bwrap,
+            "none" | "host" => Backend::None,
+            "mock" => Backend::Mock,
+            other => bail!("unknown buildroot backend: {other} (bwrap, mock or none)"),
+        })
+    }
+}
+
+/// The options of the mock backend (upstream's kojid.conf names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockOpts {
+    /// `mockdir`: mock's `basedir`.
+    pub mockdir: String,
+    /// `mockpath`: the mock program.
+    pub mockpath: String,
+    /// `mockhost`: the `%_host` suffix.
+    pub mockhost: String,
+    /// `yum_proxy`.
+    pub yum_proxy: Option<String>,
+    /// `mock_bootstrap_image`: a tag's `mock.bootstrap_image` is used.
+    pub bootstrap_image: bool,
+}
+
+impl Default for MockOpts {
+    fn default() -> Self {
+        MockOpts {
+            mockdir: "/var/lib/mock".into(),
+            mockpath: "mock".into(),
+            mockhost: "koji-linux-gnu".into(),
+            yum_proxy: None,
+            bootstrap_image: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +101,11 @@ pub struct Config {
     /// package whose path is unchanged without looking at the file
     /// (`--skip-stat`; the content store never rewrites a package in place).
     pub createrepo_skip_stat: bool,
+    /// The mock backend's options.
+    pub mock: MockOpts,
+    /// When the daemon started (set by the daemon for its task processes:
+    /// `restartVerify` compares it).
+    pub start_ts: Option<f64>,
 }
 
 impl Default for Config {
@@ -72,6 +129,8 @@ impl Default for Config {
             distribution: "Koji".into(),
             createrepo_update: true,
             createrepo_skip_stat: true,
+            mock: MockOpts::default(),
+            start_ts: None,
         }
     }
 }
@@ -85,10 +144,8 @@ const IGNORED: &[&str] = &[
     "keytab",
     "ccache",
     "minspace",
-    "mockdir",
     "mockuser",
     "chroot_tmpdir",
-    "mockhost",
     "allowed_scms_use_config",
     "allowed_scms_use_policy",
     "allow_password_in_scm_url",
@@ -112,8 +169,6 @@ const IGNORED: &[&str] = &[
     "pluginpath",
     "plugin",
     "plugins",
-    "mock_bootstrap_image",
-    "yum_proxy",
     "smtphost",
     "smtp_user",
     "smtp_pass",
@@ -169,13 +224,12 @@ impl Config {
             "distribution" => self.distribution = value.to_string(),
             "createrepo_update" => self.createrepo_update = boolean(key, value)?,
             "createrepo_skip_stat" => self.createrepo_skip_stat = boolean(key, value)?,
-            "buildroot" | "buildroot_backend" => {
-                self.backend = match value.trim() {
-                    "bwrap" | "bubblewrap" => Backend::Bwrap,
-                    "none" | "host" => Backend::None,
-                    other => bail!("unknown buildroot backend: {other} (bwrap or none)"),
-                }
-            }
+            "buildroot" | "buildroot_backend" => self.backend = Backend::parse(value)?,
+            "mockdir" => self.mock.mockdir = value.to_string(),
+            "mockpath" => self.mock.mockpath = value.to_string(),
+            "mockhost" => self.mock.mockhost = value.to_string(),
+            "yum_proxy" => self.mock.yum_proxy = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "mock_bootstrap_image" => self.mock.bootstrap_image = boolean(key, value)?,
             k if IGNORED.contains(&k) || k.starts_with("rlimit_") => {}
             other => bail!("unknown config option: {other}"),
         }
@@ -191,6 +245,29 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Whether the mock program of `opts` (`mockpath`: a path, or a name
+/// looked up in `PATH`) is there, said when the builder starts rather than
+/// by the first build.
+pub fn probe_mock(opts: &MockOpts) -> Result<PathBuf> {
+    let p = std::path::Path::new(&opts.mockpath);
+    let found = if p.components().count() > 1 {
+        Some(p.to_path_buf()).filter(|p| p.is_file())
+    } else {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join(p))
+                .find(|c| c.is_file())
+        })
+    };
+    found.ok_or_else(|| {
+        anyhow::anyhow!(
+            "buildroot = mock, but mock ({}) is not installed here: install it (apt-get install \
+             mock), set mockpath, or choose another buildroot (bwrap, none)",
+            opts.mockpath
+        )
+    })
 }
 
 /// Whether `bwrap` (the program at `bwrap`) can make the sandbox builds
@@ -294,6 +371,43 @@ mod tests {
         if std::path::Path::new("/usr/bin/bwrap").is_file() {
             probe_bwrap(std::path::Path::new("/usr/bin/bwrap"), "x").expect("bwrap works here");
         }
+    }
+
+    #[test]
+    fn mock_options_and_a_missing_mock() {
+        let mut c = Config::default();
+        for (k, v) in [
+            ("buildroot", "mock"),
+            ("mockdir", "/srv/mock"),
+            ("mockpath", "/nonexistent/mock"),
+            ("mockhost", "redhat-linux-gnu"),
+            ("yum_proxy", "http://proxy:3128"),
+            ("mock_bootstrap_image", "yes"),
+        ] {
+            c.set(k, v).expect(k);
+        }
+        assert_eq!(c.backend, Backend::Mock);
+        assert_eq!(
+            c.mock,
+            MockOpts {
+                mockdir: "/srv/mock".into(),
+                mockpath: "/nonexistent/mock".into(),
+                mockhost: "redhat-linux-gnu".into(),
+                yum_proxy: Some("http://proxy:3128".into()),
+                bootstrap_image: true,
+            }
+        );
+        let e = probe_mock(&c.mock).unwrap_err().to_string();
+        assert!(
+            e.starts_with("buildroot = mock, but mock (/nonexistent/mock) is not installed here"),
+            "{e}"
+        );
+        c.mock.mockpath = "sh".into();
+        assert!(probe_mock(&c.mock).expect("sh is on PATH").ends_with("sh"));
+        assert_eq!(
+            c.set("buildroot", "chroot").unwrap_err().to_string(),
+            "unknown buildroot backend: chroot (bwrap, mock or none)"
+        );
     }
 
     #[test]

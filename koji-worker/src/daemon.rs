@@ -3,6 +3,7 @@
 use crate::client::{kw, Hub};
 use crate::config::Config;
 use crate::handlers;
+use crate::host_link::HostLink;
 use anyhow::{Context as _, Result};
 use koji_core::task::TaskRegistry;
 use serde_json::json;
@@ -31,6 +32,7 @@ impl Spawner {
 
 struct Running {
     child: tokio::process::Child,
+    method: String,
     /// Set once the task was seen canceled or reassigned and killed.
     killed: bool,
     /// The subsession the task's process uses (logged out when it ends).
@@ -40,6 +42,8 @@ struct Running {
 pub struct Daemon {
     cfg: Config,
     hub: Hub,
+    /// The loop's host calls: gRPC with our hub, XML-RPC otherwise.
+    link: HostLink,
     host_id: i64,
     running: HashMap<i64, Running>,
     spawner: Spawner,
@@ -48,6 +52,23 @@ pub struct Daemon {
     /// The task methods this builder runs (the same registry its task
     /// processes use).
     registry: TaskRegistry,
+    /// When this daemon started (what `restartVerify` compares).
+    start_ts: f64,
+    /// A graceful restart: a `restart` task is running (`Some(id)`), or
+    /// one finished (or SIGUSR1 came) and the daemon restarts once its
+    /// running tasks are done. No task is taken meanwhile.
+    restart_task: Option<i64>,
+    restart_pending: bool,
+}
+
+/// How [`Daemon::run`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Stopped: running tasks were given back.
+    Stopped,
+    /// A graceful restart (upstream's `restart` task or SIGUSR1): nothing
+    /// runs any more and the session is closed; start again.
+    Restart,
 }
 
 async fn woken(wake: &mut Option<tokio::sync::watch::Receiver<u64>>) {
@@ -105,9 +126,18 @@ impl Daemon {
         }
         tracing::info!(host_id, server = %cfg.server, "kojid connected");
         let wake = hub.session().map(|s| crate::push::follow(&cfg.server, s));
+        let link = HostLink::connect(&cfg.server, &hub).await;
+        let start_ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
         Ok(Daemon {
             cfg,
             hub,
+            link,
+            start_ts,
+            restart_task: None,
+            restart_pending: false,
             host_id,
             running: HashMap::new(),
             spawner,
@@ -130,11 +160,19 @@ impl Daemon {
         self
     }
 
-    /// Runs until `stop` resolves; then kills running tasks, gives them
-    /// back to the hub and checks out.
-    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) -> Result<()> {
+    /// Runs until `stop` resolves (then kills running tasks, gives them
+    /// back to the hub and checks out) or until a graceful restart is due.
+    pub async fn run(mut self, stop: impl std::future::Future<Output = ()>) -> Result<Exit> {
         tokio::pin!(stop);
+        let mut usr1 =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+                .context("cannot handle SIGUSR1")?;
         loop {
+            if self.restart_pending && self.running.is_empty() && self.restart_task.is_none() {
+                tracing::warn!("Restarting");
+                self.check_out().await;
+                return Ok(Exit::Restart);
+            }
             let taken = match self.cycle().await {
                 Ok(t) => t,
                 Err(e) => {
@@ -147,16 +185,39 @@ impl Daemon {
             };
             let pause = if taken {
                 Duration::from_millis(50)
+            } else if self.restart_pending || self.restart_task.is_some() {
+                // restarting once the running tasks are done: look often
+                Duration::from_millis(200)
             } else {
                 Duration::from_secs_f64(self.cfg.sleeptime.max(0.05))
             };
             tokio::select! {
                 _ = &mut stop => break,
+                _ = usr1.recv() => {
+                    tracing::warn!("Initiating graceful restart");
+                    self.restart_pending = true;
+                }
                 _ = tokio::time::sleep(pause) => {}
                 _ = woken(&mut self.wake) => {}
             }
         }
-        self.shutdown().await
+        self.shutdown().await?;
+        Ok(Exit::Stopped)
+    }
+
+    /// Not ready, and the session closed.
+    async fn check_out(&mut self) {
+        let methods: Vec<String> = self
+            .registry
+            .methods()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let _ = self
+            .link
+            .update_host(&self.hub, 0.0, false, methods, self.cfg.maxjobs)
+            .await;
+        let _ = self.hub.logout().await;
     }
 
     async fn shutdown(&mut self) -> Result<()> {
@@ -169,11 +230,17 @@ impl Daemon {
         }
         if !ids.is_empty() {
             tracing::info!(?ids, "freeing running tasks");
-            let _ = self.hub.call("host.freeTasks", vec![json!(ids)]).await;
+            let _ = self.link.free_tasks(&self.hub, &ids).await;
         }
+        let methods: Vec<String> = self
+            .registry
+            .methods()
+            .into_iter()
+            .map(String::from)
+            .collect();
         let _ = self
-            .hub
-            .call("host.updateHost", vec![json!(0.0), json!(false)])
+            .link
+            .update_host(&self.hub, 0.0, false, methods, self.cfg.maxjobs)
             .await;
         let _ = self.hub.logout().await;
         Ok(())
@@ -183,33 +250,27 @@ impl Daemon {
     /// new one if ready. True if a task was taken.
     async fn cycle(&mut self) -> Result<bool> {
         let load = self.update_tasks().await?;
-        let ready = self.running.len() < self.cfg.maxjobs;
-        self.hub
-            .call(
-                "host.updateHost",
-                vec![
-                    json!(load),
-                    json!(ready),
-                    json!({"methods": self.registry.methods(), "maxjobs": self.cfg.maxjobs}),
-                ],
-            )
+        // a pending restart takes nothing new
+        let restarting = self.restart_pending || self.restart_task.is_some();
+        let ready = self.running.len() < self.cfg.maxjobs && !restarting;
+        let methods: Vec<String> = self
+            .registry
+            .methods()
+            .into_iter()
+            .map(String::from)
+            .collect();
+        self.link
+            .update_host(&self.hub, load, ready, methods, self.cfg.maxjobs)
             .await?;
         if !ready {
             return Ok(false);
         }
-        let tasks = self.hub.call("host.getTasks", vec![]).await?;
-        for t in tasks.as_array().cloned().unwrap_or_default() {
-            let id = t["id"].as_i64().unwrap_or_default();
-            if self.running.contains_key(&id)
-                || t["state"] != json!(4)
-                || t["host_id"].as_i64() != Some(self.host_id)
-            {
+        let tasks = self.link.get_tasks(&self.hub).await?;
+        for t in tasks {
+            if self.running.contains_key(&t.id) || t.state != 4 || t.host_id != Some(self.host_id) {
                 continue;
             }
-            if self
-                .take(id, t["method"].as_str().unwrap_or_default())
-                .await?
-            {
+            if self.take(t.id, &t.method).await? {
                 return Ok(true);
             }
         }
@@ -220,31 +281,29 @@ impl Daemon {
     /// processes of tasks canceled or given to another host, reaps
     /// finished children. Answers the load (weights of tasks not waiting).
     async fn update_tasks(&mut self) -> Result<f64> {
-        let open = self.hub.call("host.getHostTasks", vec![]).await?;
-        let open = open.as_array().cloned().unwrap_or_default();
+        let open = self.link.get_host_tasks(&self.hub).await?;
         let mut load = 0.0;
         let mut stale = vec![];
         let mut open_ids = std::collections::HashSet::new();
         for t in &open {
-            let id = t["id"].as_i64().unwrap_or_default();
-            open_ids.insert(id);
-            if !self.running.contains_key(&id) {
-                stale.push(id);
+            open_ids.insert(t.id);
+            if !self.running.contains_key(&t.id) {
+                stale.push(t.id);
                 continue;
             }
-            if t["waiting"] != json!(true) {
-                load += t["weight"].as_f64().unwrap_or(1.0);
+            if !t.waiting {
+                load += t.weight;
             }
         }
         if !stale.is_empty() {
             tracing::info!(?stale, "freeing stale tasks");
-            self.hub.call("host.freeTasks", vec![json!(stale)]).await?;
+            self.link.free_tasks(&self.hub, &stale).await?;
         }
         let mut done = vec![];
         for (id, r) in self.running.iter_mut() {
             if let Ok(Some(status)) = r.child.try_wait() {
                 tracing::info!(task = id, %status, "task process exited");
-                done.push((*id, status, r.killed, r.session));
+                done.push((*id, status, r.killed, r.session, r.method.clone()));
                 continue;
             }
             if open_ids.contains(id) || r.killed {
@@ -269,10 +328,19 @@ impl Daemon {
                 r.killed = true;
             }
         }
-        for (id, status, killed, session) in done {
+        for (id, status, killed, session, method) in done {
             self.running.remove(&id);
             // the task's session ends with its process (a crashed one too)
             let _ = self.hub.call("logoutChild", vec![json!(session)]).await;
+            if self.restart_task == Some(id) {
+                // a `restart` task that closed means: restart when idle
+                self.restart_task = None;
+                let info = self.hub.call("getTaskInfo", vec![json!(id)]).await?;
+                if info["state"] == json!(2) {
+                    tracing::warn!(task = id, method, "graceful restart initiated");
+                    self.restart_pending = true;
+                }
+            }
             if status.success() || killed {
                 continue;
             }
@@ -293,9 +361,7 @@ impl Daemon {
                         .await;
                 }
                 let fault = koji_core::hub::tasks::encode_fault(1, &msg);
-                self.hub
-                    .call("host.failTask", vec![json!(id), json!(fault)])
-                    .await?;
+                self.link.fail_task(&self.hub, id, &fault).await?;
             }
         }
         Ok(load)
@@ -305,29 +371,16 @@ impl Daemon {
     async fn take(&mut self, id: i64, method: &str) -> Result<bool> {
         if !self.registry.handles(method) {
             tracing::warn!(task = id, method, "no handler for method");
-            self.hub
-                .call(
-                    "host.refuseTask",
-                    vec![
-                        json!(id),
-                        kw(json!({"soft": false, "msg": "no handler for method"})),
-                    ],
-                )
+            self.link
+                .refuse_task(&self.hub, id, false, "no handler for method")
                 .await?;
             return Ok(false);
         }
-        let opened = self.hub.call("host.openTask", vec![json!(id)]).await?;
-        if opened.is_null() {
+        if !self.link.open_task(&self.hub, id).await? {
             return Ok(false);
         }
-        if let Err(e) = self
-            .hub
-            .call(
-                "host.setTaskWeight",
-                vec![json!(id), json!(self.registry.weight(method))],
-            )
-            .await
-        {
+        let weight = self.registry.weight(method);
+        if let Err(e) = self.link.set_task_weight(&self.hub, id, weight).await {
             tracing::warn!(task = id, error = %e, "could not set the task's weight");
             return Ok(false);
         }
@@ -340,11 +393,16 @@ impl Daemon {
             .env("KOJID_SERVER", &self.cfg.server)
             .env("KOJID_SESSION", format!("{sid}:{skey}"))
             .env("KOJID_WORKDIR", &self.cfg.workdir)
+            .env("KOJID_BACKEND", self.cfg.backend.name())
+            .env("KOJID_MOCKDIR", &self.cfg.mock.mockdir)
+            .env("KOJID_MOCKPATH", &self.cfg.mock.mockpath)
+            .env("KOJID_MOCKHOST", &self.cfg.mock.mockhost)
             .env(
-                "KOJID_BACKEND",
-                match self.cfg.backend {
-                    crate::config::Backend::Bwrap => "bwrap",
-                    crate::config::Backend::None => "none",
+                "KOJID_MOCK_BOOTSTRAP_IMAGE",
+                if self.cfg.mock.bootstrap_image {
+                    "1"
+                } else {
+                    ""
                 },
             )
             .env(
@@ -355,6 +413,7 @@ impl Daemon {
             .env("KOJID_PACKAGER", &self.cfg.packager)
             .env("KOJID_VENDOR", &self.cfg.vendor)
             .env("KOJID_DISTRIBUTION", &self.cfg.distribution)
+            .env("KOJID_START_TS", self.start_ts.to_string())
             .stdin(std::process::Stdio::null())
             .process_group(0)
             .kill_on_drop(true);
@@ -364,6 +423,9 @@ impl Daemon {
         if let Some(u) = &self.cfg.topurl {
             cmd.env("KOJID_TOPURL", u);
         }
+        if let Some(p) = &self.cfg.mock.yum_proxy {
+            cmd.env("KOJID_YUM_PROXY", p);
+        }
         let child = cmd
             .spawn()
             .with_context(|| format!("cannot start {}", self.spawner.exe.display()))?;
@@ -372,10 +434,15 @@ impl Daemon {
             id,
             Running {
                 child,
+                method: method.to_string(),
                 killed: false,
                 session: sid,
             },
         );
+        if method == "restart" {
+            // nothing new is taken until it is done
+            self.restart_task = Some(id);
+        }
         Ok(true)
     }
 }
@@ -394,13 +461,25 @@ pub fn config_from_env() -> Config {
         c.topdir = Some(v.into());
     }
     c.topurl = var("KOJID_TOPURL");
-    if var("KOJID_BACKEND").as_deref() == Some("none") {
-        c.backend = crate::config::Backend::None;
+    if let Some(b) = var("KOJID_BACKEND").and_then(|v| crate::config::Backend::parse(&v).ok()) {
+        c.backend = b;
     }
+    for (k, field) in [
+        ("KOJID_MOCKDIR", &mut c.mock.mockdir),
+        ("KOJID_MOCKPATH", &mut c.mock.mockpath),
+        ("KOJID_MOCKHOST", &mut c.mock.mockhost),
+    ] {
+        if let Some(v) = var(k) {
+            *field = v;
+        }
+    }
+    c.mock.yum_proxy = var("KOJID_YUM_PROXY");
+    c.mock.bootstrap_image = var("KOJID_MOCK_BOOTSTRAP_IMAGE").is_some_and(|v| !v.is_empty());
     if let Some(v) = var("KOJID_RPMBUILD_TIMEOUT").and_then(|v| v.parse().ok()) {
         c.rpmbuild_timeout = v;
     }
     c.allowed_scms = var("KOJID_ALLOWED_SCMS").unwrap_or_default();
+    c.start_ts = var("KOJID_START_TS").and_then(|v| v.parse().ok());
     for (k, field) in [
         ("KOJID_PACKAGER", &mut c.packager),
         ("KOJID_VENDOR", &mut c.vendor),

@@ -27,6 +27,9 @@ pub fn builtins() -> TaskRegistry {
     let _ = r.register(DependantTask);
     let _ = r.register(ChainBuildTask);
     let _ = r.register(SleepTask);
+    let _ = r.register(RestartTask);
+    let _ = r.register(RestartVerifyTask);
+    let _ = r.register(RestartHostsTask);
     let _ = r.register(repos::NewRepoTask);
     let _ = r.register(repos::CreaterepoTask);
     let _ = r.register(repos::WaitrepoTask);
@@ -74,7 +77,9 @@ macro_rules! builtin {
 // handler modules after the macro, which they use
 mod broot;
 pub mod dist;
+mod mockroot;
 pub mod repos;
+mod restart;
 
 builtin!(
     BuildTask,
@@ -165,6 +170,27 @@ builtin!(
 builtin!(SleepTask, SleepParams { n }, "sleep(n)", 0.25, |_c, p| {
     sleep(&p.n)
 });
+builtin!(
+    RestartTask,
+    RestartParams { host },
+    "restart(host)",
+    0.1,
+    |c, p| restart::restart(c, &p.host)
+);
+builtin!(
+    RestartVerifyTask,
+    RestartVerifyParams { task_id, host },
+    "restartVerify(task_id, host)",
+    0.1,
+    |c, p| restart::restart_verify(c, &p.task_id, &p.host)
+);
+builtin!(
+    RestartHostsTask,
+    RestartHostsParams { options },
+    "restartHosts(options=None)",
+    0.1,
+    |c, p| restart::restart_hosts(c, &p.options)
+);
 
 /// Python's truthiness of an optional argument.
 fn truthy(v: Option<&Json>) -> bool {
@@ -712,7 +738,9 @@ fn sandboxed_with(
             cmd.arg("--setenv").arg("HOME").arg(&d);
             cmd.arg(program).args(args);
         }
-        crate::config::Backend::None => {
+        // mock isolates the builds themselves; the rest runs on the host
+        // as upstream's builder runs it
+        crate::config::Backend::None | crate::config::Backend::Mock => {
             cmd = tokio::process::Command::new(program);
             cmd.args(args).current_dir(dir).env("HOME", dir);
         }
@@ -803,120 +831,44 @@ async fn build_arch(
         return Err(fail(BUILD_ERROR, format!("not a source package: {pkg}")));
     }
     let tag = ctx.hub.call("getTag", vec![root.clone()]).await?;
-    let top = ctx.workdir.join("rpmbuild");
-    std::fs::create_dir_all(&top)?;
     let logs = LogStreamer::start(ctx).await?;
-    let (build_log, root_log, state_log, output_log) = (
-        ctx.workdir.join("build.log"),
-        ctx.workdir.join("root.log"),
-        ctx.workdir.join("state.log"),
-        ctx.workdir.join("mock_output.log"),
-    );
-    for l in [&build_log, &root_log, &state_log, &output_log] {
+    // mock writes its logs (and results) in its result directory
+    let logdir = match ctx.cfg.backend {
+        crate::config::Backend::Mock => ctx.workdir.join("result"),
+        _ => ctx.workdir.clone(),
+    };
+    std::fs::create_dir_all(&logdir)?;
+    let paths = broot::BuildLogs {
+        build: logdir.join("build.log"),
+        root: logdir.join("root.log"),
+        state: logdir.join("state.log"),
+        output: ctx.workdir.join("mock_output.log"),
+    };
+    for l in [&paths.build, &paths.root, &paths.state, &paths.output] {
         logs.add(l)?;
     }
-    let mut broot = None;
+    let mut broot: Option<Box<dyn broot::Buildroot>> = None;
     let out = async {
-        note(&state_log, "State Changed: init");
+        note(&paths.state, "State Changed: init");
         let repo_id = match opts.get("repo_id").and_then(Json::as_i64) {
             Some(r) => Some(r),
             None => ctx.hub.call("getRepo", vec![tag["id"].clone()]).await?["id"].as_i64(),
         };
-        let backend = match ctx.cfg.backend {
-            crate::config::Backend::Bwrap => "bubblewrap",
-            crate::config::Backend::None => "plain",
-        };
-        match repo_id {
-            Some(repo) => {
-                let repo_arch = if arch == "noarch" {
-                    noarch_repo_arch(tag["arches"].as_str().unwrap_or_default())
-                } else {
-                    canon_arch(&arch)
-                };
-                note(
-                    &root_log,
-                    &format!(
-                        "buildroot for tag {} arch {arch}: {backend} backend, repo {repo}",
-                        tag["name"].as_str().unwrap_or("?")
-                    ),
-                );
-                broot = Some(
-                    broot::prepare(
-                        ctx,
-                        repo,
-                        &arch,
-                        &repo_arch,
-                        "build",
-                        &broot::build_requires(&hdr),
-                        &root_log,
-                    )
-                    .await?,
-                );
-            }
-            None => note(
-                &root_log,
-                &format!(
-                    "buildroot for tag {} arch {arch}: {backend} backend, this host's packages \
-                     (the tag has no repo)",
-                    tag["name"].as_str().unwrap_or("?")
-                ),
-            ),
-        }
+        let br = broot.insert(broot::make(ctx, &tag, repo_id, &arch, &hdr, &paths).await?);
+        let top = ctx.workdir.join("rpmbuild");
+        std::fs::create_dir_all(&top)?;
         let local_srpm = top.join(srpm.file_name().unwrap_or_default());
         std::fs::copy(&srpm, &local_srpm)?;
-        let tmp = ctx.workdir.join("tmp");
-        std::fs::create_dir_all(&tmp)?;
-        let mut args: Vec<String> = vec![
-            "--define".into(),
-            format!("_topdir {}", top.display()),
-            "--define".into(),
-            format!("_tmppath {}", tmp.display()),
-            "--define".into(),
-            format!("packager {}", ctx.cfg.packager),
-            "--define".into(),
-            format!("vendor {}", ctx.cfg.vendor),
-            "--define".into(),
-            format!("distribution {}", ctx.cfg.distribution),
-            // BuildRequires were resolved against the repo above; this
-            // system's rpm database does not know the rest
-            "--nodeps".into(),
-            // -ra: the binaries and the SRPM rebuilt here (kept by the first arch)
-            if keep_srpm { "-ra" } else { "-rb" }.into(),
-        ];
-        if arch != "noarch" {
-            args.push("--target".into());
-            args.push(arch.clone());
-        }
-        args.push(local_srpm.display().to_string());
-        note(&output_log, &format!("rpmbuild {}", args.join(" ")));
-        note(&state_log, "State Changed: build");
-        let layers = broot.as_ref().map(|b: &broot::Buildroot| &b.layers);
-        let cmd = sandboxed_with(ctx, &ctx.workdir, false, &[], layers, "rpmbuild", &args);
-        let status = run_logged(
-            cmd,
-            &build_log,
-            Duration::from_secs(ctx.cfg.rpmbuild_timeout),
-        )
-        .await?;
-        note(&output_log, &format!("rpmbuild exited with {status}"));
-        note(&state_log, "State Changed: end");
-        if !status.success() {
-            return Err(fail(
-                BUILD_ERROR,
-                format!(
-                    "error building package (arch {arch}), rpmbuild exited with status {}; see build.log for more information",
-                    status.code().unwrap_or(-1)
-                ),
-            ));
-        }
+        let built = br
+            .rebuild(ctx, &local_srpm, &arch, keep_srpm, &paths)
+            .await?;
         let mut rpms = vec![];
-        for f in files_with(&top.join("RPMS"), ".rpm") {
-            rpms.push(json!(ctx.upload(&f).await?));
+        for f in &built.rpms {
+            rpms.push(json!(ctx.upload(f).await?));
         }
         let mut srpms = vec![];
         if keep_srpm {
-            let found = files_with(&top.join("SRPMS"), ".src.rpm");
-            match found.as_slice() {
+            match built.srpms.as_slice() {
                 [one] => srpms.push(json!(ctx.upload(one).await?)),
                 [] => {
                     return Err(fail(
@@ -937,7 +889,7 @@ async fn build_arch(
     .await;
     logs.finish().await;
     // the buildroot is done with, whatever happened
-    let brootid = broot.as_ref().map(|b| b.id);
+    let brootid = broot.as_ref().and_then(|b| b.id());
     if let Some(id) = brootid {
         if let Err(e) = broot::set_state(ctx, id, broot::BR_EXPIRED).await {
             tracing::warn!("cannot expire buildroot {id}: {e:#}");

@@ -31,5 +31,6 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod handlers;
+pub mod host_link;
 pub mod push;
 pub mod runner;

@@ -8,7 +8,7 @@ use koji_proto::v1::WatchTasksRequest;
 use std::time::Duration;
 
 /// The hub's base URL (`http://host:port`) from its XML-RPC URL.
-fn base_url(server: &str) -> String {
+pub(crate) fn base_url(server: &str) -> String {
     let s = server.trim_end_matches('/');
     s.strip_suffix("/kojihub").unwrap_or(s).to_string()
 }

@@ -160,16 +160,29 @@ impl HostApi<'_> {
             }
         };
         let (tx, host) = self.begin(caller).await?;
+        let ready = crate::api::truthy(ready);
+        let was_ready = fetch_opt(&*tx, "SELECT ready FROM host WHERE id = ?", params![host])
+            .await?
+            .map(|r| r.opt_bool("ready"))
+            .transpose()?
+            .flatten()
+            .unwrap_or(false);
         exec(
             &*tx,
             "UPDATE host SET task_load = ?, ready = ?, update_time = ? WHERE id = ?",
-            params![load, crate::api::truthy(ready), super::builds::now(), host],
+            params![load, ready, super::builds::now(), host],
         )
         .await?;
         if !data.is_null() {
             set_host_data_in(&tx, host, data).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        // a host that became ready may take free tasks now: the scheduler
+        // runs at once rather than after its interval
+        if ready && !was_ready {
+            self.0.task_events().notify();
+        }
+        Ok(())
     }
 
     /// `host.setHostData(hostdata)` (a map, or its JSON text).

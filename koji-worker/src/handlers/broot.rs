@@ -1,15 +1,198 @@
-//! Setting up a task's buildroot from a repo (see [`crate::buildroot`]):
-//! the hub's buildroot record (`host.newBuildRoot`, its RPM listing, its
-//! states), the packages resolved and unpacked, the layered view the
-//! sandbox binds.
+//! Buildroots: the [`Buildroot`] trait a build task uses, whatever makes
+//! the buildroot, and its backends: [`SandboxRoot`] (the packages of the
+//! tag's repo resolved and unpacked here (see [`crate::buildroot`]) and
+//! laid over this system in a bubblewrap sandbox, or this system's own
+//! packages when the tag has no repo) and [`super::mockroot::MockRoot`]
+//! (mock, with the configuration upstream's builder writes). Both record
+//! the buildroot with the hub (`host.newBuildRoot`, its RPM listing, its
+//! states).
 
-use super::note;
+use super::{canon_arch, files_with, noarch_repo_arch, note, run_logged, sandboxed_with};
 use crate::buildroot::{comps_group, layer, read_repo, resolve, unpack, Dep};
 use crate::client::kw;
 use crate::runner::{fail, TaskCtx, BUILD_ERROR};
 use anyhow::Result;
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The logs of a build, streamed to the task's output while they grow.
+pub struct BuildLogs {
+    pub build: PathBuf,
+    pub root: PathBuf,
+    pub state: PathBuf,
+    /// The output of the tools themselves (`mock_output.log`).
+    pub output: PathBuf,
+}
+
+/// What a build made.
+pub struct Built {
+    pub rpms: Vec<PathBuf>,
+    pub srpms: Vec<PathBuf>,
+}
+
+/// A build task's buildroot, made for a tag's repo and an arch.
+#[async_trait::async_trait]
+pub trait Buildroot: Send + Sync {
+    /// The hub's id of this buildroot, once recorded.
+    fn id(&self) -> Option<i64>;
+
+    /// Rebuilds `srpm` for `arch`: the binary RPMs, and with `keep_srpm`
+    /// the SRPM made again. A failed build is a `BuildError` naming the
+    /// log to read.
+    async fn rebuild(
+        &mut self,
+        ctx: &TaskCtx,
+        srpm: &Path,
+        arch: &str,
+        keep_srpm: bool,
+        logs: &BuildLogs,
+    ) -> Result<Built>;
+}
+
+/// Makes the buildroot of a build task for `tag` (`getTag`), its repo
+/// `repo_id` (the tag's latest READY one) and `arch`, with the backend
+/// kojid.conf's `buildroot` names; `srpm` is the header of the SRPM to
+/// build (its BuildRequires).
+pub async fn make(
+    ctx: &TaskCtx,
+    tag: &Json,
+    repo_id: Option<i64>,
+    arch: &str,
+    srpm: &Map<String, Json>,
+    logs: &BuildLogs,
+) -> Result<Box<dyn Buildroot>> {
+    let tag_name = tag["name"].as_str().unwrap_or("?");
+    if ctx.cfg.backend == crate::config::Backend::Mock {
+        let Some(repo) = repo_id else {
+            return Err(fail(BUILDROOT_ERROR, "A repo id must be provided"));
+        };
+        let root = super::mockroot::MockRoot::init(ctx, repo, arch, logs).await?;
+        return Ok(Box::new(root));
+    }
+    let backend = match ctx.cfg.backend {
+        crate::config::Backend::Bwrap => "bubblewrap",
+        _ => "plain",
+    };
+    let populated = match repo_id {
+        Some(repo) => {
+            let repo_arch = if arch == "noarch" {
+                noarch_repo_arch(tag["arches"].as_str().unwrap_or_default())
+            } else {
+                canon_arch(arch)
+            };
+            note(
+                &logs.root,
+                &format!(
+                    "buildroot for tag {tag_name} arch {arch}: {backend} backend, repo {repo}"
+                ),
+            );
+            Some(
+                prepare(
+                    ctx,
+                    repo,
+                    arch,
+                    &repo_arch,
+                    "build",
+                    &build_requires(srpm),
+                    &logs.root,
+                )
+                .await?,
+            )
+        }
+        None => {
+            note(
+                &logs.root,
+                &format!(
+                    "buildroot for tag {tag_name} arch {arch}: {backend} backend, this host's \
+                     packages (the tag has no repo)"
+                ),
+            );
+            None
+        }
+    };
+    Ok(Box::new(SandboxRoot { populated }))
+}
+
+/// upstream's `BuildrootError`
+pub const BUILDROOT_ERROR: i32 = 1012;
+
+/// The sandbox backend: rpmbuild in bubblewrap (or a plain child) over the
+/// repo's packages laid over this system.
+pub struct SandboxRoot {
+    populated: Option<Populated>,
+}
+
+#[async_trait::async_trait]
+impl Buildroot for SandboxRoot {
+    fn id(&self) -> Option<i64> {
+        self.populated.as_ref().map(|p| p.id)
+    }
+
+    async fn rebuild(
+        &mut self,
+        ctx: &TaskCtx,
+        srpm: &Path,
+        arch: &str,
+        keep_srpm: bool,
+        logs: &BuildLogs,
+    ) -> Result<Built> {
+        let top = srpm.parent().unwrap_or(&ctx.workdir).to_path_buf();
+        let tmp = ctx.workdir.join("tmp");
+        std::fs::create_dir_all(&tmp)?;
+        let mut args: Vec<String> = vec![
+            "--define".into(),
+            format!("_topdir {}", top.display()),
+            "--define".into(),
+            format!("_tmppath {}", tmp.display()),
+            "--define".into(),
+            format!("packager {}", ctx.cfg.packager),
+            "--define".into(),
+            format!("vendor {}", ctx.cfg.vendor),
+            "--define".into(),
+            format!("distribution {}", ctx.cfg.distribution),
+            // BuildRequires were resolved against the repo; this system's
+            // rpm database does not know the rest
+            "--nodeps".into(),
+            // -ra: the binaries and the SRPM rebuilt here (kept by the first arch)
+            if keep_srpm { "-ra" } else { "-rb" }.into(),
+        ];
+        if arch != "noarch" {
+            args.push("--target".into());
+            args.push(arch.to_string());
+        }
+        args.push(srpm.display().to_string());
+        note(&logs.output, &format!("rpmbuild {}", args.join(" ")));
+        note(&logs.state, "State Changed: build");
+        let layers = self.populated.as_ref().map(|p| &p.layers);
+        let cmd = sandboxed_with(ctx, &ctx.workdir, false, &[], layers, "rpmbuild", &args);
+        let status = run_logged(
+            cmd,
+            &logs.build,
+            Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+        )
+        .await?;
+        note(&logs.output, &format!("rpmbuild exited with {status}"));
+        note(&logs.state, "State Changed: end");
+        if !status.success() {
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "error building package (arch {arch}), rpmbuild exited with status {}; see build.log for more information",
+                    status.code().unwrap_or(-1)
+                ),
+            ));
+        }
+        Ok(Built {
+            rpms: files_with(&top.join("RPMS"), ".rpm"),
+            srpms: if keep_srpm {
+                files_with(&top.join("SRPMS"), ".src.rpm")
+            } else {
+                vec![]
+            },
+        })
+    }
+}
 
 /// What the sandbox binds to show a buildroot: directories of the layered
 /// view over the system's own, and where the system itself is mounted.
@@ -18,8 +201,8 @@ pub struct Layers {
     pub hostref: PathBuf,
 }
 
-/// A buildroot made for a task.
-pub struct Buildroot {
+/// A buildroot populated from a repo for a task.
+pub struct Populated {
     pub id: i64,
     pub layers: Layers,
 }
@@ -96,7 +279,7 @@ pub async fn prepare(
     group: &str,
     extra: &[Dep],
     log: &Path,
-) -> Result<Buildroot> {
+) -> Result<Populated> {
     let rinfo = ctx
         .hub
         .call(
@@ -216,13 +399,13 @@ pub async fn prepare(
         )
         .await?;
     set_state(ctx, id, BR_BUILDING).await?;
-    Ok(Buildroot {
+    Ok(Populated {
         id,
         layers: Layers { binds, hostref },
     })
 }
 
-async fn rpm_ids(ctx: &TaskCtx, rel: &str) -> std::collections::HashMap<String, i64> {
+pub(super) async fn rpm_ids(ctx: &TaskCtx, rel: &str) -> std::collections::HashMap<String, i64> {
     let mut out = std::collections::HashMap::new();
     let Ok(path) = store_file(ctx, rel).await else {
         return out;

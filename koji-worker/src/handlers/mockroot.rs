@@ -1,0 +1,362 @@
+//! The mock backend of [`Buildroot`]: what upstream's builder does with
+//! mock. The configuration is upstream's (`koji_core::mock`: the tag's
+//! repo, arch and `mock.*`/`rpm.macro.*`/`rpm.env.*` extras as of the
+//! repo's event), written to the task's directory and uploaded as
+//! `mock_config.log`; `mock -r CONFIG --init` installs the `build` group,
+//! `mock --no-clean --target ARCH --rebuild SRPM` builds. Mock's logs and
+//! results go to the task's `result/` directory (`--resultdir`), mock's own
+//! output to `mock_output.log`.
+
+use super::broot::{rpm_ids, set_state, BuildLogs, Buildroot, Built, BR_BUILDING, BUILDROOT_ERROR};
+use super::{canon_arch, files_with, note, run_logged};
+use crate::client::kw;
+use crate::runner::{fail, TaskCtx, BUILD_ERROR};
+use anyhow::Result;
+use koji_core::mock::MockConfig;
+use serde_json::{json, Map, Value as Json};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+/// upstream's repo states
+const REPO_READY: i64 = 1;
+const REPO_EXPIRED: i64 = 2;
+const REPO_STATES: [&str; 5] = ["INIT", "READY", "EXPIRED", "DELETED", "PROBLEM"];
+
+pub struct MockRoot {
+    id: i64,
+    config: PathBuf,
+    resultdir: PathBuf,
+    /// The chroot mock makes (`<mockdir>/<name>/root`), whose RPM database
+    /// gives the buildroot's listing.
+    rootdir: PathBuf,
+    /// `repos/TAG/REPO/ARCH`, for the repo's RPM ids.
+    repo_dir: String,
+}
+
+/// Upstream's `parseStatus(rv, 'mock')` with the log to read.
+fn mock_result(status: ExitStatus) -> String {
+    let what = match (status.code(), status.signal()) {
+        (Some(c), _) => format!("mock exited with status {c}"),
+        (None, Some(s)) => format!("mock was killed by signal {s}"),
+        _ => "mock terminated for unknown reasons".to_string(),
+    };
+    let log = match status.code() {
+        Some(10) => "build.log",
+        Some(1) => "build.log or root.log",
+        _ => "root.log",
+    };
+    format!("{what}; see {log} for more information")
+}
+
+impl MockRoot {
+    /// Records the buildroot with the hub, writes its configuration, runs
+    /// `mock --init` and records what it installed.
+    pub async fn init(
+        ctx: &TaskCtx,
+        repo_id: i64,
+        arch: &str,
+        logs: &BuildLogs,
+    ) -> Result<MockRoot> {
+        let rinfo = ctx
+            .hub
+            .call(
+                "repoInfo",
+                vec![json!(repo_id), kw(json!({"strict": true}))],
+            )
+            .await?;
+        let state = rinfo["state"].as_i64().unwrap_or(-1);
+        if state != REPO_READY && state != REPO_EXPIRED {
+            let name = usize::try_from(state)
+                .ok()
+                .and_then(|s| REPO_STATES.get(s))
+                .copied()
+                .unwrap_or("UNKNOWN");
+            return Err(fail(
+                BUILDROOT_ERROR,
+                format!("Requested repo ({repo_id}) is {name}"),
+            ));
+        }
+        let tag_name = rinfo["tag_name"].as_str().unwrap_or_default().to_string();
+        if tag_name.is_empty() || tag_name.contains('/') || tag_name == ".." {
+            return Err(fail(1000, format!("Invalid tag name: {tag_name}")));
+        }
+        // the tag's settings as of the repo
+        let config = ctx
+            .hub
+            .call(
+                "getBuildConfig",
+                vec![
+                    rinfo["tag_id"].clone(),
+                    kw(json!({"event": rinfo["create_event"]})),
+                ],
+            )
+            .await?;
+        if config.is_null() {
+            return Err(fail(
+                BUILDROOT_ERROR,
+                format!("Could not get config info for tag: {tag_name}"),
+            ));
+        }
+        let extra: Map<String, Json> = match &config["extra"] {
+            Json::Object(m) => m.clone(),
+            _ => Map::new(),
+        };
+        let br_arch = canon_arch(arch);
+        let target_arch = if arch == "armhfp" { "armv7hl" } else { arch };
+        let id = ctx
+            .hub
+            .call(
+                "host.newBuildRoot",
+                vec![
+                    json!(repo_id),
+                    json!(br_arch),
+                    kw(json!({"task_id": ctx.id})),
+                ],
+            )
+            .await?
+            .as_i64()
+            .ok_or_else(|| fail(BUILDROOT_ERROR, "failed to get a buildroot id"))?;
+        let name = format!("{tag_name}-{id}-{repo_id}");
+        let m = &ctx.cfg.mock;
+        let text = MockConfig {
+            name: name.clone(),
+            arch: br_arch.clone(),
+            managed: true,
+            repo_id: repo_id.to_string(),
+            tag_name: tag_name.clone(),
+            buildroot_id: Some(id),
+            topurls: ctx.cfg.topurl.iter().cloned().collect(),
+            topdir: ctx
+                .cfg
+                .topdir
+                .as_ref()
+                .map_or_else(|| "/mnt/koji".into(), |t| t.display().to_string()),
+            mockdir: m.mockdir.clone(),
+            target_arch: Some(target_arch.to_string()),
+            rpmbuild_timeout: ctx.cfg.rpmbuild_timeout as i64,
+            yum_proxy: m.yum_proxy.clone(),
+            vendor: ctx.cfg.vendor.clone(),
+            packager: ctx.cfg.packager.clone(),
+            distribution: ctx.cfg.distribution.clone(),
+            mockhost: m.mockhost.clone(),
+            ..MockConfig::default()
+        }
+        .from_tag_extra(&extra, m.bootstrap_image)
+        .map_err(|e| fail(e.fault_code(), e.to_string()))?
+        .render()
+        .map_err(|e| fail(e.fault_code(), e.to_string()))?;
+        let dir = ctx.workdir.join("mock");
+        std::fs::create_dir_all(&dir)?;
+        let config_path = dir.join(format!("{name}.cfg"));
+        std::fs::write(&config_path, &text)?;
+        let copy = ctx.workdir.join("mock_config.log");
+        std::fs::write(&copy, &text)?;
+        ctx.upload(&copy).await?;
+        note(
+            &logs.root,
+            &format!("buildroot {id}: mock, repo {repo_id} of tag {tag_name} ({br_arch})"),
+        );
+        let root = MockRoot {
+            id,
+            config: config_path,
+            resultdir: logs.build.parent().unwrap_or(&ctx.workdir).to_path_buf(),
+            rootdir: Path::new(&m.mockdir).join(&name).join("root"),
+            repo_dir: format!("repos/{tag_name}/{repo_id}/{br_arch}"),
+        };
+        let status = root.mock(ctx, &["--init"], logs).await?;
+        if !status.success() {
+            let _ = set_state(ctx, id, super::broot::BR_EXPIRED).await;
+            return Err(fail(
+                BUILDROOT_ERROR,
+                format!("could not init mock buildroot, {}", mock_result(status)),
+            ));
+        }
+        // the kernel it runs on, in the logs
+        let _ = root.mock(ctx, &["--chroot", "uname -r"], logs).await;
+        let list = root.package_list(ctx, logs).await;
+        ctx.hub
+            .call(
+                "host.setBuildRootList",
+                vec![json!(id), json!(list), kw(json!({"task_id": ctx.id}))],
+            )
+            .await?;
+        Ok(root)
+    }
+
+    /// Runs `mock -r CONFIG --resultdir DIR ARGS...`, its output appended
+    /// to `mock_output.log`.
+    async fn mock(&self, ctx: &TaskCtx, args: &[&str], logs: &BuildLogs) -> Result<ExitStatus> {
+        let mut cmd = tokio::process::Command::new(&ctx.cfg.mock.mockpath);
+        cmd.arg("-r")
+            .arg(&self.config)
+            .arg("--resultdir")
+            .arg(&self.resultdir)
+            .args(args)
+            .current_dir(&ctx.workdir)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        note(
+            &logs.output,
+            &format!(
+                "{} -r {} --resultdir {} {}",
+                ctx.cfg.mock.mockpath,
+                self.config.display(),
+                self.resultdir.display(),
+                args.join(" ")
+            ),
+        );
+        run_logged(
+            cmd,
+            &logs.output,
+            Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+        )
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<std::io::Error>().is_some()
+                || e.to_string().contains("cannot start")
+            {
+                fail(
+                    BUILDROOT_ERROR,
+                    format!(
+                        "cannot run mock ({}): {e:#}; install mock or set mockpath",
+                        ctx.cfg.mock.mockpath
+                    ),
+                )
+            } else {
+                e
+            }
+        })
+    }
+
+    /// The repo's ids of the RPMs installed in the chroot (read from its
+    /// RPM database); packages the repo does not have are named in
+    /// root.log and left out.
+    async fn package_list(&self, ctx: &TaskCtx, logs: &BuildLogs) -> Vec<i64> {
+        if !self.rootdir.is_dir() {
+            note(
+                &logs.root,
+                &format!("no chroot at {}: empty listing", self.rootdir.display()),
+            );
+            return vec![];
+        }
+        let out = tokio::process::Command::new("rpm")
+            .arg("--root")
+            .arg(&self.rootdir)
+            .args(["-qa", "--qf", "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}\\n"])
+            .output()
+            .await;
+        let text = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            Ok(o) => {
+                note(
+                    &logs.root,
+                    &format!(
+                        "cannot read the chroot's RPM database: {}",
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    ),
+                );
+                return vec![];
+            }
+            Err(e) => {
+                note(&logs.root, &format!("cannot run rpm: {e}"));
+                return vec![];
+            }
+        };
+        let ids = rpm_ids(ctx, &format!("{}/rpmlist.jsonl", self.repo_dir)).await;
+        let mut list = vec![];
+        let mut unknown = vec![];
+        for nvra in text.lines().filter(|l| !l.is_empty()) {
+            match ids.get(nvra) {
+                Some(id) => list.push(*id),
+                None if nvra.starts_with("gpg-pubkey-") => {}
+                None => unknown.push(nvra.to_string()),
+            }
+        }
+        if !unknown.is_empty() {
+            note(
+                &logs.root,
+                &format!("installed, not from the repo: {}", unknown.join(" ")),
+            );
+        }
+        list.sort_unstable();
+        list
+    }
+}
+
+#[async_trait::async_trait]
+impl Buildroot for MockRoot {
+    fn id(&self) -> Option<i64> {
+        Some(self.id)
+    }
+
+    async fn rebuild(
+        &mut self,
+        ctx: &TaskCtx,
+        srpm: &Path,
+        arch: &str,
+        keep_srpm: bool,
+        logs: &BuildLogs,
+    ) -> Result<Built> {
+        set_state(ctx, self.id, BR_BUILDING).await?;
+        let path = srpm.display().to_string();
+        let status = self
+            .mock(
+                ctx,
+                &["--no-clean", "--target", arch, "--rebuild", &path],
+                logs,
+            )
+            .await?;
+        let list = self.package_list(ctx, logs).await;
+        ctx.hub
+            .call(
+                "host.updateBuildRootList",
+                vec![json!(self.id), json!(list), kw(json!({"task_id": ctx.id}))],
+            )
+            .await?;
+        if !status.success() {
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "error building package (arch {arch}), {}",
+                    mock_result(status)
+                ),
+            ));
+        }
+        let all = files_with(&self.resultdir, ".rpm");
+        let (srpms, rpms): (Vec<PathBuf>, Vec<PathBuf>) = all
+            .into_iter()
+            .partition(|p| p.to_string_lossy().ends_with(".src.rpm"));
+        Ok(Built {
+            rpms,
+            srpms: if keep_srpm { srpms } else { vec![] },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mock_failures_name_the_log_as_upstream() {
+        let st = |code: i32| ExitStatus::from_raw(code << 8);
+        assert_eq!(
+            mock_result(st(10)),
+            "mock exited with status 10; see build.log for more information"
+        );
+        assert_eq!(
+            mock_result(st(1)),
+            "mock exited with status 1; see build.log or root.log for more information"
+        );
+        assert_eq!(
+            mock_result(st(30)),
+            "mock exited with status 30; see root.log for more information"
+        );
+        assert_eq!(
+            mock_result(ExitStatus::from_raw(9)),
+            "mock was killed by signal 9; see root.log for more information"
+        );
+    }
+}

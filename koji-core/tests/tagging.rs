@@ -1640,3 +1640,117 @@ async fn tag_policy() -> Result<()> {
     }
     Ok(())
 }
+
+/// snapshotTagModify's groups, as upstream: src's groups reach dst; for
+/// groups both have, the missing packages and requirements; with remove,
+/// dst's own extras go and packages src blocks are blocked.
+#[tokio::test]
+async fn snapshot_modify_syncs_groups() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        tag(&th, &admin, "gsrc").await?;
+        tag(&th, &admin, "gdst").await?;
+        let call = |m: &'static str, args: Json| {
+            let th = &th;
+            let admin = &admin;
+            async move { th.call(admin, m, args).await }
+        };
+        for g in ["build", "srpm-build", "extra"] {
+            call("groupListAdd", json!(["gsrc", g])).await?;
+        }
+        for p in ["bash", "gcc"] {
+            call("groupPackageListAdd", json!(["gsrc", "build", p])).await?;
+        }
+        call("groupPackageListBlock", json!(["gsrc", "build", "perl"])).await?;
+        call("groupPackageListAdd", json!(["gsrc", "extra", "vim"])).await?;
+        call("groupReqListAdd", json!(["gsrc", "build", "srpm-build"])).await?;
+        for g in ["build", "old"] {
+            call("groupListAdd", json!(["gdst", g])).await?;
+        }
+        for p in ["bash", "make", "perl"] {
+            call("groupPackageListAdd", json!(["gdst", "build", p])).await?;
+        }
+        let groups = || async {
+            let gs = call("getTagGroups", json!(["gdst"])).await?;
+            let mut out: Vec<(String, Vec<String>, Vec<String>)> = gs
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|g| {
+                    let names = |k: &str, f: &str| {
+                        let mut v: Vec<String> = g[k]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|e| e[f].as_str().unwrap().to_string())
+                            .collect();
+                        v.sort();
+                        v
+                    };
+                    (
+                        g["name"].as_str().unwrap().to_string(),
+                        names("packagelist", "package"),
+                        names("grouplist", "name"),
+                    )
+                })
+                .collect();
+            out.sort();
+            Ok::<_, koji_core::Error>(out)
+        };
+        let only_groups = kw(json!({"config": false, "pkgs": false, "builds": false}));
+        call("snapshotTagModify", json!(["gsrc", "gdst", only_groups])).await?;
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            groups().await?,
+            vec![
+                // build existed in both: gcc and the requirement added
+                (
+                    "build".into(),
+                    s(&["bash", "gcc", "make", "perl"]),
+                    s(&["srpm-build"])
+                ),
+                // new to dst: the group only (upstream adds its packages
+                // on a later call)
+                ("extra".into(), s(&[]), s(&[])),
+                ("old".into(), s(&[]), s(&[])),
+                ("srpm-build".into(), s(&[]), s(&[])),
+            ],
+            "{l}"
+        );
+        let with_remove =
+            kw(json!({"config": false, "pkgs": false, "builds": false, "remove": true}));
+        call("snapshotTagModify", json!(["gsrc", "gdst", with_remove])).await?;
+        assert_eq!(
+            groups().await?,
+            vec![
+                // make (dst's own) removed, perl blocked as in src
+                ("build".into(), s(&["bash", "gcc"]), s(&["srpm-build"])),
+                ("extra".into(), s(&["vim"]), s(&[])),
+                ("srpm-build".into(), s(&[]), s(&[])),
+            ],
+            "{l}"
+        );
+        let blocked = call(
+            "getTagGroups",
+            json!(["gdst", kw(json!({"incl_blocked": true}))]),
+        )
+        .await?;
+        let build = blocked
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == "build")
+            .unwrap()
+            .clone();
+        assert!(
+            build["packagelist"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["package"] == "perl" && p["blocked"] == json!(true)),
+            "{l}: {build}"
+        );
+    }
+    Ok(())
+}

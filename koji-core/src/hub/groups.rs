@@ -13,7 +13,7 @@ use crate::params;
 use crate::util::{py_repr, py_str};
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde_json::{Map, Value as Json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct Groups<'a>(pub(super) &'a Hub);
 
@@ -832,4 +832,186 @@ fn present<'g>(groups: &'g [TagGroup], group: &TagRef, tag: &TagRef) -> Result<&
         ))),
         Some(g) => Ok(g),
     }
+}
+
+/// The groups part of upstream's `snapshotTagModify(src, dst, ...)` inside
+/// `tx`: `dst` gets `src`'s groups (as of `event`, blocked ones blocked);
+/// for groups both have, the packages and required groups `dst` lacks;
+/// with `remove`, what `dst` has and `src` does not goes (its own entries
+/// are removed, inherited ones blocked), and packages `src` blocks are
+/// blocked. As upstream, a group new to `dst` gets no packages in the same
+/// call. (Upstream compares an inherited requirement's group id with the
+/// tag id to tell its own entries from inherited ones; the tag id is
+/// compared here.)
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn snapshot_groups_in(
+    tx: &mut Tx,
+    src: i64,
+    dst: i64,
+    event: Option<i64>,
+    force: bool,
+    remove: bool,
+    user_id: i64,
+) -> Result<()> {
+    let srcg = tag_groups_in(&**tx, src, event, true, true, true).await?;
+    let dstg = tag_groups_in(&**tx, dst, None, true, true, true).await?;
+    let name = |g: &TagGroup| {
+        g.fields
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let own = |m: &Map<String, Json>| m.get("tag_id").and_then(Json::as_i64) == Some(dst);
+    let dst_by: HashMap<String, &TagGroup> = dstg.iter().map(|g| (name(g), g)).collect();
+    let src_names: HashSet<String> = srcg.iter().map(name).collect();
+    let none = Map::new();
+    let dst_ref = Json::from(dst);
+    for g in &srcg {
+        let n = name(g);
+        if dst_by.get(&n).is_none_or(|d| d.blocked != g.blocked) {
+            list_add_in(
+                tx,
+                &dst_ref,
+                &Json::from(n),
+                g.blocked,
+                force,
+                &none,
+                user_id,
+            )
+            .await?;
+            tx.next_event();
+        }
+    }
+    if remove {
+        for d in &dstg {
+            let n = name(d);
+            if src_names.contains(&n) {
+                continue;
+            }
+            if own(&d.fields) {
+                versioned::revoke(
+                    tx,
+                    "group_config",
+                    "group_id = ? AND tag_id = ?",
+                    params![d.id, dst],
+                    user_id,
+                )
+                .await?;
+            } else {
+                list_add_in(tx, &dst_ref, &Json::from(n), true, force, &none, user_id).await?;
+            }
+            tx.next_event();
+        }
+    }
+    let req_name = |m: &Map<String, Json>| {
+        m.get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    for g in &srcg {
+        let n = name(g);
+        let Some(d) = dst_by.get(&n) else { continue };
+        let g_ref = Json::from(n.clone());
+        for (pkg, _) in &g.packages {
+            if d.package(pkg).is_none() {
+                package_add_in(
+                    tx,
+                    &dst_ref,
+                    &g_ref,
+                    &Json::from(pkg.as_str()),
+                    false,
+                    force,
+                    &none,
+                    user_id,
+                )
+                .await?;
+                tx.next_event();
+            }
+        }
+        let src_reqs: HashSet<String> = g.reqs.iter().map(|(_, r)| req_name(r)).collect();
+        let dst_reqs: HashSet<String> = d.reqs.iter().map(|(_, r)| req_name(r)).collect();
+        for (_, r) in &g.reqs {
+            let rn = req_name(r);
+            if !dst_reqs.contains(&rn) {
+                req_add_in(
+                    tx,
+                    &dst_ref,
+                    &g_ref,
+                    &Json::from(rn),
+                    is_blocked(r),
+                    force,
+                    &none,
+                    user_id,
+                )
+                .await?;
+                tx.next_event();
+            }
+        }
+        if !remove {
+            continue;
+        }
+        for (pkg, p) in &d.packages {
+            if is_blocked(p) {
+                continue;
+            }
+            match g.package(pkg) {
+                Some(sp) if is_blocked(sp) => {
+                    package_add_in(
+                        tx,
+                        &dst_ref,
+                        &g_ref,
+                        &Json::from(pkg.as_str()),
+                        true,
+                        force,
+                        &none,
+                        user_id,
+                    )
+                    .await?;
+                }
+                None if own(p) => {
+                    versioned::revoke(
+                        tx,
+                        "group_package_listing",
+                        "group_id = ? AND tag_id = ? AND package = ?",
+                        params![d.id, dst, pkg.clone()],
+                        user_id,
+                    )
+                    .await?;
+                }
+                _ => continue,
+            }
+            tx.next_event();
+        }
+        for (rid, r) in &d.reqs {
+            if is_blocked(r) || src_reqs.contains(&req_name(r)) {
+                continue;
+            }
+            if own(r) {
+                versioned::revoke(
+                    tx,
+                    "group_req_listing",
+                    "group_id = ? AND tag_id = ? AND req_id = ?",
+                    params![d.id, dst, *rid],
+                    user_id,
+                )
+                .await?;
+            } else {
+                req_add_in(
+                    tx,
+                    &dst_ref,
+                    &g_ref,
+                    &Json::from(req_name(r)),
+                    true,
+                    force,
+                    &none,
+                    user_id,
+                )
+                .await?;
+            }
+            tx.next_event();
+        }
+    }
+    Ok(())
 }

@@ -26,7 +26,9 @@
 //! [`host_tag_build_in`], [`Tagging::move_all_builds_checks_in`]).
 
 use super::builds::{get_build_in, parse_extra, BuildInfo};
-use super::groups::{list_add_in, package_add_in, readable_groups_in, req_add_in};
+use super::groups::{
+    list_add_in, package_add_in, readable_groups_in, req_add_in, snapshot_groups_in,
+};
 use super::packages::{pkglist_add_in, read_package_list_in, ListChange, PackageListQuery};
 use super::tags::{
     create_tag_in, edit_tag_in, get_tag_in, lookup_name, read_full_inheritance_in, InheritanceLink,
@@ -1817,8 +1819,8 @@ impl Tagging<'_> {
     /// tag `dst` hold what `src` holds: configuration, package list (`dst`'s
     /// packages missing from `src` are blocked) and builds, in `src`'s order
     /// (with `remove`, `dst`'s own extra builds are untagged; otherwise
-    /// they are kept, ordered before `src`'s). Tag groups are not copied
-    /// yet. Configuration and contents change in one
+    /// they are kept, ordered before `src`'s) and comps groups (see
+    /// [`snapshot_groups_in`]). Configuration and contents change in one
     /// transaction.
     pub async fn snapshot_tag_modify(
         &self,
@@ -1921,6 +1923,10 @@ impl Tagging<'_> {
         }
         if o.builds {
             self.sync_builds(&mut tx, caller, &src, &dst, o, user_id)
+                .await?;
+        }
+        if o.groups {
+            snapshot_groups_in(&mut tx, src.id, dst.id, o.event, o.force, o.remove, user_id)
                 .await?;
         }
         tx.commit().await

@@ -65,7 +65,7 @@ pub async fn run_local(
         ..Config::default()
     };
     cfg.set("buildroot", &b.backend)?;
-    if cfg.backend == Backend::Bwrap {
+    if matches!(cfg.backend, Backend::Bwrap | Backend::Mock) {
         koji_worker::config::probe_bwrap(
             std::path::Path::new("bwrap"),
             "or --builder-backend none",

@@ -48,7 +48,8 @@ enum Cmd {
         /// How the builder isolates builds: bwrap (default), mock or none.
         #[arg(long, default_value = "bwrap")]
         builder_backend: String,
-        /// The builder's allowed_scms (e.g. "git.example.com:/rpms/*").
+        /// The builder's allowed_scms, upstream's entries (e.g.
+        /// "git.example.com:/rpms/*:no:"; see kojid's allowed_scms).
         #[arg(long, default_value = "")]
         builder_allowed_scms: String,
         /// Do not keep repos current (`RepoRegen = false`): for running
@@ -376,6 +377,7 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::RunTask { task_id } => {
+            koji_worker::daemon::catch_sigusr1();
             let cfg = koji_worker::daemon::config_from_env();
             let session = koji_worker::daemon::session_from_env()?;
             koji_worker::runner::run_task(

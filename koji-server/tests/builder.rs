@@ -476,7 +476,8 @@ fn koji_build_from_git() {
         &rpms::self_contained_spec("greet", "3.0", "1", false),
     );
     let url = format!("git+file://{}#{commit}", repo.display());
-    let allowed = format!(":{}/*", repos.path().display());
+    // (no common repository, no source_cmd: upstream would run `make sources`)
+    let allowed = format!(":{}/*:no:", repos.path().display());
     for backend in koji_core::testing::backends() {
         let h = &start_allowing(backend, &allowed);
         setup(h);
@@ -514,6 +515,136 @@ fn koji_build_from_git() {
             out.stdout.contains("is not in the list of allowed SCMs"),
             "[{}] {}",
             h.label(),
+            out.stdout
+        );
+    }
+}
+
+/// allowed_scms' use_common and source_cmd, as upstream: by default the
+/// `common` repository beside the module is cloned (reachable as
+/// `../common`) and `make sources` runs in the checkout before the SRPM is
+/// made; `:no` skips the clone, a fourth field names another command.
+#[test]
+fn source_cmd_and_common_repo_from_allowed_scms() {
+    let repos = tempfile::tempdir().expect("tmp");
+    let spec = "Name: fetched\nVersion: 1.0\nRelease: 1\nSummary: s\nLicense: MIT\n\
+                BuildArch: noarch\nSource0: extra.txt\n\n%description\nd\n\n%install\n\
+                mkdir -p %{buildroot}/usr/share/fetched\n\
+                cp %{SOURCE0} %{buildroot}/usr/share/fetched/\n\n%files\n\
+                /usr/share/fetched/extra.txt\n";
+    let (repo, _) = support::git_spec_repo(repos.path(), "fetched", spec);
+    // the module's Makefile takes its `sources` target from common
+    std::fs::write(repo.join("Makefile"), "include ../common/Makefile.common\n").expect("mk");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    git(&repo, &["add", "Makefile"]);
+    git(&repo, &["commit", "-q", "-m", "make"]);
+    let commit = git(&repo, &["rev-parse", "HEAD"]);
+    let (common, _) = support::git_spec_repo(repos.path(), "common", "");
+    std::fs::write(
+        common.join("Makefile.common"),
+        "sources:\n\techo fetched by make sources > extra.txt\nother:\n\techo by other > extra.txt\n",
+    )
+    .expect("common");
+    git(&common, &["add", "Makefile.common"]);
+    git(&common, &["commit", "-q", "-m", "common"]);
+    let root = repos.path().display().to_string();
+    // the same repositories under other/ and bare/ (bare/ without common)
+    for (dir, what) in [
+        ("other", "fetched.git"),
+        ("other", "common.git"),
+        ("bare", "fetched.git"),
+    ] {
+        std::fs::create_dir_all(repos.path().join(dir)).expect("mkdir");
+        let st = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(repos.path().join(what))
+            .arg(repos.path().join(dir))
+            .status()
+            .expect("cp");
+        assert!(st.success());
+    }
+    let url = |dir: &str| format!("git+file://{root}{dir}/fetched.git#{commit}");
+    for backend in koji_core::testing::backends() {
+        let label = format!("{backend:?}");
+        // host "" is a local repository; the first matching entry decides
+        let h = &start_allowing(
+            backend,
+            &format!(
+                ":{root}/nothing-here/* :{root}/fetched.git :{root}/other/*:yes:make,other \
+                 :{root}/*:no"
+            ),
+        );
+        setup(h);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "fetched"]);
+        for (dir, made) in [("", "fetched by make sources\n"), ("/other", "by other\n")] {
+            let out = h.koji(&["build", "--wait", "--scratch", "f40-candidate", &url(dir)]);
+            assert_eq!(
+                out.code,
+                0,
+                "[{label}] {}\n{}\n{}",
+                out.stdout,
+                out.stderr,
+                h.log()
+            );
+            // the SRPM holds what the source command made, with common's rule
+            let task = out
+                .stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("Created task: "))
+                .expect("task id")
+                .trim()
+                .to_string();
+            let srpm = std::process::Command::new("find")
+                .arg(h.topdir().join("scratch"))
+                .args([
+                    "-path",
+                    &format!("*/task_{task}/*"),
+                    "-name",
+                    "fetched-1.0-1.src.rpm",
+                ])
+                .output()
+                .expect("find");
+            let srpm = String::from_utf8_lossy(&srpm.stdout).trim().to_string();
+            assert!(
+                !srpm.is_empty(),
+                "[{label}] no SRPM of task {task} under scratch/"
+            );
+            let content = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(format!("rpm2archive - < {srpm} | tar -xzOf - ./extra.txt"))
+                .output()
+                .expect("rpm2archive");
+            assert_eq!(
+                String::from_utf8_lossy(&content.stdout),
+                made,
+                "[{label}] {dir}"
+            );
+        }
+        // no common repository (`:no`): `make sources` fails
+        let out = h.koji(&[
+            "build",
+            "--wait",
+            "--scratch",
+            "f40-candidate",
+            &url("/bare"),
+        ]);
+        assert_eq!(out.code, 1, "[{label}] {out:?}");
+        assert!(
+            out.stdout.contains(
+                "error retrieving sources, make sources exited with status 2; \
+                 see build.log for more information"
+            ),
+            "[{label}] {}",
             out.stdout
         );
     }
@@ -1042,7 +1173,9 @@ fn a_mock_buildroot_builds_with_upstreams_config() {
                 .display()
         );
         let lines: Vec<&str> = calls.lines().collect();
-        assert_eq!(lines.len(), 3, "[{label}] {calls}");
+        assert_eq!(lines.len(), 4, "[{label}] {calls}");
+        // and the chroot is cleaned away after the build
+        assert_eq!(lines[3], format!("{prefix} --clean"), "[{label}]");
         assert_eq!(lines[0], format!("{prefix} --init"), "[{label}]");
         assert_eq!(lines[1], format!("{prefix} --chroot uname -r"), "[{label}]");
         assert_match(

@@ -95,7 +95,8 @@ fn config(o: &Opts) -> Result<Config> {
         c.log_level = Some(v.clone());
     }
     c.force_lock |= o.force_lock;
-    if c.backend == Backend::Bwrap {
+    // (with mock, checkouts, SRPMs and repos still run in bubblewrap)
+    if matches!(c.backend, Backend::Bwrap | Backend::Mock) {
         let bwrap = which("bwrap").unwrap_or_else(|| PathBuf::from("bwrap"));
         crate::config::probe_bwrap(&bwrap, "or set buildroot = none")?;
     }
@@ -143,6 +144,7 @@ pub fn main(registry: TaskRegistry) -> Result<()> {
 }
 
 async fn run(o: Opts, registry: TaskRegistry) -> Result<()> {
+    crate::daemon::catch_sigusr1();
     if let Some(Cmd::RunTask { task_id }) = o.cmd {
         init_logging(std::env::var("KOJID_LOG_LEVEL").ok().as_deref());
         let cfg = daemon::config_from_env();
@@ -159,7 +161,7 @@ async fn run(o: Opts, registry: TaskRegistry) -> Result<()> {
         daemon::Exit::Restart => {
             // upstream's kojid execs itself with the same arguments
             use std::os::unix::process::CommandExt as _;
-            let exe = std::env::current_exe().context("cannot find this program")?;
+            let exe = crate::daemon::own_program()?;
             let err = std::process::Command::new(exe)
                 .args(std::env::args_os().skip(1))
                 .exec();

@@ -13,8 +13,8 @@ pub enum Backend {
     /// Plain child processes (for machines without user namespaces).
     None,
     /// Builds run in mock (`mock -r CONFIG`), with the configuration
-    /// upstream's builder writes; other commands (SCM checkouts,
-    /// createrepo) run as plain child processes, as upstream's do.
+    /// upstream's builder writes; other commands (SCM checkouts, source
+    /// commands, SRPMs, createrepo) run in bubblewrap.
     Mock,
 }
 
@@ -316,10 +316,23 @@ fn boolean(key: &str, value: &str) -> Result<bool> {
     koji_core::ini::boolean(value).map_err(|e| anyhow::anyhow!("{key}: {e}"))
 }
 
-/// Whether `url` may be built, by `allowed_scms` (upstream's rules: the
-/// first entry whose host and repository patterns match decides; `!`
-/// denies).
-pub fn scm_allowed(allowed: &str, host: &str, repository: &str) -> bool {
+/// What the `allowed_scms` entry allowing a checkout says about it
+/// (upstream's `host:repository[:use_common[:source_cmd]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScmRule {
+    /// Clone the `common` repository beside the module (upstream's
+    /// default; `no`, `off`, `false` or `0` in the third field turn it off).
+    pub use_common: bool,
+    /// Run in the checkout before the SRPM is made (default `make
+    /// sources`; comma-separated in the fourth field; an empty fourth
+    /// field runs nothing).
+    pub source_cmd: Option<Vec<String>>,
+}
+
+/// The rule of the first `allowed_scms` entry whose host and repository
+/// patterns match (upstream's rules; `!` denies), or None when the
+/// checkout is not allowed.
+pub fn scm_rule(allowed: &str, host: &str, repository: &str) -> Option<ScmRule> {
     for entry in allowed.split_whitespace() {
         let (deny, entry) = match entry.strip_prefix('!') {
             Some(e) => (true, e),
@@ -333,10 +346,33 @@ pub fn scm_allowed(allowed: &str, host: &str, repository: &str) -> bool {
         if koji_core::policy::fnmatch::fnmatch(host, parts[0])
             && koji_core::policy::fnmatch::fnmatch(repository, parts[1])
         {
-            return !deny;
+            if deny {
+                return None;
+            }
+            let mut rule = ScmRule {
+                use_common: true,
+                source_cmd: Some(vec!["make".into(), "sources".into()]),
+            };
+            if let Some(u) = parts.get(2) {
+                if ["no", "off", "false", "0"].contains(&u.to_lowercase().as_str()) {
+                    rule.use_common = false;
+                }
+            }
+            if parts.len() >= 4 {
+                // (a source_cmd holds no `:`; upstream splits on every one)
+                rule.source_cmd = Some(parts[3])
+                    .filter(|c| !c.is_empty())
+                    .map(|c| c.split(',').map(str::to_owned).collect());
+            }
+            return Some(rule);
         }
     }
-    false
+    None
+}
+
+/// Whether a checkout is allowed by `allowed_scms` (see [`scm_rule`]).
+pub fn scm_allowed(allowed: &str, host: &str, repository: &str) -> bool {
+    scm_rule(allowed, host, repository).is_some()
 }
 
 #[cfg(test)]
@@ -408,6 +444,48 @@ mod tests {
             c.set("buildroot", "chroot").unwrap_err().to_string(),
             "unknown buildroot backend: chroot (bwrap, mock or none)"
         );
+    }
+
+    #[test]
+    fn allowed_scms_entries_carry_use_common_and_source_cmd() {
+        let allowed = "a.org:/rpms/* b.org:/rpms/*:no c.org:/x/*:yes:fedpkg,sources \
+                       d.org:/x/*:off: !e.org:* *:/other/*:0:make,-C,src";
+        let rule = |h: &str, r: &str| scm_rule(allowed, h, r);
+        let make = Some(vec!["make".to_string(), "sources".to_string()]);
+        assert_eq!(
+            rule("a.org", "/rpms/x.git"),
+            Some(ScmRule {
+                use_common: true,
+                source_cmd: make.clone()
+            })
+        );
+        assert_eq!(
+            rule("b.org", "/rpms/x.git"),
+            Some(ScmRule {
+                use_common: false,
+                source_cmd: make
+            })
+        );
+        assert_eq!(
+            rule("c.org", "/x/y"),
+            Some(ScmRule {
+                use_common: true,
+                source_cmd: Some(vec!["fedpkg".into(), "sources".into()])
+            })
+        );
+        assert_eq!(
+            rule("d.org", "/x/y"),
+            Some(ScmRule {
+                use_common: false,
+                source_cmd: None
+            })
+        );
+        assert_eq!(rule("e.org", "/other/z"), None, "the first match decides");
+        assert_eq!(
+            rule("f.org", "/other/z").map(|r| r.source_cmd),
+            Some(Some(vec!["make".into(), "-C".into(), "src".into()]))
+        );
+        assert_eq!(rule("a.org", "/elsewhere"), None);
     }
 
     #[test]

@@ -24,9 +24,31 @@ impl Spawner {
     /// The running program itself.
     pub fn current() -> Result<Spawner> {
         Ok(Spawner {
-            exe: std::env::current_exe().context("cannot find this program")?,
+            exe: own_program()?,
             prefix: vec![],
         })
+    }
+}
+
+/// This program's path, also after a package upgrade replaced it (Linux
+/// then names the running file `PATH (deleted)`; the new one is at PATH).
+pub fn own_program() -> Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot find this program")?;
+    let s = exe.to_string_lossy();
+    Ok(match s.strip_suffix(" (deleted)") {
+        Some(p) => PathBuf::from(p),
+        None => exe,
+    })
+}
+
+/// SIGUSR1 asks a daemon for a graceful restart (upstream's kojid): it
+/// must never kill a process of ours, whatever the moment (a daemon
+/// starting, a task process, a `systemctl kill -s USR1` reaching them
+/// all). Once tokio handles the signal, deliveries nobody waits for are
+/// dropped.
+pub fn catch_sigusr1() {
+    if let Err(e) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+        tracing::warn!(error = %e, "cannot handle SIGUSR1");
     }
 }
 
@@ -334,9 +356,16 @@ impl Daemon {
             let _ = self.hub.call("logoutChild", vec![json!(session)]).await;
             if self.restart_task == Some(id) {
                 // a `restart` task that closed means: restart when idle
+                // (if the hub cannot say now, the restart is assumed)
                 self.restart_task = None;
-                let info = self.hub.call("getTaskInfo", vec![json!(id)]).await?;
-                if info["state"] == json!(2) {
+                let closed = match self.hub.call("getTaskInfo", vec![json!(id)]).await {
+                    Ok(info) => info["state"] == json!(2),
+                    Err(e) => {
+                        tracing::warn!(task = id, error = %e, "cannot read the restart task");
+                        status.success()
+                    }
+                };
+                if closed {
                     tracing::warn!(task = id, method, "graceful restart initiated");
                     self.restart_pending = true;
                 }

@@ -672,7 +672,9 @@ fn sandboxed_with(
 ) -> tokio::process::Command {
     let mut cmd;
     match ctx.cfg.backend {
-        crate::config::Backend::Bwrap => {
+        // with mock, mock isolates the builds; SCM checkouts, source
+        // commands, SRPMs and repos still run in the sandbox
+        crate::config::Backend::Bwrap | crate::config::Backend::Mock => {
             cmd = tokio::process::Command::new("bwrap");
             cmd.args([
                 "--ro-bind",
@@ -738,11 +740,21 @@ fn sandboxed_with(
             cmd.arg("--setenv").arg("HOME").arg(&d);
             cmd.arg(program).args(args);
         }
-        // mock isolates the builds themselves; the rest runs on the host
-        // as upstream's builder runs it
-        crate::config::Backend::None | crate::config::Backend::Mock => {
+        crate::config::Backend::None => {
+            // nothing of the builder's environment (its session) leaks in
             cmd = tokio::process::Command::new(program);
-            cmd.args(args).current_dir(dir).env("HOME", dir);
+            cmd.args(args)
+                .current_dir(dir)
+                .env_clear()
+                .env(
+                    "PATH",
+                    std::env::var_os("PATH").unwrap_or_else(|| {
+                        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()
+                    }),
+                )
+                .env("LANG", "C.UTF-8")
+                .env("TZ", "UTC")
+                .env("HOME", dir);
         }
     }
     cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
@@ -895,6 +907,9 @@ async fn build_arch(
             tracing::warn!("cannot expire buildroot {id}: {e:#}");
         }
     }
+    if let Some(b) = broot.as_mut() {
+        b.clean(ctx, &paths).await;
+    }
     let (rpms, srpms) = out?;
     let dir = ctx.upload_dir();
     let logs: Vec<Json> = ["build.log", "root.log", "state.log", "mock_output.log"]
@@ -925,7 +940,8 @@ fn noarch_repo_arch(tag_arches: &str) -> String {
 async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Result<Json> {
     let url = koji_core::util::py_str(url);
     let scm = Scm::parse(&url).map_err(|e| fail(BUILD_ERROR, e))?;
-    if !crate::config::scm_allowed(&ctx.cfg.allowed_scms, &scm.host, &scm.repository) {
+    let Some(rule) = crate::config::scm_rule(&ctx.cfg.allowed_scms, &scm.host, &scm.repository)
+    else {
         return Err(fail(
             BUILD_ERROR,
             format!(
@@ -933,7 +949,7 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
                 scm.host, scm.repository
             ),
         ));
-    }
+    };
     if !scm.scheme.starts_with("git") {
         return Err(fail(
             BUILD_ERROR,
@@ -948,31 +964,41 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
     let src = ctx.workdir.join("scmroot");
     std::fs::create_dir_all(&src)?;
     let remote = scm.git_remote();
+    // upstream's checkout directory: the repository's name
+    let repo = src.join(scm.checkout_path());
     let steps: Vec<Vec<String>> = vec![
         vec![
             "clone".into(),
             "-n".into(),
             remote.clone(),
-            src.join("repo").display().to_string(),
+            repo.display().to_string(),
         ],
         vec![
             "-C".into(),
-            src.join("repo").display().to_string(),
+            repo.display().to_string(),
             "fetch".into(),
             "origin".into(),
             format!("{}:KOJI_FETCH_HEAD", scm.revision),
         ],
         vec![
             "-C".into(),
-            src.join("repo").display().to_string(),
+            repo.display().to_string(),
             "reset".into(),
             "--hard".into(),
             "KOJI_FETCH_HEAD".into(),
         ],
     ];
-    // a local repository is bound into the sandbox read-only
-    let local_repo = (scm.scheme == "git+file://").then(|| PathBuf::from(&scm.repository));
-    let ro: Vec<&Path> = local_repo.iter().map(|p| p.as_path()).collect();
+    // a local repository (and its `common` beside it) is bound into the
+    // sandbox read-only
+    let mut local_repos = vec![];
+    if scm.scheme == "git+file://" {
+        local_repos.push(PathBuf::from(&scm.repository));
+        let common = PathBuf::from(Scm::common_remote(&scm.repository, &scm.repository));
+        if rule.use_common && common.exists() {
+            local_repos.push(common);
+        }
+    }
+    let ro: Vec<&Path> = local_repos.iter().map(|p| p.as_path()).collect();
     for (i, step) in steps.iter().enumerate() {
         let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, None, "git", step);
         let status = run_logged(cmd, &checkout_log, Duration::from_secs(3600)).await?;
@@ -981,7 +1007,7 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
                 // an abbreviated commit cannot be fetched by name: reset to it
                 let reset = vec![
                     "-C".into(),
-                    src.join("repo").display().to_string(),
+                    repo.display().to_string(),
                     "reset".into(),
                     "--hard".into(),
                     scm.revision.clone(),
@@ -1004,17 +1030,49 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
             ));
         }
     }
-    let repo = src.join("repo");
+    let sourcedir = match &scm.module {
+        Some(m) if !m.is_empty() => repo.join(m),
+        _ => repo.clone(),
+    };
+    if rule.use_common {
+        // upstream's `common` checkout, reachable as ../common from the
+        // sources
+        let clone = vec![
+            "-C".into(),
+            src.display().to_string(),
+            "clone".into(),
+            Scm::common_remote(&remote, &scm.repository),
+            "common".into(),
+        ];
+        let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, None, "git", &clone);
+        if !run_logged(cmd, &checkout_log, Duration::from_secs(3600))
+            .await?
+            .success()
+        {
+            logs.finish().await;
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "Error running GIT command \"git {}\", see checkout.log for details",
+                    clone[2..].join(" ")
+                ),
+            ));
+        }
+        let parent = sourcedir.parent().unwrap_or(&src);
+        if !parent.join("common").exists() {
+            let depth = parent
+                .strip_prefix(&src)
+                .map_or(0, |p| p.components().count());
+            let target = format!("{}common", "../".repeat(depth));
+            std::os::unix::fs::symlink(target, parent.join("common"))?;
+        }
+    }
     let head = std::process::Command::new("git")
         .arg("-C")
         .arg(&repo)
         .args(["rev-parse", "HEAD"])
         .output()?;
     let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
-    let sourcedir = match &scm.module {
-        Some(m) if !m.is_empty() => repo.join(m),
-        _ => repo.clone(),
-    };
     let mut specs = files_with(&sourcedir, ".spec");
     specs.retain(|p| {
         p.parent() == Some(sourcedir.as_path())
@@ -1047,6 +1105,26 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
             }
         }
     };
+    if let Some(cmd) = &rule.source_cmd {
+        // what the SCM does not hold (upstream runs it in the buildroot,
+        // with the network)
+        let mut args = vec!["-C".to_string(), sourcedir.display().to_string()];
+        args.extend(cmd.iter().cloned());
+        note(&build_log, &format!("source_cmd: {}", cmd.join(" ")));
+        let run = sandboxed_with(ctx, &ctx.workdir, true, &[], None, "env", &args);
+        let status = run_logged(run, &build_log, Duration::from_secs(3600)).await?;
+        if !status.success() {
+            logs.finish().await;
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "error retrieving sources, {} exited with status {}; see build.log for more information",
+                    cmd.join(" "),
+                    status.code().unwrap_or(-1)
+                ),
+            ));
+        }
+    }
     let top = ctx.workdir.join("rpmbuild");
     let sources = if sourcedir.join("SOURCES").is_dir() {
         sourcedir.join("SOURCES")
@@ -1279,6 +1357,34 @@ impl Scm {
             module,
             revision: revision.to_string(),
         })
+    }
+
+    /// Upstream's checkout directory: the repository's last component,
+    /// without `.git` (or `/.git`).
+    pub fn checkout_path(&self) -> String {
+        let r = self.repository.as_str();
+        let r = r
+            .strip_suffix("/.git")
+            .or_else(|| r.strip_suffix(".git"))
+            .unwrap_or(r);
+        r.rsplit('/').next().unwrap_or_default().to_string()
+    }
+
+    /// Upstream's `common` repository of `remote` (the module's URL or
+    /// path): beside it, named like it (`common`, `common.git`,
+    /// `common/.git`).
+    pub fn common_remote(remote: &str, repository: &str) -> String {
+        let dirname = |s: &str| {
+            s.rsplit_once('/')
+                .map_or(String::new(), |(d, _)| d.to_string())
+        };
+        if repository.ends_with("/.git") {
+            format!("{}/common/.git", dirname(&remote[..remote.len() - 5]))
+        } else if repository.ends_with(".git") {
+            format!("{}/common.git", dirname(&remote[..remote.len() - 4]))
+        } else {
+            format!("{}/common", dirname(remote))
+        }
     }
 
     /// The URL git clones.
@@ -1607,5 +1713,33 @@ mod tests {
         let d = Scm::parse("git://127.0.0.1:9418/hello.git#main").unwrap();
         assert_eq!(d.git_remote(), "git://127.0.0.1:9418/hello.git");
         assert_eq!(d.source_with("f00"), "git://127.0.0.1:9418/hello.git#f00");
+    }
+
+    #[test]
+    fn checkout_and_common_paths_as_upstream() {
+        let co = |url: &str| Scm::parse(url).unwrap().checkout_path();
+        assert_eq!(co("git://h/rpms/hello.git#1"), "hello");
+        assert_eq!(co("git://h/rpms/hello/.git#1"), "hello");
+        assert_eq!(co("git://h/rpms/hello#1"), "hello");
+        let common = |url: &str| {
+            let s = Scm::parse(url).unwrap();
+            Scm::common_remote(&s.git_remote(), &s.repository)
+        };
+        assert_eq!(
+            common("git+https://h/rpms/hello.git#1"),
+            "https://h/rpms/common.git"
+        );
+        assert_eq!(
+            common("git://h/rpms/hello/.git#1"),
+            "git://h/rpms/common/.git"
+        );
+        assert_eq!(
+            common("git+ssh://u@h/rpms/hello#1"),
+            "ssh://u@h/rpms/common"
+        );
+        assert_eq!(
+            common("git+file:///srv/git/hello.git#1"),
+            "file:///srv/git/common.git"
+        );
     }
 }

@@ -48,6 +48,10 @@ pub trait Buildroot: Send + Sync {
         keep_srpm: bool,
         logs: &BuildLogs,
     ) -> Result<Built>;
+
+    /// Removes what the buildroot left on this machine (its record is
+    /// expired by the caller).
+    async fn clean(&mut self, _ctx: &TaskCtx, _logs: &BuildLogs) {}
 }
 
 /// Makes the buildroot of a build task for `tag` (`getTag`), its repo
@@ -67,7 +71,13 @@ pub async fn make(
         let Some(repo) = repo_id else {
             return Err(fail(BUILDROOT_ERROR, "A repo id must be provided"));
         };
-        let root = super::mockroot::MockRoot::init(ctx, repo, arch, logs).await?;
+        // a noarch build runs in a buildroot of an arch of the tag's
+        let root_arch = if arch == "noarch" {
+            noarch_repo_arch(tag["arches"].as_str().unwrap_or_default())
+        } else {
+            arch.to_string()
+        };
+        let root = super::mockroot::MockRoot::init(ctx, repo, &root_arch, logs).await?;
         return Ok(Box::new(root));
     }
     let backend = match ctx.cfg.backend {

@@ -27,6 +27,8 @@ const REPO_STATES: [&str; 5] = ["INIT", "READY", "EXPIRED", "DELETED", "PROBLEM"
 pub struct MockRoot {
     id: i64,
     config: PathBuf,
+    /// The tag's `mock.new_chroot`: `--new-chroot` or `--old-chroot`.
+    new_chroot: Option<bool>,
     resultdir: PathBuf,
     /// The chroot mock makes (`<mockdir>/<name>/root`), whose RPM database
     /// gives the buildroot's listing.
@@ -118,14 +120,44 @@ impl MockRoot {
             .await?
             .as_i64()
             .ok_or_else(|| fail(BUILDROOT_ERROR, "failed to get a buildroot id"))?;
+        // from here on, a failure leaves the buildroot EXPIRED
+        let made = Self::setup(
+            ctx,
+            id,
+            repo_id,
+            &tag_name,
+            &br_arch,
+            target_arch,
+            &extra,
+            logs,
+        )
+        .await;
+        if made.is_err() {
+            let _ = set_state(ctx, id, super::broot::BR_EXPIRED).await;
+        }
+        made
+    }
+
+    /// The configuration, `mock --init` and the listing of buildroot `id`.
+    #[allow(clippy::too_many_arguments)]
+    async fn setup(
+        ctx: &TaskCtx,
+        id: i64,
+        repo_id: i64,
+        tag_name: &str,
+        br_arch: &str,
+        target_arch: &str,
+        extra: &Map<String, Json>,
+        logs: &BuildLogs,
+    ) -> Result<MockRoot> {
         let name = format!("{tag_name}-{id}-{repo_id}");
         let m = &ctx.cfg.mock;
         let text = MockConfig {
             name: name.clone(),
-            arch: br_arch.clone(),
+            arch: br_arch.to_string(),
             managed: true,
             repo_id: repo_id.to_string(),
-            tag_name: tag_name.clone(),
+            tag_name: tag_name.to_string(),
             buildroot_id: Some(id),
             topurls: ctx.cfg.topurl.iter().cloned().collect(),
             topdir: ctx
@@ -143,7 +175,7 @@ impl MockRoot {
             mockhost: m.mockhost.clone(),
             ..MockConfig::default()
         }
-        .from_tag_extra(&extra, m.bootstrap_image)
+        .from_tag_extra(extra, m.bootstrap_image)
         .map_err(|e| fail(e.fault_code(), e.to_string()))?
         .render()
         .map_err(|e| fail(e.fault_code(), e.to_string()))?;
@@ -161,13 +193,13 @@ impl MockRoot {
         let root = MockRoot {
             id,
             config: config_path,
+            new_chroot: extra.get("mock.new_chroot").map(koji_core::api::truthy),
             resultdir: logs.build.parent().unwrap_or(&ctx.workdir).to_path_buf(),
             rootdir: Path::new(&m.mockdir).join(&name).join("root"),
             repo_dir: format!("repos/{tag_name}/{repo_id}/{br_arch}"),
         };
         let status = root.mock(ctx, &["--init"], logs).await?;
         if !status.success() {
-            let _ = set_state(ctx, id, super::broot::BR_EXPIRED).await;
             return Err(fail(
                 BUILDROOT_ERROR,
                 format!("could not init mock buildroot, {}", mock_result(status)),
@@ -189,9 +221,17 @@ impl MockRoot {
     /// to `mock_output.log`.
     async fn mock(&self, ctx: &TaskCtx, args: &[&str], logs: &BuildLogs) -> Result<ExitStatus> {
         let mut cmd = tokio::process::Command::new(&ctx.cfg.mock.mockpath);
-        cmd.arg("-r")
-            .arg(&self.config)
-            .arg("--resultdir")
+        cmd.arg("-r").arg(&self.config);
+        match self.new_chroot {
+            Some(true) => {
+                cmd.arg("--new-chroot");
+            }
+            Some(false) => {
+                cmd.arg("--old-chroot");
+            }
+            None => {}
+        }
+        cmd.arg("--resultdir")
             .arg(&self.resultdir)
             .args(args)
             .current_dir(&ctx.workdir)
@@ -289,6 +329,16 @@ impl MockRoot {
 impl Buildroot for MockRoot {
     fn id(&self) -> Option<i64> {
         Some(self.id)
+    }
+
+    /// `mock --clean`: the chroot goes (upstream's builder scrubs it
+    /// later; a failed buildroot is not kept for inspection here).
+    async fn clean(&mut self, ctx: &TaskCtx, logs: &BuildLogs) {
+        match self.mock(ctx, &["--clean"], logs).await {
+            Ok(s) if s.success() => {}
+            Ok(s) => tracing::warn!(buildroot = self.id, "mock --clean: {s}"),
+            Err(e) => tracing::warn!(buildroot = self.id, "mock --clean: {e:#}"),
+        }
     }
 
     async fn rebuild(

@@ -138,6 +138,8 @@ pub async fn restart_hosts(ctx: &TaskCtx, options: &Json) -> Result<Json> {
             std::process::exit(0);
         }
     }
-    ctx.wait_all(&subtasks, true).await?;
+    // all of them, the others not canceled when one fails (its fault is
+    // this task's, through host.taskWaitResults)
+    ctx.wait_all(&subtasks, false).await?;
     Ok(Json::Null)
 }

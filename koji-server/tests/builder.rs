@@ -1407,3 +1407,41 @@ fn restart_hosts_restarts_kojid_gracefully() {
         assert_eq!(stop(kojid, "TERM").code(), Some(0), "[{label}] pid {pid}");
     }
 }
+
+/// restartHosts' `timeout`: a host that never restarts (never connected)
+/// makes the task fail once the time is up, its subtasks canceled.
+#[test]
+fn restart_hosts_times_out_on_a_silent_host() {
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        add_host(h, "remote1");
+        add_host(h, "ghost");
+        let label = h.label();
+        let dir = tempfile::tempdir().expect("tmp");
+        let kojid = spawn_kojid(h, "remote1", dir.path(), 30, &[]);
+        let out = h.koji(&["restart-hosts", "--wait", "--timeout", "3"]);
+        assert_eq!(out.code, 1, "[{label}] {out:?}");
+        assert!(
+            out.stdout.contains("Subtasks timed out after"),
+            "[{label}] {}",
+            out.stdout
+        );
+        let tasks = json(h, &["--python", "listTasks", "opts={'method': 'restart'}"]);
+        let states: std::collections::BTreeMap<i64, i64> = tasks
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|t| {
+                (
+                    t["host_id"].as_i64().unwrap_or(0),
+                    t["state"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect();
+        // remote1 restarted (CLOSED), the ghost's was canceled
+        let mut seen: Vec<i64> = states.values().copied().collect();
+        seen.sort();
+        assert_eq!(seen, vec![2, 3], "[{label}] {tasks}");
+        stop(kojid, "TERM");
+    }
+}

@@ -128,10 +128,22 @@ impl TaskCtx {
     /// `all=True`): with `failany`, the first failure cancels the others
     /// and is raised. Answers each task's result.
     pub async fn wait_all(&self, ids: &[i64], failany: bool) -> Result<Vec<(i64, Json)>> {
+        self.wait_all_timeout(ids, failany, None).await
+    }
+
+    /// [`TaskCtx::wait_all`] for at most `timeout`: then the subtasks are
+    /// canceled and the wait fails, as upstream's `wait(timeout=...)`.
+    pub async fn wait_all_timeout(
+        &self,
+        ids: &[i64],
+        failany: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Vec<(i64, Json)>> {
         self.hub
             .call("host.taskSetWait", vec![json!(self.id), json!(ids)])
             .await?;
         let mut checked = std::collections::HashSet::new();
+        let start = std::time::Instant::now();
         loop {
             let w = self.hub.call("host.taskWait", vec![json!(self.id)]).await?;
             let finished: Vec<i64> = w[0]
@@ -155,6 +167,22 @@ impl TaskCtx {
             }
             if unfinished == 0 {
                 break;
+            }
+            if let Some(t) = timeout {
+                let waited = start.elapsed();
+                if waited > t {
+                    tracing::info!(task = self.id, "Subtasks timed out");
+                    self.hub
+                        .call("cancelTaskChildren", vec![json!(self.id)])
+                        .await?;
+                    return Err(fail(
+                        1000,
+                        format!(
+                            "Subtasks timed out after {:.1} seconds",
+                            waited.as_secs_f64()
+                        ),
+                    ));
+                }
             }
             tokio::time::sleep(Duration::from_millis(300)).await;
         }

@@ -68,7 +68,8 @@ pub async fn restart_verify(ctx: &TaskCtx, task_id: &Json, host: &Json) -> Resul
 
 /// `restartHosts(options=None)`: a `restart` and a `restartVerify` for
 /// every enabled host (of `options.channel`, `options.arches`), each
-/// assigned to its host. When this host is one of them, its restart must
+/// assigned to its host; after `options.timeout` seconds (a day) of
+/// waiting, the subtasks are canceled and the task fails. When this host is one of them, its restart must
 /// happen before this task can finish: the task gives itself back (the
 /// daemon restarts, and the task runs again, finding its subtasks by
 /// label).
@@ -96,6 +97,14 @@ pub async fn restart_hosts(ctx: &TaskCtx, options: &Json) -> Result<Json> {
     if hosts.is_empty() {
         return Err(fail(1000, "No matching hosts"));
     }
+    // upstream's default: a day
+    let timeout = std::time::Duration::from_secs_f64(
+        options
+            .get("timeout")
+            .and_then(Json::as_f64)
+            .unwrap_or(86400.0)
+            .max(0.0),
+    );
     let this_host = my_host_id(ctx).await?;
     let mut subtasks = vec![];
     let mut mine = None;
@@ -121,7 +130,8 @@ pub async fn restart_hosts(ctx: &TaskCtx, options: &Json) -> Result<Json> {
         }
     }
     if let Some((restart, verify)) = mine {
-        ctx.wait_all(&[restart], false).await?;
+        ctx.wait_all_timeout(&[restart], false, Some(timeout))
+            .await?;
         let finished = ctx
             .hub
             .call("taskFinished", vec![json!(verify)])
@@ -140,6 +150,7 @@ pub async fn restart_hosts(ctx: &TaskCtx, options: &Json) -> Result<Json> {
     }
     // all of them, the others not canceled when one fails (its fault is
     // this task's, through host.taskWaitResults)
-    ctx.wait_all(&subtasks, false).await?;
+    ctx.wait_all_timeout(&subtasks, false, Some(timeout))
+        .await?;
     Ok(Json::Null)
 }

@@ -227,14 +227,18 @@ impl Daemon {
         Ok(Exit::Stopped)
     }
 
-    /// Not ready, and the session closed.
-    async fn check_out(&mut self) {
-        let methods: Vec<String> = self
-            .registry
+    /// The task methods this builder announces.
+    fn methods(&self) -> Vec<String> {
+        self.registry
             .methods()
             .into_iter()
             .map(String::from)
-            .collect();
+            .collect()
+    }
+
+    /// Not ready, and the session closed.
+    async fn check_out(&mut self) {
+        let methods = self.methods();
         let _ = self
             .link
             .update_host(&self.hub, 0.0, false, methods, self.cfg.maxjobs)
@@ -254,17 +258,7 @@ impl Daemon {
             tracing::info!(?ids, "freeing running tasks");
             let _ = self.link.free_tasks(&self.hub, &ids).await;
         }
-        let methods: Vec<String> = self
-            .registry
-            .methods()
-            .into_iter()
-            .map(String::from)
-            .collect();
-        let _ = self
-            .link
-            .update_host(&self.hub, 0.0, false, methods, self.cfg.maxjobs)
-            .await;
-        let _ = self.hub.logout().await;
+        self.check_out().await;
         Ok(())
     }
 
@@ -275,12 +269,7 @@ impl Daemon {
         // a pending restart takes nothing new
         let restarting = self.restart_pending || self.restart_task.is_some();
         let ready = self.running.len() < self.cfg.maxjobs && !restarting;
-        let methods: Vec<String> = self
-            .registry
-            .methods()
-            .into_iter()
-            .map(String::from)
-            .collect();
+        let methods = self.methods();
         self.link
             .update_host(&self.hub, load, ready, methods, self.cfg.maxjobs)
             .await?;

@@ -127,6 +127,38 @@ pub async fn make(
 /// upstream's `BuildrootError`
 pub const BUILDROOT_ERROR: i32 = 1012;
 
+/// upstream's repo states
+const REPO_STATES: [&str; 5] = ["INIT", "READY", "EXPIRED", "DELETED", "PROBLEM"];
+
+/// `repoInfo` of a repo a buildroot may use (READY, or EXPIRED as upstream
+/// allows) and its tag's name, checked to be a safe path component.
+pub(super) async fn usable_repo(ctx: &TaskCtx, repo_id: i64) -> Result<(Json, String)> {
+    let rinfo = ctx
+        .hub
+        .call(
+            "repoInfo",
+            vec![json!(repo_id), kw(json!({"strict": true}))],
+        )
+        .await?;
+    let state = rinfo["state"].as_i64().unwrap_or(-1);
+    if state != 1 && state != 2 {
+        let name = usize::try_from(state)
+            .ok()
+            .and_then(|s| REPO_STATES.get(s))
+            .copied()
+            .unwrap_or("UNKNOWN");
+        return Err(fail(
+            BUILDROOT_ERROR,
+            format!("Requested repo ({repo_id}) is {name}"),
+        ));
+    }
+    let tag = rinfo["tag_name"].as_str().unwrap_or_default().to_string();
+    if tag.is_empty() || tag.contains('/') || tag == ".." {
+        return Err(fail(1000, format!("Invalid tag name: {tag}")));
+    }
+    Ok((rinfo, tag))
+}
+
 /// The sandbox backend: rpmbuild in bubblewrap (or a plain child) over the
 /// repo's packages laid over this system.
 pub struct SandboxRoot {
@@ -290,24 +322,7 @@ pub async fn prepare(
     extra: &[Dep],
     log: &Path,
 ) -> Result<Populated> {
-    let rinfo = ctx
-        .hub
-        .call(
-            "repoInfo",
-            vec![json!(repo_id), kw(json!({"strict": true}))],
-        )
-        .await?;
-    let state = rinfo["state"].as_i64().unwrap_or(-1);
-    if state != 1 && state != 2 {
-        return Err(fail(
-            BUILD_ERROR,
-            format!("Bad repo: {repo_id} (state {state})"),
-        ));
-    }
-    let tag = rinfo["tag_name"].as_str().unwrap_or_default().to_string();
-    if tag.is_empty() || tag.contains('/') || tag == ".." {
-        return Err(fail(1000, format!("Invalid tag name: {tag}")));
-    }
+    let (_, tag) = usable_repo(ctx, repo_id).await?;
     let id = ctx
         .hub
         .call(

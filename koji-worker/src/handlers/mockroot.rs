@@ -7,7 +7,9 @@
 //! results go to the task's `result/` directory (`--resultdir`), mock's own
 //! output to `mock_output.log`.
 
-use super::broot::{rpm_ids, set_state, BuildLogs, Buildroot, Built, BR_BUILDING, BUILDROOT_ERROR};
+use super::broot::{
+    rpm_ids, set_state, usable_repo, BuildLogs, Buildroot, Built, BR_BUILDING, BUILDROOT_ERROR,
+};
 use super::{canon_arch, files_with, note, run_logged};
 use crate::client::kw;
 use crate::runner::{fail, TaskCtx, BUILD_ERROR};
@@ -18,11 +20,6 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 use std::time::Duration;
-
-/// upstream's repo states
-const REPO_READY: i64 = 1;
-const REPO_EXPIRED: i64 = 2;
-const REPO_STATES: [&str; 5] = ["INIT", "READY", "EXPIRED", "DELETED", "PROBLEM"];
 
 pub struct MockRoot {
     id: i64,
@@ -61,29 +58,7 @@ impl MockRoot {
         arch: &str,
         logs: &BuildLogs,
     ) -> Result<MockRoot> {
-        let rinfo = ctx
-            .hub
-            .call(
-                "repoInfo",
-                vec![json!(repo_id), kw(json!({"strict": true}))],
-            )
-            .await?;
-        let state = rinfo["state"].as_i64().unwrap_or(-1);
-        if state != REPO_READY && state != REPO_EXPIRED {
-            let name = usize::try_from(state)
-                .ok()
-                .and_then(|s| REPO_STATES.get(s))
-                .copied()
-                .unwrap_or("UNKNOWN");
-            return Err(fail(
-                BUILDROOT_ERROR,
-                format!("Requested repo ({repo_id}) is {name}"),
-            ));
-        }
-        let tag_name = rinfo["tag_name"].as_str().unwrap_or_default().to_string();
-        if tag_name.is_empty() || tag_name.contains('/') || tag_name == ".." {
-            return Err(fail(1000, format!("Invalid tag name: {tag_name}")));
-        }
+        let (rinfo, tag_name) = usable_repo(ctx, repo_id).await?;
         // the tag's settings as of the repo
         let config = ctx
             .hub

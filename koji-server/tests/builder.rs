@@ -535,17 +535,7 @@ fn source_cmd_and_common_repo_from_allowed_scms() {
     let (repo, _) = support::git_spec_repo(repos.path(), "fetched", spec);
     // the module's Makefile takes its `sources` target from common
     std::fs::write(repo.join("Makefile"), "include ../common/Makefile.common\n").expect("mk");
-    let git = |dir: &std::path::Path, args: &[&str]| {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let git = support::git;
     git(&repo, &["add", "Makefile"]);
     git(&repo, &["commit", "-q", "-m", "make"]);
     let commit = git(&repo, &["rev-parse", "HEAD"]);

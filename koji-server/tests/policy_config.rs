@@ -188,3 +188,32 @@ fn configured_policies_reach_eval_policy() {
         "{channel}"
     );
 }
+
+/// `koji-hub migrate --db URL` creates upstream's schema (with its seed
+/// rows) on a fresh database, says so, and is a no-op the second time.
+#[test]
+fn migrate_creates_the_schema_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    for _ in 0..2 {
+        let out = hub().args(["migrate", "--db", &url]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "schema is current\n");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let db = koji_core::db::Db::connect(&url).await.unwrap();
+        let rows = koji_core::db::fetch_all(
+            db.conn(),
+            "SELECT name FROM permissions WHERE name = 'admin'",
+            vec![],
+        )
+        .await
+        .unwrap();
+        assert_eq!(rows.len(), 1, "upstream's seed permissions");
+        let rows = koji_core::db::fetch_all(db.conn(), "SELECT build_id FROM tag_listing", vec![])
+            .await
+            .unwrap();
+        assert!(rows.is_empty());
+    });
+}

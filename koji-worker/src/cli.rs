@@ -97,21 +97,13 @@ fn config(o: &Opts) -> Result<Config> {
     c.force_lock |= o.force_lock;
     // (with mock, checkouts, SRPMs and repos still run in bubblewrap)
     if matches!(c.backend, Backend::Bwrap | Backend::Mock) {
-        let bwrap = which("bwrap").unwrap_or_else(|| PathBuf::from("bwrap"));
+        let bwrap = crate::config::which("bwrap").unwrap_or_else(|| PathBuf::from("bwrap"));
         crate::config::probe_bwrap(&bwrap, "or set buildroot = none")?;
     }
     if c.backend == Backend::Mock {
         crate::config::probe_mock(&c.mock)?;
     }
     Ok(c)
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(program))
-            .find(|p| p.is_file())
-    })
 }
 
 fn init_logging(level: Option<&str>) {

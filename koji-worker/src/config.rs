@@ -255,11 +255,7 @@ pub fn probe_mock(opts: &MockOpts) -> Result<PathBuf> {
     let found = if p.components().count() > 1 {
         Some(p.to_path_buf()).filter(|p| p.is_file())
     } else {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|d| d.join(p))
-                .find(|c| c.is_file())
-        })
+        which(&opts.mockpath)
     };
     found.ok_or_else(|| {
         anyhow::anyhow!(
@@ -267,6 +263,15 @@ pub fn probe_mock(opts: &MockOpts) -> Result<PathBuf> {
              mock), set mockpath, or choose another buildroot (bwrap, none)",
             opts.mockpath
         )
+    })
+}
+
+/// `program` looked up in `PATH`.
+pub fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
     })
 }
 

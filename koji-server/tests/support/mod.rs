@@ -525,20 +525,24 @@ pub fn git_spec_repo(root: &Path, name: &str, spec: &str) -> (PathBuf, String) {
     let repo = root.join(format!("{name}.git"));
     std::fs::create_dir_all(&repo).expect("mkdir");
     std::fs::write(repo.join(format!("{name}.spec")), spec).expect("spec");
-    let git = |args: &[&str]| {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(&repo)
-            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
-            .args(args)
-            .output()
-            .expect("git");
-        assert!(out.status.success(), "git {args:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
-    git(&["init", "-q"]);
-    git(&["add", "."]);
-    git(&["commit", "-q", "-m", name]);
-    let commit = git(&["rev-parse", "HEAD"]);
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", name]);
+    let commit = git(&repo, &["rev-parse", "HEAD"]);
     (repo, commit)
+}
+
+/// Runs `git ARGS` in `dir` (a test identity set), asserting success;
+/// its trimmed stdout.
+#[allow(dead_code)]
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

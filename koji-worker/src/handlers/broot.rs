@@ -127,9 +127,6 @@ pub async fn make(
 /// upstream's `BuildrootError`
 pub const BUILDROOT_ERROR: i32 = 1012;
 
-/// upstream's repo states
-const REPO_STATES: [&str; 5] = ["INIT", "READY", "EXPIRED", "DELETED", "PROBLEM"];
-
 /// `repoInfo` of a repo a buildroot may use (READY, or EXPIRED as upstream
 /// allows) and its tag's name, checked to be a safe path component.
 pub(super) async fn usable_repo(ctx: &TaskCtx, repo_id: i64) -> Result<(Json, String)> {
@@ -144,7 +141,7 @@ pub(super) async fn usable_repo(ctx: &TaskCtx, repo_id: i64) -> Result<(Json, St
     if state != 1 && state != 2 {
         let name = usize::try_from(state)
             .ok()
-            .and_then(|s| REPO_STATES.get(s))
+            .and_then(|s| koji_core::hub::repos::REPO_STATES.get(s))
             .copied()
             .unwrap_or("UNKNOWN");
         return Err(fail(

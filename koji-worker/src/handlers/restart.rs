@@ -8,9 +8,8 @@
 use crate::client::kw;
 use crate::runner::{fail, TaskCtx};
 use anyhow::Result;
+use koji_core::hub::tasks::TaskState;
 use serde_json::{json, Value as Json};
-
-const TASK_STATES: [&str; 6] = ["FREE", "OPEN", "CLOSED", "CANCELED", "ASSIGNED", "FAILED"];
 
 /// This host's id.
 async fn my_host_id(ctx: &TaskCtx) -> Result<i64> {
@@ -44,13 +43,9 @@ fn asctime(ts: f64) -> String {
 /// daemon started after it.
 pub async fn restart_verify(ctx: &TaskCtx, task_id: &Json, host: &Json) -> Result<Json> {
     let tinfo = ctx.hub.call("getTaskInfo", vec![task_id.clone()]).await?;
-    let state = tinfo["state"].as_i64().unwrap_or(-1);
-    if state != 2 {
-        let name = usize::try_from(state)
-            .ok()
-            .and_then(|s| TASK_STATES.get(s))
-            .copied()
-            .unwrap_or("UNKNOWN");
+    let state = tinfo["state"].as_i64().and_then(TaskState::from_i64);
+    if state != Some(TaskState::Closed) {
+        let name = state.map_or("UNKNOWN", TaskState::name);
         return Err(fail(1000, format!("Stage one restart task is {name}")));
     }
     if host["id"].as_i64() != Some(my_host_id(ctx).await?) {

@@ -1007,23 +1007,45 @@ fn a_method_without_a_handler_is_refused() {
 }
 
 /// A stand-in for mock: records its arguments, makes the chroot directory
-/// the configuration names, and for `--rebuild` runs rpmbuild into the
-/// result directory as mock would.
+/// the configuration names, runs `--chroot` commands with the chroot's
+/// `/chroot_tmpdir` mapped to its place on this machine, and for
+/// `--buildsrpm` and `--rebuild` runs rpmbuild into the result directory
+/// as mock would.
 const FAKE_MOCK: &str = r#"#!/bin/bash
 echo "$*" >> "$(dirname "$0")/mock-calls.log"
+cmd=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -r) cfg=$2; shift ;;
     --resultdir) resultdir=$2; shift ;;
     --target) target=$2; shift ;;
     --rebuild) rebuild=$2; shift ;;
+    --spec) spec=$2; shift ;;
+    --sources) sources=$2; shift ;;
+    --cwd) cwd=$2; shift ;;
+    --buildsrpm) buildsrpm=1 ;;
+    --chroot) shift; [ "$1" = "--" ] && shift; cmd=("$@"); break ;;
   esac
   shift
 done
 basedir=$(sed -n "s/^config_opts\['basedir'\] = '\(.*\)'$/\1/p" "$cfg")
 root=$(sed -n "s/^config_opts\['root'\] = '\(.*\)'$/\1/p" "$cfg")
-mkdir -p "$basedir/$root/root" "$resultdir"
+chroot="$basedir/$root/root"
+mkdir -p "$chroot" "$resultdir"
 echo "fake mock in $basedir/$root" >> "$resultdir/root.log"
+if [ ${#cmd[@]} -gt 0 ]; then
+  args=()
+  for a in "${cmd[@]}"; do args+=("${a//\/chroot_tmpdir/$chroot/chroot_tmpdir}"); done
+  cd "$chroot${cwd}" || exit 30
+  if [ ${#args[@]} -eq 1 ]; then sh -c "${args[0]}"; else "${args[@]}"; fi
+  exit $?
+fi
+if [ -n "$buildsrpm" ]; then
+  top=$(mktemp -d)
+  rpmbuild --define "_topdir $top" --define "_sourcedir $sources" -bs "$spec" \
+    >> "$resultdir/build.log" 2>&1 || exit 1
+  cp "$top"/SRPMS/*.src.rpm "$resultdir/"
+fi
 if [ -n "$rebuild" ]; then
   top=$(mktemp -d)
   rpmbuild --define "_topdir $top" --nodeps --target "$target" -ra "$rebuild" \
@@ -1032,15 +1054,27 @@ if [ -n "$rebuild" ]; then
 fi
 "#;
 
-/// `buildroot = mock`: kojid writes upstream's mock configuration for the
-/// build tag's repo (the same text upstream's `genMockConfig` gives for
-/// kojid's options and the tag's `mock.*`/`rpm.macro.*` extras), uploads
-/// it as mock_config.log, runs `mock --init` then `mock --no-clean
-/// --target ARCH --rebuild SRPM`, and imports what mock made.
+/// `buildroot = mock`: each task that builds makes a mock buildroot of
+/// the build tag's repo: kojid writes upstream's mock configuration (the
+/// same text upstream's `genMockConfig` gives for kojid's options, the
+/// tag's `mock.*`/`rpm.macro.*` extras and the task's install group),
+/// uploads it as mock_config.log and runs `mock --init`. `rebuildSRPM`
+/// (the `srpm-build` group) then installs the SRPM in the chroot and runs
+/// `rpmbuild -bs` there, `buildSRPMFromSCM` runs the source command in
+/// the checkout and `mock --buildsrpm`, `buildArch` (the `build` group)
+/// runs `mock --no-clean --target ARCH --rebuild SRPM`; what mock made is
+/// imported, and every chroot is cleaned after its task.
 #[test]
 fn a_mock_buildroot_builds_with_upstreams_config() {
     let srpm = rpms::self_contained_srpm("greet", "3.0", "1", false);
     let srpm = srpm.to_str().expect("utf-8");
+    let repos = tempfile::tempdir().expect("tmp");
+    let (git_repo, commit) = support::git_spec_repo(
+        repos.path(),
+        "greet",
+        &rpms::self_contained_spec("greet", "3.1", "1", false),
+    );
+    let url = format!("git+file://{}#{commit}", git_repo.display());
     let arch = machine_arch();
     for backend in koji_core::testing::backends() {
         let h = &Hub::start(backend);
@@ -1074,10 +1108,12 @@ fn a_mock_buildroot_builds_with_upstreams_config() {
             dir.path(),
             30,
             &format!(
-                "buildroot = mock\nmockpath = {}\nmockdir = {}\ntopdir = {}\n",
+                "buildroot = mock\nmockpath = {}\nmockdir = {}\ntopdir = {}\n\
+                 allowed_scms = :{}/*:no:touch,from-source-cmd\n",
                 mock.display(),
                 mockdir.display(),
-                h.topdir().display()
+                h.topdir().display(),
+                repos.path().display()
             ),
             &[],
         );
@@ -1107,79 +1143,158 @@ fn a_mock_buildroot_builds_with_upstreams_config() {
         );
         let b = json(h, &["getBuild", "greet-3.0-1"]);
         assert_eq!(b["state"], serde_json::json!(1), "[{label}] {b}");
-        // the buildArch task, its buildroot and the configuration it used
-        let tasks = json(
-            h,
-            &["--python", "listTasks", "opts={'method': 'buildArch'}"],
-        );
-        let task = tasks[0]["id"].as_i64().expect("buildArch task");
-        let brs = json(h, &["listBuildroots", &format!("taskID={task}")]);
-        let br = &brs[0];
-        let br_id = br["id"].as_i64().expect("buildroot id");
-        assert_eq!(br["repo_id"], serde_json::json!(repo_id), "[{label}] {br}");
-        let name = format!("f40-build-{br_id}-{repo_id}");
-        let task_dir = h
-            .topdir()
-            .join(format!("work/tasks/{}/{task}", task % 10000));
-        let cfg = std::fs::read_to_string(task_dir.join("mock_config.log")).unwrap_or_else(|e| {
-            panic!(
-                "[{label}] no mock_config.log in {}: {e}",
-                task_dir.display()
-            )
-        });
-        // upstream's genMockConfig, given what upstream's kojid passes
-        let upstream = h.python(&format!(
-            "import koji, sys\n\
-             sys.stdout.write(koji.genMockConfig({name:?}, {arch:?}, managed=True, repoid={repo_id}, \
-             tag_name='f40-build', mockdir={mockdir:?}, topdir='/mnt/koji', \
-             topurl={topurl:?}, topurls=[{topurl:?}], packager='Koji', vendor='Koji', \
-             distribution='Koji', mockhost='koji-linux-gnu', yum_proxy=None, \
-             rpmbuild_timeout=86400, buildroot_id={br_id}, use_host_resolv=False, \
-             install_group='build', maven_opts=None, maven_envs=None, bind_opts=None, \
-             target_arch={arch:?}, tag_macros={{'%dist': '.mock1'}}, tag_envvars={{}}, \
-             bootstrap_image=None, package_manager='dnf'))\n",
-            mockdir = mockdir.display().to_string(),
-            topurl = format!("{}/kojifiles", h.base),
-        ));
+        let out = h.koji(&[
+            "build",
+            "--wait",
+            "--noprogress",
+            "--scratch",
+            "f40-candidate",
+            &url,
+        ]);
         assert_eq!(
-            cfg,
-            upstream.ok(),
-            "[{label}] mock_config.log differs from upstream's"
+            out.code,
+            0,
+            "[{label}] {}\n{}\n--- kojid log\n{}",
+            out.stdout,
+            out.stderr,
+            kojid_log()
         );
         let calls = std::fs::read_to_string(dir.path().join("mock-calls.log")).expect("mock calls");
-        let cfg_path = dir.path().join(format!(
-            "work/tasks/{}/{task}/mock/{name}.cfg",
-            task % 10000
-        ));
-        let prefix = format!(
-            "-r {} --resultdir {}",
-            cfg_path.display(),
-            cfg_path
-                .parent()
-                .unwrap()
-                .parent()
-                .unwrap()
-                .join("result")
-                .display()
+        // each task's buildroot, the configuration it used and its mock calls
+        let task_of = |method: &str| -> i64 {
+            let tasks = json(
+                h,
+                &[
+                    "--python",
+                    "listTasks",
+                    &format!("opts={{'method': '{method}'}}"),
+                ],
+            );
+            tasks[0]["id"].as_i64().expect("task")
+        };
+        let check_root = |task: i64, group: &str, dns: bool| -> (String, Vec<String>) {
+            let brs = json(h, &["listBuildroots", &format!("taskID={task}")]);
+            let br = &brs[0];
+            let br_id = br["id"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("[{label}] {brs}"));
+            assert_eq!(br["repo_id"], serde_json::json!(repo_id), "[{label}] {br}");
+            // expired once the task is done
+            assert_eq!(br["state"], serde_json::json!(3), "[{label}] {br}");
+            let name = format!("f40-build-{br_id}-{repo_id}");
+            let task_dir = h
+                .topdir()
+                .join(format!("work/tasks/{}/{task}", task % 10000));
+            let cfg =
+                std::fs::read_to_string(task_dir.join("mock_config.log")).unwrap_or_else(|e| {
+                    panic!(
+                        "[{label}] no mock_config.log in {}: {e}",
+                        task_dir.display()
+                    )
+                });
+            // upstream's genMockConfig, given what upstream's kojid passes
+            let upstream = h.python(&format!(
+                "import koji, sys\n\
+                 sys.stdout.write(koji.genMockConfig({name:?}, {arch:?}, managed=True, repoid={repo_id}, \
+                 tag_name='f40-build', mockdir={mockdir:?}, topdir='/mnt/koji', \
+                 topurl={topurl:?}, topurls=[{topurl:?}], packager='Koji', vendor='Koji', \
+                 distribution='Koji', mockhost='koji-linux-gnu', yum_proxy=None, \
+                 rpmbuild_timeout=86400, buildroot_id={br_id}, use_host_resolv={dns}, \
+                 install_group={group:?}, maven_opts=None, maven_envs=None, bind_opts=None, \
+                 target_arch={arch:?}, tag_macros={{'%dist': '.mock1'}}, tag_envvars={{}}, \
+                 bootstrap_image=None, package_manager='dnf'))\n",
+                mockdir = mockdir.display().to_string(),
+                topurl = format!("{}/kojifiles", h.base),
+                dns = if dns { "True" } else { "False" },
+            ));
+            assert_eq!(
+                cfg,
+                upstream.ok(),
+                "[{label}] task {task}: mock_config.log differs from upstream's"
+            );
+            let cfg_path = dir.path().join(format!(
+                "work/tasks/{}/{task}/mock/{name}.cfg",
+                task % 10000
+            ));
+            let prefix = format!(
+                "-r {} --resultdir {} ",
+                cfg_path.display(),
+                cfg_path
+                    .parent()
+                    .unwrap()
+                    .parent()
+                    .unwrap()
+                    .join("result")
+                    .display()
+            );
+            let mine: Vec<String> = calls
+                .lines()
+                .filter_map(|l| l.strip_prefix(&prefix))
+                .map(str::to_owned)
+                .collect();
+            // mock's own logs are the task's logs
+            let root_log = std::fs::read_to_string(task_dir.join("root.log")).unwrap_or_default();
+            assert!(
+                root_log.contains(&format!("fake mock in {}/{name}", mockdir.display())),
+                "[{label}] {root_log}"
+            );
+            let chroot = mockdir.join(&name).join("root").display().to_string();
+            (chroot, mine)
+        };
+        let chroot_calls = |chroot_calls: &[String], middle: &[&str]| {
+            assert_eq!(
+                chroot_calls.len(),
+                3 + middle.len(),
+                "[{label}] {chroot_calls:?}"
+            );
+            assert_eq!(chroot_calls[0], "--init", "[{label}]");
+            assert_eq!(chroot_calls[1], "--chroot uname -r", "[{label}]");
+            for (got, want) in chroot_calls[2..].iter().zip(middle) {
+                assert_match(want, got);
+            }
+            // and the chroot is cleaned away after the task
+            assert_eq!(chroot_calls.last().unwrap(), "--clean", "[{label}]");
+        };
+
+        // the uploaded SRPM, made again in an srpm-build root
+        let (_, mine) = check_root(task_of("rebuildSRPM"), "srpm-build", false);
+        chroot_calls(
+            &mine,
+            &[
+                "^--no-clean --target noarch --chroot -- rpm --define _topdir \
+                 /chroot_tmpdir/srpm_unpacked -iv /chroot_tmpdir/srpm/greet-3\\.0-1\\.src\\.rpm$",
+                "^--no-clean --target noarch --chroot -- rpmbuild --define _topdir \
+                 /chroot_tmpdir/srpm_unpacked -bs --nodeps \
+                 /chroot_tmpdir/srpm_unpacked/SPECS/greet\\.spec$",
+            ],
         );
-        let lines: Vec<&str> = calls.lines().collect();
-        assert_eq!(lines.len(), 4, "[{label}] {calls}");
-        // and the chroot is cleaned away after the build
-        assert_eq!(lines[3], format!("{prefix} --clean"), "[{label}]");
-        assert_eq!(lines[0], format!("{prefix} --init"), "[{label}]");
-        assert_eq!(lines[1], format!("{prefix} --chroot uname -r"), "[{label}]");
-        assert_match(
-            &format!(
-                "^{} --no-clean --target {arch} --rebuild .*/greet-3\\.0-1\\.src\\.rpm$",
-                regex::escape(&prefix)
-            ),
-            lines[2],
+        // the build, in a build root
+        let (_, mine) = check_root(task_of("buildArch"), "build", false);
+        chroot_calls(
+            &mine,
+            &[&format!(
+                "^--no-clean --target {arch} --rebuild .*/greet-3\\.0-1\\.src\\.rpm$"
+            )],
         );
-        // mock's own logs are the task's logs
-        let root_log = std::fs::read_to_string(task_dir.join("root.log")).unwrap_or_default();
+        // the SRPM from git: checked out in the chroot's scratch space, the
+        // source command run there, then mock --buildsrpm (with the network)
+        let (chroot, mine) = check_root(task_of("buildSRPMFromSCM"), "srpm-build", true);
+        let src = format!("{chroot}/chroot_tmpdir/scmroot/greet");
+        chroot_calls(
+            &mine,
+            &[
+                "^--no-clean --unpriv --cwd /chroot_tmpdir/scmroot/greet --chroot touch \
+                 from-source-cmd$",
+                &format!(
+                    "^--no-clean --buildsrpm --spec {src}/greet\\.spec --sources {src} \
+                     --target noarch$",
+                    src = regex::escape(&src)
+                ),
+            ],
+        );
         assert!(
-            root_log.contains(&format!("fake mock in {}/{name}", mockdir.display())),
-            "[{label}] {root_log}"
+            std::path::Path::new(&src).join("from-source-cmd").exists(),
+            "[{label}] the source command ran in the checkout"
         );
         stop(kojid, "TERM");
     }

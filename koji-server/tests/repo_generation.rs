@@ -665,6 +665,9 @@ fn chain_build_builds_level_after_level() {
         ok(h, &["add-pkg", "--owner", "admin", "f40", "liba", "libb"]);
         ok(h, &["add-group", "f40-build", "build"]);
         ok(h, &["add-group-pkg", "f40-build", "build", "bash"]);
+        // SRPMs are made in buildroots of the srpm-build group
+        ok(h, &["add-group", "f40-build", "srpm-build"]);
+        ok(h, &["add-group-pkg", "f40-build", "srpm-build", "liba"]);
 
         let out = h.koji(&[
             "chain-build",
@@ -735,6 +738,29 @@ fn chain_build_builds_level_after_level() {
             .map(|r| r["buildroot_id"].to_string())
             .unwrap();
         let listing = ok(h, &["list-buildroot", &br]);
+        assert_eq!(listing, format!("Component RPMs:\nliba-1.0-1.{arch}\n"));
+        // B's SRPM was made in a buildroot of its own, from the same repo,
+        // holding the srpm-build group (A), and expired after
+        let b_build = children
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["label"] == "build 1,0")
+            .map(|c| c["id"].to_string())
+            .unwrap();
+        let srpm_task = json(h, &["getTaskChildren", &b_build])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["method"] == "buildSRPMFromSCM")
+            .map(|c| c["id"].as_i64().unwrap())
+            .unwrap_or_else(|| panic!("no buildSRPMFromSCM under task {b_build}"));
+        let roots = json(h, &["listBuildroots", &format!("taskID={srpm_task}")]);
+        let root = &roots[0];
+        assert_eq!(root["state"], 3, "{roots}");
+        let arch_root = json(h, &["getBuildroot", &br]);
+        assert_eq!(root["repo_id"], arch_root["repo_id"], "{roots}");
+        let listing = ok(h, &["list-buildroot", &root["id"].to_string()]);
         assert_eq!(listing, format!("Component RPMs:\nliba-1.0-1.{arch}\n"));
 
         // the handler refuses scratch chains, as upstream's does
@@ -824,10 +850,9 @@ fn a_chain_builds_against_its_own_repo() {
         );
         assert!(info.contains("Tag name: f40-build\n"), "{info}");
         assert!(info.contains("Dist repo?: no\n"), "{info}");
-        assert!(
-            info.contains(&format!("Buildroots ID:\n               {br}\n")),
-            "{info}"
-        );
+        // (B's rebuildSRPM and buildArch buildroots)
+        assert!(info.contains("Number of buildroots: 2\n"), "{info}");
+        assert!(info.contains(&format!("\n               {br}\n")), "{info}");
         assert_eq!(broot["state"], 3, "expired once the build ended: {broot}");
         let repo = json(h, &["repoInfo", &broot["repo_id"].to_string()]);
         assert_eq!(repo["tag_name"], "f40-build");

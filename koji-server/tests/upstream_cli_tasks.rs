@@ -324,6 +324,20 @@ up = lambda f: '%s/%s' % (rel, os.path.basename(f))
 binfo = s.host.completeBuild(tid, build_id, up(srpm), [up(r) for r in rpms], None,
                              {'x86_64': [rel + '/build.log']})
 assert binfo['state'] == koji.BUILD_STATES['COMPLETE'], binfo
+# the archive calls of Maven and Windows builds, neither enabled (as
+# upstream's hub by default)
+def refused(call, msg):
+    try:
+        call()
+    except koji.GenericError as e:
+        assert str(e) == msg, str(e)
+    else:
+        raise AssertionError('not refused: ' + msg)
+refused(lambda: s.host.importArchive('x.jar', build_id, 'maven', {}), 'Maven support not enabled')
+refused(lambda: s.host.importArchive('x.zip', build_id, 'win', {}), 'Windows support not enabled')
+refused(lambda: s.host.importArchive('x.iso', build_id, 'image', {}),
+        'unsupported archive type: image')
+refused(lambda: s.host.importWrapperRPMs(tid, build_id, []), 'Maven support not enabled')
 s.host.closeTask(tid, xmlrpcplus.dumps((None,), methodresponse=1, allow_none=1))
 s.logout()
 print(build_id)

@@ -52,6 +52,9 @@ pub struct MockOpts {
     pub yum_proxy: Option<String>,
     /// `mock_bootstrap_image`: a tag's `mock.bootstrap_image` is used.
     pub bootstrap_image: bool,
+    /// `chroot_tmpdir`: where, inside the chroot, a task puts its SCM
+    /// checkout or SRPM (upstream's default `/chroot_tmpdir`).
+    pub chroot_tmpdir: String,
 }
 
 impl Default for MockOpts {
@@ -62,6 +65,7 @@ impl Default for MockOpts {
             mockhost: "koji-linux-gnu".into(),
             yum_proxy: None,
             bootstrap_image: false,
+            chroot_tmpdir: "/chroot_tmpdir".into(),
         }
     }
 }
@@ -145,7 +149,6 @@ const IGNORED: &[&str] = &[
     "ccache",
     "minspace",
     "mockuser",
-    "chroot_tmpdir",
     "allowed_scms_use_config",
     "allowed_scms_use_policy",
     "allow_password_in_scm_url",
@@ -230,6 +233,7 @@ impl Config {
             "mockhost" => self.mock.mockhost = value.to_string(),
             "yum_proxy" => self.mock.yum_proxy = Some(value.to_string()).filter(|v| !v.is_empty()),
             "mock_bootstrap_image" => self.mock.bootstrap_image = boolean(key, value)?,
+            "chroot_tmpdir" => self.mock.chroot_tmpdir = value.to_string(),
             k if IGNORED.contains(&k) || k.starts_with("rlimit_") => {}
             other => bail!("unknown config option: {other}"),
         }
@@ -424,6 +428,7 @@ mod tests {
             ("mockhost", "redhat-linux-gnu"),
             ("yum_proxy", "http://proxy:3128"),
             ("mock_bootstrap_image", "yes"),
+            ("chroot_tmpdir", "/scratch"),
         ] {
             c.set(k, v).expect(k);
         }
@@ -436,6 +441,7 @@ mod tests {
                 mockhost: "redhat-linux-gnu".into(),
                 yum_proxy: Some("http://proxy:3128".into()),
                 bootstrap_image: true,
+                chroot_tmpdir: "/scratch".into(),
             }
         );
         let e = probe_mock(&c.mock).unwrap_err().to_string();

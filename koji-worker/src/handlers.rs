@@ -117,7 +117,7 @@ builtin!(
     },
     "buildSRPMFromSCM(url, build_tag, opts=None)",
     1.0,
-    |c, p| build_srpm_from_scm(c, &p.url, &p.build_tag)
+    |c, p| build_srpm_from_scm(c, &p.url, &p.build_tag, &p.opts)
 );
 builtin!(
     RebuildSrpmTask,
@@ -128,7 +128,7 @@ builtin!(
     },
     "rebuildSRPM(srpm, build_tag, opts=None)",
     1.0,
-    |c, p| rebuild_srpm(c, &p.srpm)
+    |c, p| rebuild_srpm(c, &p.srpm, &p.build_tag, &p.opts)
 );
 builtin!(
     TagBuildTask,
@@ -648,19 +648,9 @@ async fn build(ctx: &TaskCtx, src: &Json, target: &Json, opts: &Json) -> Result<
     Ok(Json::Null)
 }
 
-/// Where a command runs: bubblewrap over the system, or a plain child.
-fn sandboxed(
-    ctx: &TaskCtx,
-    dir: &Path,
-    net: bool,
-    program: &str,
-    args: &[String],
-) -> tokio::process::Command {
-    sandboxed_with(ctx, dir, net, &[], None, program, args)
-}
-
-/// [`sandboxed`], with more paths visible read-only (a local repository
-/// under the private /tmp, say).
+/// Where a command runs: bubblewrap over the system (only `dir` writable,
+/// `ro` visible read-only, a buildroot's `layers` over the system), or a
+/// plain child.
 fn sandboxed_with(
     ctx: &TaskCtx,
     dir: &Path,
@@ -844,21 +834,7 @@ async fn build_arch(
     }
     let tag = ctx.hub.call("getTag", vec![root.clone()]).await?;
     let logs = LogStreamer::start(ctx).await?;
-    // mock writes its logs (and results) in its result directory
-    let logdir = match ctx.cfg.backend {
-        crate::config::Backend::Mock => ctx.workdir.join("result"),
-        _ => ctx.workdir.clone(),
-    };
-    std::fs::create_dir_all(&logdir)?;
-    let paths = broot::BuildLogs {
-        build: logdir.join("build.log"),
-        root: logdir.join("root.log"),
-        state: logdir.join("state.log"),
-        output: ctx.workdir.join("mock_output.log"),
-    };
-    for l in [&paths.build, &paths.root, &paths.state, &paths.output] {
-        logs.add(l)?;
-    }
+    let paths = buildroot_logs(ctx, &logs)?;
     let mut broot: Option<Box<dyn broot::Buildroot>> = None;
     let out = async {
         note(&paths.state, "State Changed: init");
@@ -866,7 +842,17 @@ async fn build_arch(
             Some(r) => Some(r),
             None => ctx.hub.call("getRepo", vec![tag["id"].clone()]).await?["id"].as_i64(),
         };
-        let br = broot.insert(broot::make(ctx, &tag, repo_id, &arch, &hdr, &paths).await?);
+        let br = broot.insert(
+            broot::make(
+                ctx,
+                &tag,
+                repo_id,
+                &arch,
+                broot::RootSpec::build(&hdr),
+                &paths,
+            )
+            .await?,
+        );
         let top = ctx.workdir.join("rpmbuild");
         std::fs::create_dir_all(&top)?;
         let local_srpm = top.join(srpm.file_name().unwrap_or_default());
@@ -900,23 +886,9 @@ async fn build_arch(
     }
     .await;
     logs.finish().await;
-    // the buildroot is done with, whatever happened
-    let brootid = broot.as_ref().and_then(|b| b.id());
-    if let Some(id) = brootid {
-        if let Err(e) = broot::set_state(ctx, id, broot::BR_EXPIRED).await {
-            tracing::warn!("cannot expire buildroot {id}: {e:#}");
-        }
-    }
-    if let Some(b) = broot.as_mut() {
-        b.clean(ctx, &paths).await;
-    }
+    let brootid = finish_root(ctx, &mut broot, &paths).await;
     let (rpms, srpms) = out?;
-    let dir = ctx.upload_dir();
-    let logs: Vec<Json> = ["build.log", "root.log", "state.log", "mock_output.log"]
-        .iter()
-        .map(|n| json!(format!("{dir}/{n}")))
-        .collect();
-    Ok(json!({"rpms": rpms, "srpms": srpms, "logs": logs, "brootid": brootid}))
+    Ok(json!({"rpms": rpms, "srpms": srpms, "logs": buildroot_log_names(ctx), "brootid": brootid}))
 }
 
 /// The repo arch a noarch build uses: this machine's, if the tag has it,
@@ -935,9 +907,130 @@ fn noarch_repo_arch(tag_arches: &str) -> String {
     }
 }
 
+/// The logs of a task's buildroot, streamed while they grow (mock writes
+/// build.log, root.log and state.log into its result directory).
+fn buildroot_logs(ctx: &TaskCtx, streamer: &LogStreamer) -> Result<broot::BuildLogs> {
+    let logdir = match ctx.cfg.backend {
+        crate::config::Backend::Mock => ctx.workdir.join("result"),
+        _ => ctx.workdir.clone(),
+    };
+    std::fs::create_dir_all(&logdir)?;
+    let paths = broot::BuildLogs {
+        build: logdir.join("build.log"),
+        root: logdir.join("root.log"),
+        state: logdir.join("state.log"),
+        output: ctx.workdir.join("mock_output.log"),
+    };
+    for l in [&paths.build, &paths.root, &paths.state, &paths.output] {
+        streamer.add(l)?;
+    }
+    Ok(paths)
+}
+
+/// The buildroot is done with, whatever happened: expired, and what it
+/// left on this machine removed. Its id, if it was recorded.
+async fn finish_root(
+    ctx: &TaskCtx,
+    broot: &mut Option<Box<dyn broot::Buildroot>>,
+    logs: &broot::BuildLogs,
+) -> Option<i64> {
+    let brootid = broot.as_ref().and_then(|b| b.id());
+    if let Some(id) = brootid {
+        if let Err(e) = broot::set_state(ctx, id, broot::BR_EXPIRED).await {
+            tracing::warn!("cannot expire buildroot {id}: {e:#}");
+        }
+    }
+    if let Some(b) = broot.as_mut() {
+        b.clean(ctx, logs).await;
+    }
+    brootid
+}
+
+/// The upload paths of a buildroot's logs, as a task's result names them.
+fn buildroot_log_names(ctx: &TaskCtx) -> Vec<Json> {
+    let dir = ctx.upload_dir();
+    ["build.log", "root.log", "state.log", "mock_output.log"]
+        .iter()
+        .map(|n| json!(format!("{dir}/{n}")))
+        .collect()
+}
+
+/// The buildroot an SRPM is made in (upstream's: the build tag as of the
+/// repo's event, the `srpm-build` group, a noarch root on an arch of the
+/// tag's). Without a repo (`opts["repo_id"]` empty) the sandbox uses this
+/// builder's own packages; mock needs one.
+async fn srpm_root(
+    ctx: &TaskCtx,
+    build_tag: &Json,
+    opts: &Json,
+    setup_dns: bool,
+    logs: &broot::BuildLogs,
+) -> Result<Box<dyn broot::Buildroot>> {
+    let repo_id = opts.get("repo_id").and_then(Json::as_i64);
+    let mut kws = json!({"strict": true});
+    if let Some(r) = repo_id {
+        let rinfo = ctx
+            .hub
+            .call("repoInfo", vec![json!(r), kw(json!({"strict": true}))])
+            .await?;
+        kws["event"] = rinfo["create_event"].clone();
+    }
+    let tag = ctx
+        .hub
+        .call("getTag", vec![build_tag.clone(), kw(kws)])
+        .await?;
+    note(&logs.state, "State Changed: init");
+    broot::make(
+        ctx,
+        &tag,
+        repo_id,
+        "noarch",
+        broot::RootSpec::srpm(setup_dns),
+        logs,
+    )
+    .await
+}
+
+/// Upstream's `spec_sanity_checks`: a spec may not set the packager,
+/// distribution or vendor (as upstream checks it: at the very start of
+/// the file).
+fn spec_sanity_checks(spec: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(spec).unwrap_or_default();
+    for tag in ["Packager", "Distribution", "Vendor"] {
+        if text.starts_with(&format!("{tag}:")) {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("{tag} is not allowed to be set in spec file"),
+            ));
+        }
+    }
+    for tag in ["packager", "distribution", "vendor"] {
+        if let Some(rest) = text.strip_prefix("%define") {
+            let rest_trim = rest.trim_start();
+            if rest_trim.len() < rest.len()
+                && rest_trim
+                    .strip_prefix(tag)
+                    .is_some_and(|r| r.starts_with(char::is_whitespace))
+            {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!("{tag} is not allowed to be defined in spec file"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// `buildSRPMFromSCM(url, build_tag, opts=None)`: checks out the sources
-/// (git) and makes the SRPM; answers `{srpm, logs, brootid, source}`.
-async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Result<Json> {
+/// (git) into the buildroot's scratch space and makes the SRPM in the
+/// buildroot; answers `{srpm, logs, brootid, source}`.
+async fn build_srpm_from_scm(
+    ctx: &TaskCtx,
+    url: &Json,
+    build_tag: &Json,
+    opts: &Json,
+) -> Result<Json> {
     let url = koji_core::util::py_str(url);
     let scm = Scm::parse(&url).map_err(|e| fail(BUILD_ERROR, e))?;
     let Some(rule) = crate::config::scm_rule(&ctx.cfg.allowed_scms, &scm.host, &scm.repository)
@@ -956,33 +1049,64 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
             format!("SCM type not supported: {}", scm.scheme),
         ));
     }
-    let logs = LogStreamer::start(ctx).await?;
+    let streamer = LogStreamer::start(ctx).await?;
     let checkout_log = ctx.workdir.join("checkout.log");
-    let build_log = ctx.workdir.join("build.log");
-    logs.add(&checkout_log)?;
-    logs.add(&build_log)?;
-    let src = ctx.workdir.join("scmroot");
-    std::fs::create_dir_all(&src)?;
+    streamer.add(&checkout_log)?;
+    let paths = buildroot_logs(ctx, &streamer)?;
+    let mut broot: Option<Box<dyn broot::Buildroot>> = None;
+    let out = async {
+        let br = broot.insert(srpm_root(ctx, build_tag, opts, true, &paths).await?);
+        let src = br.scratch_dir(ctx).join("scmroot");
+        let (sourcedir, head) = scm_checkout(ctx, &scm, &rule, &src, &checkout_log).await?;
+        let spec = find_spec(&sourcedir)?;
+        spec_sanity_checks(&spec)?;
+        let srpm = br
+            .build_srpm(ctx, &spec, &sourcedir, rule.source_cmd.as_deref(), &paths)
+            .await?;
+        let path = ctx.upload(&srpm).await?;
+        Ok::<_, anyhow::Error>((path, head))
+    }
+    .await;
+    streamer.finish().await;
+    let brootid = finish_root(ctx, &mut broot, &paths).await;
+    let (path, head) = out?;
+    Ok(json!({
+        "srpm": path,
+        "logs": buildroot_log_names(ctx),
+        "brootid": brootid,
+        "source": {"url": url, "source": scm.source_with(&head)},
+    }))
+}
+
+/// Checks `scm` out into `src` (upstream's `SCM.checkout`, git only):
+/// clone, fetch of the revision, reset, and the `common` repository when
+/// the rule says `use_common`. The source directory and the commit.
+async fn scm_checkout(
+    ctx: &TaskCtx,
+    scm: &Scm,
+    rule: &crate::config::ScmRule,
+    src: &Path,
+    checkout_log: &Path,
+) -> Result<(PathBuf, String)> {
+    std::fs::create_dir_all(src)?;
+    // git writes nowhere else (with mock, src is in the chroot)
+    let wdir = src.parent().unwrap_or(src).to_path_buf();
     let remote = scm.git_remote();
     // upstream's checkout directory: the repository's name
     let repo = src.join(scm.checkout_path());
+    let repo_s = repo.display().to_string();
     let steps: Vec<Vec<String>> = vec![
-        vec![
-            "clone".into(),
-            "-n".into(),
-            remote.clone(),
-            repo.display().to_string(),
-        ],
+        vec!["clone".into(), "-n".into(), remote.clone(), repo_s.clone()],
         vec![
             "-C".into(),
-            repo.display().to_string(),
+            repo_s.clone(),
             "fetch".into(),
             "origin".into(),
             format!("{}:KOJI_FETCH_HEAD", scm.revision),
         ],
         vec![
             "-C".into(),
-            repo.display().to_string(),
+            repo_s.clone(),
             "reset".into(),
             "--hard".into(),
             "KOJI_FETCH_HEAD".into(),
@@ -999,35 +1123,37 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
         }
     }
     let ro: Vec<&Path> = local_repos.iter().map(|p| p.as_path()).collect();
+    let git_failed = |step: &[String]| {
+        fail(
+            BUILD_ERROR,
+            format!(
+                "Error running GIT command \"git {}\", see checkout.log for details",
+                step.join(" ")
+            ),
+        )
+    };
     for (i, step) in steps.iter().enumerate() {
-        let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, None, "git", step);
-        let status = run_logged(cmd, &checkout_log, Duration::from_secs(3600)).await?;
+        let cmd = sandboxed_with(ctx, &wdir, true, &ro, None, "git", step);
+        let status = run_logged(cmd, checkout_log, Duration::from_secs(3600)).await?;
         if !status.success() {
             if i == 1 {
                 // an abbreviated commit cannot be fetched by name: reset to it
                 let reset = vec![
                     "-C".into(),
-                    repo.display().to_string(),
+                    repo_s.clone(),
                     "reset".into(),
                     "--hard".into(),
                     scm.revision.clone(),
                 ];
-                let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, None, "git", &reset);
-                if run_logged(cmd, &checkout_log, Duration::from_secs(600))
+                let cmd = sandboxed_with(ctx, &wdir, true, &ro, None, "git", &reset);
+                if run_logged(cmd, checkout_log, Duration::from_secs(600))
                     .await?
                     .success()
                 {
                     break;
                 }
             }
-            logs.finish().await;
-            return Err(fail(
-                BUILD_ERROR,
-                format!(
-                    "Error running GIT command \"git {}\", see checkout.log for details",
-                    step.join(" ")
-                ),
-            ));
+            return Err(git_failed(step));
         }
     }
     let sourcedir = match &scm.module {
@@ -1044,24 +1170,17 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
             Scm::common_remote(&remote, &scm.repository),
             "common".into(),
         ];
-        let cmd = sandboxed_with(ctx, &ctx.workdir, true, &ro, None, "git", &clone);
-        if !run_logged(cmd, &checkout_log, Duration::from_secs(3600))
+        let cmd = sandboxed_with(ctx, &wdir, true, &ro, None, "git", &clone);
+        if !run_logged(cmd, checkout_log, Duration::from_secs(3600))
             .await?
             .success()
         {
-            logs.finish().await;
-            return Err(fail(
-                BUILD_ERROR,
-                format!(
-                    "Error running GIT command \"git {}\", see checkout.log for details",
-                    clone[2..].join(" ")
-                ),
-            ));
+            return Err(git_failed(&clone[2..]));
         }
-        let parent = sourcedir.parent().unwrap_or(&src);
+        let parent = sourcedir.parent().unwrap_or(src);
         if !parent.join("common").exists() {
             let depth = parent
-                .strip_prefix(&src)
+                .strip_prefix(src)
                 .map_or(0, |p| p.components().count());
             let target = format!("{}common", "../".repeat(depth));
             std::os::unix::fs::symlink(target, parent.join("common"))?;
@@ -1073,226 +1192,78 @@ async fn build_srpm_from_scm(ctx: &TaskCtx, url: &Json, _build_tag: &Json) -> Re
         .args(["rev-parse", "HEAD"])
         .output()?;
     let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
-    let mut specs = files_with(&sourcedir, ".spec");
+    Ok((sourcedir, head))
+}
+
+/// The one spec file of a checkout (or of its SPECS directory); with
+/// several, the one named after the checkout directory (upstream's rule).
+fn find_spec(sourcedir: &Path) -> Result<PathBuf> {
+    let mut specs = files_with(sourcedir, ".spec");
     specs.retain(|p| {
-        p.parent() == Some(sourcedir.as_path())
-            || p.parent() == Some(sourcedir.join("SPECS").as_path())
+        p.parent() == Some(sourcedir) || p.parent() == Some(sourcedir.join("SPECS").as_path())
     });
-    let spec = match specs.as_slice() {
-        [] => {
-            logs.finish().await;
-            return Err(fail(BUILD_ERROR, "No spec file found"));
-        }
-        [one] => one.clone(),
+    match specs.as_slice() {
+        [] => Err(fail(BUILD_ERROR, "No spec file found")),
+        [one] => Ok(one.clone()),
         many => {
             let base = sourcedir
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            match many.iter().find(|p| {
-                p.file_name()
-                    .map(|n| n.to_string_lossy() == format!("{base}.spec"))
-                    == Some(true)
-            }) {
-                Some(p) => p.clone(),
-                None => {
-                    logs.finish().await;
-                    return Err(fail(
+            many.iter()
+                .find(|p| {
+                    p.file_name()
+                        .map(|n| n.to_string_lossy() == format!("{base}.spec"))
+                        == Some(true)
+                })
+                .cloned()
+                .ok_or_else(|| {
+                    fail(
                         BUILD_ERROR,
                         format!("Multiple spec files found but none is matching SCM checkout dir name: {base}"),
-                    ));
-                }
-            }
-        }
-    };
-    if let Some(cmd) = &rule.source_cmd {
-        // what the SCM does not hold (upstream runs it in the buildroot,
-        // with the network)
-        let mut args = vec!["-C".to_string(), sourcedir.display().to_string()];
-        args.extend(cmd.iter().cloned());
-        note(&build_log, &format!("source_cmd: {}", cmd.join(" ")));
-        let run = sandboxed_with(ctx, &ctx.workdir, true, &[], None, "env", &args);
-        let status = run_logged(run, &build_log, Duration::from_secs(3600)).await?;
-        if !status.success() {
-            logs.finish().await;
-            return Err(fail(
-                BUILD_ERROR,
-                format!(
-                    "error retrieving sources, {} exited with status {}; see build.log for more information",
-                    cmd.join(" "),
-                    status.code().unwrap_or(-1)
-                ),
-            ));
+                    )
+                })
         }
     }
-    let top = ctx.workdir.join("rpmbuild");
-    let sources = if sourcedir.join("SOURCES").is_dir() {
-        sourcedir.join("SOURCES")
-    } else {
-        sourcedir.clone()
-    };
-    let srpm = match rpmbuild_srpm(ctx, &top, &sources, &spec, false, &build_log).await {
-        Ok(p) => p,
-        Err(e) => {
-            logs.finish().await;
-            return Err(e);
-        }
-    };
-    let path = ctx.upload(&srpm).await?;
-    logs.finish().await;
-    let dir = ctx.upload_dir();
-    Ok(json!({
-        "srpm": path,
-        "logs": [format!("{dir}/build.log")],
-        "brootid": null,
-        "source": {"url": url, "source": scm.source_with(&head)},
-    }))
 }
 
-/// `rpmbuild -bs` of `spec` with `sources` in the sandbox (output in
-/// `build_log`), and the one SRPM it made.
-async fn rpmbuild_srpm(
-    ctx: &TaskCtx,
-    top: &Path,
-    sources: &Path,
-    spec: &Path,
-    nodeps: bool,
-    build_log: &Path,
-) -> Result<PathBuf> {
-    let mut args: Vec<String> = vec![
-        "--define".into(),
-        format!("_topdir {}", top.display()),
-        "--define".into(),
-        format!("_sourcedir {}", sources.display()),
-        "-bs".into(),
-    ];
-    if nodeps {
-        args.push("--nodeps".into());
-    }
-    args.push(spec.display().to_string());
-    let cmd = sandboxed(ctx, &ctx.workdir, false, "rpmbuild", &args);
-    let status = run_logged(
-        cmd,
-        build_log,
-        Duration::from_secs(ctx.cfg.rpmbuild_timeout),
-    )
-    .await?;
-    if !status.success() {
-        return Err(fail(
-            BUILD_ERROR,
-            "error building srpm, see build.log for details",
-        ));
-    }
-    made_srpm(top)
-}
-
-/// The one SRPM `rpmbuild -bs` left in `top/SRPMS`, named after its own
-/// header (upstream's checks).
-fn made_srpm(top: &Path) -> Result<PathBuf> {
-    let found = files_with(&top.join("SRPMS"), ".src.rpm");
-    let srpm = match found.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return Err(fail(
-                BUILD_ERROR,
-                format!("No srpms found in {}", top.display()),
-            ))
-        }
-        _ => {
-            return Err(fail(
-                BUILD_ERROR,
-                format!("Multiple srpms found in {}", top.display()),
-            ))
-        }
-    };
-    let hdr = read_header(&srpm)?;
-    let expect = format!(
-        "{}-{}-{}.src.rpm",
-        hdr["name"].as_str().unwrap_or_default(),
-        hdr["version"].as_str().unwrap_or_default(),
-        hdr["release"].as_str().unwrap_or_default()
-    );
-    let base = srpm
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    if base != expect {
-        return Err(fail(
-            BUILD_ERROR,
-            format!("srpm name mismatch: {base} != {expect}"),
-        ));
-    }
-    Ok(srpm)
-}
-
-/// `rebuildSRPM(srpm, build_tag, opts=None)`: an uploaded SRPM unpacked
-/// and made again (`rpmbuild -bs --nodeps`) on the builder, so it carries
-/// the builder's macros as one made from SCM does (upstream's default;
+/// `rebuildSRPM(srpm, build_tag, opts=None)`: an uploaded SRPM made again
+/// (`rpmbuild -bs --nodeps`) in an `srpm-build` buildroot, so it carries
+/// the buildroot's macros as one made from SCM does (upstream's default;
 /// a build tag's `rebuild_srpm = False` extra turns it off).
-async fn rebuild_srpm(ctx: &TaskCtx, srpm: &Json) -> Result<Json> {
+async fn rebuild_srpm(ctx: &TaskCtx, srpm: &Json, build_tag: &Json, opts: &Json) -> Result<Json> {
     let srpm = koji_core::util::py_str(srpm);
     let local = ctx
         .work_file(&srpm)
         .await
         .map_err(|_| fail(BUILD_ERROR, format!("Input SRPM file missing: {srpm}")))?;
-    let logs = LogStreamer::start(ctx).await?;
-    let build_log = ctx.workdir.join("build.log");
-    logs.add(&build_log)?;
-    let unpacked = ctx.workdir.join("srpm_unpacked");
-    let top = ctx.workdir.join("rpmbuild");
-    std::fs::create_dir_all(&unpacked)?;
-    std::fs::create_dir_all(&top)?;
-    let input = ctx.workdir.join("input.src.rpm");
-    std::fs::copy(&local, &input)?;
-    // the payload (spec and sources) unpacked inside the sandbox: it is
-    // the caller's data
-    let unpack = vec![
-        "-c".to_string(),
-        "rpm2archive - < \"$1\" | tar -xzf - -C \"$2\"".to_string(),
-        "unpack".to_string(),
-        input.display().to_string(),
-        unpacked.display().to_string(),
-    ];
-    let cmd = sandboxed(ctx, &ctx.workdir, false, "sh", &unpack);
-    let status = run_logged(cmd, &build_log, Duration::from_secs(3600)).await?;
-    let specs = files_with(&unpacked, ".spec");
-    let spec = match (status.success(), specs.as_slice()) {
-        (false, _) => Err(fail(
-            BUILD_ERROR,
-            "error unpacking srpm, see build.log for details",
-        )),
-        (true, []) => Err(fail(BUILD_ERROR, "No spec file found")),
-        (true, [one]) => Ok(one.clone()),
-        (true, many) => Err(fail(
-            BUILD_ERROR,
-            format!("Multiple spec files found: {many:?}"),
-        )),
-    };
-    let spec = match spec {
-        Ok(s) => s,
-        Err(e) => {
-            logs.finish().await;
-            return Err(e);
-        }
-    };
-    let made = match rpmbuild_srpm(ctx, &top, &unpacked, &spec, true, &build_log).await {
-        Ok(p) => p,
-        Err(e) => {
-            logs.finish().await;
-            return Err(e);
-        }
-    };
-    let path = ctx.upload(&made).await?;
-    logs.finish().await;
-    let dir = ctx.upload_dir();
+    let streamer = LogStreamer::start(ctx).await?;
+    let paths = buildroot_logs(ctx, &streamer)?;
+    let mut broot: Option<Box<dyn broot::Buildroot>> = None;
+    let out = async {
+        let br = broot.insert(srpm_root(ctx, build_tag, opts, false, &paths).await?);
+        // a copy the buildroot can read (the content store is hidden)
+        let scratch = br.scratch_dir(ctx);
+        std::fs::create_dir_all(&scratch)?;
+        let name = local.file_name().unwrap_or_default();
+        let copy = scratch.join(name);
+        std::fs::copy(&local, &copy)?;
+        let made = br.rebuild_srpm(ctx, &copy, &paths).await?;
+        let path = ctx.upload(&made).await?;
+        Ok::<_, anyhow::Error>((path, made))
+    }
+    .await;
+    streamer.finish().await;
+    let brootid = finish_root(ctx, &mut broot, &paths).await;
+    let (path, made) = out?;
     let base = made
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     Ok(json!({
         "srpm": path,
-        "logs": [format!("{dir}/build.log")],
-        "brootid": null,
+        "logs": buildroot_log_names(ctx),
+        "brootid": brootid,
         "source": {"source": base, "url": base},
     }))
 }

@@ -49,27 +49,84 @@ pub trait Buildroot: Send + Sync {
         logs: &BuildLogs,
     ) -> Result<Built>;
 
+    /// Makes an SRPM from `spec` and the sources in `sourcedir` (a
+    /// directory under [`Buildroot::scratch_dir`]), after running
+    /// `source_cmd` there in the buildroot (upstream's `build_srpm`).
+    async fn build_srpm(
+        &mut self,
+        ctx: &TaskCtx,
+        spec: &Path,
+        sourcedir: &Path,
+        source_cmd: Option<&[String]>,
+        logs: &BuildLogs,
+    ) -> Result<PathBuf>;
+
+    /// Makes `srpm` again from its own spec and sources in the buildroot,
+    /// without its BuildRequires (upstream's `rebuild_srpm`).
+    async fn rebuild_srpm(
+        &mut self,
+        ctx: &TaskCtx,
+        srpm: &Path,
+        logs: &BuildLogs,
+    ) -> Result<PathBuf>;
+
+    /// Where a task puts what the buildroot works on (an SCM checkout, an
+    /// SRPM to unpack): upstream's `tmpdir()`, inside mock's chroot.
+    fn scratch_dir(&self, ctx: &TaskCtx) -> PathBuf {
+        ctx.workdir.clone()
+    }
+
     /// Removes what the buildroot left on this machine (its record is
     /// expired by the caller).
     async fn clean(&mut self, _ctx: &TaskCtx, _logs: &BuildLogs) {}
 }
 
-/// Makes the buildroot of a build task for `tag` (`getTag`), its repo
-/// `repo_id` (the tag's latest READY one) and `arch`, with the backend
-/// kojid.conf's `buildroot` names; `srpm` is the header of the SRPM to
-/// build (its BuildRequires).
+/// What a buildroot is made for: the comps group it installs (`build`,
+/// `srpm-build`), further requirements (an SRPM's BuildRequires), and
+/// whether its builds may reach the network by name (upstream's
+/// `setup_dns`, for SRPMs made from an SCM).
+pub struct RootSpec {
+    pub group: &'static str,
+    pub deps: Vec<Dep>,
+    pub setup_dns: bool,
+}
+
+impl RootSpec {
+    /// The buildroot of a `buildArch` task for an SRPM (its header).
+    pub fn build(srpm: &Map<String, Json>) -> RootSpec {
+        RootSpec {
+            group: "build",
+            deps: build_requires(srpm),
+            setup_dns: false,
+        }
+    }
+
+    /// The buildroot that makes an SRPM.
+    pub fn srpm(setup_dns: bool) -> RootSpec {
+        RootSpec {
+            group: "srpm-build",
+            deps: vec![],
+            setup_dns,
+        }
+    }
+}
+
+/// Makes the buildroot of a task for `tag` (`getTag`), its repo `repo_id`
+/// (the tag's latest READY one) and `arch` (noarch: an arch of the tag's),
+/// with the backend kojid.conf's `buildroot` names.
 pub async fn make(
     ctx: &TaskCtx,
     tag: &Json,
     repo_id: Option<i64>,
     arch: &str,
-    srpm: &Map<String, Json>,
+    spec: RootSpec,
     logs: &BuildLogs,
 ) -> Result<Box<dyn Buildroot>> {
     let tag_name = tag["name"].as_str().unwrap_or("?");
+    let group = spec.group;
     if ctx.cfg.backend == crate::config::Backend::Mock {
         let Some(repo) = repo_id else {
-            return Err(fail(BUILDROOT_ERROR, "A repo id must be provided"));
+            return Err(fail(BUILD_ERROR, "A repo id must be provided"));
         };
         // a noarch build runs in a buildroot of an arch of the tag's
         let root_arch = if arch == "noarch" {
@@ -77,7 +134,7 @@ pub async fn make(
         } else {
             arch.to_string()
         };
-        let root = super::mockroot::MockRoot::init(ctx, repo, &root_arch, logs).await?;
+        let root = super::mockroot::MockRoot::init(ctx, repo, &root_arch, &spec, logs).await?;
         return Ok(Box::new(root));
     }
     let backend = match ctx.cfg.backend {
@@ -97,18 +154,7 @@ pub async fn make(
                     "buildroot for tag {tag_name} arch {arch}: {backend} backend, repo {repo}"
                 ),
             );
-            Some(
-                prepare(
-                    ctx,
-                    repo,
-                    arch,
-                    &repo_arch,
-                    "build",
-                    &build_requires(srpm),
-                    &logs.root,
-                )
-                .await?,
-            )
+            Some(prepare(ctx, repo, arch, &repo_arch, group, &spec.deps, &logs.root).await?)
         }
         None => {
             note(
@@ -121,7 +167,10 @@ pub async fn make(
             None
         }
     };
-    Ok(Box::new(SandboxRoot { populated }))
+    Ok(Box::new(SandboxRoot {
+        populated,
+        net: spec.setup_dns,
+    }))
 }
 
 /// upstream's `BuildrootError`
@@ -160,6 +209,8 @@ pub(super) async fn usable_repo(ctx: &TaskCtx, repo_id: i64) -> Result<(Json, St
 /// repo's packages laid over this system.
 pub struct SandboxRoot {
     populated: Option<Populated>,
+    /// The network, for an SRPM's `source_cmd` (upstream's `setup_dns`).
+    net: bool,
 }
 
 #[async_trait::async_trait]
@@ -231,6 +282,177 @@ impl Buildroot for SandboxRoot {
             },
         })
     }
+
+    async fn build_srpm(
+        &mut self,
+        ctx: &TaskCtx,
+        spec: &Path,
+        sourcedir: &Path,
+        source_cmd: Option<&[String]>,
+        logs: &BuildLogs,
+    ) -> Result<PathBuf> {
+        note(&logs.state, "State Changed: buildsrpm");
+        if let Some(cmd) = source_cmd {
+            // what the SCM does not hold, fetched in the buildroot (with
+            // the network, as upstream's setup_dns allows)
+            let mut args = vec!["-C".to_string(), sourcedir.display().to_string()];
+            args.extend(cmd.iter().cloned());
+            note(&logs.output, &format!("source_cmd: {}", cmd.join(" ")));
+            let layers = self.populated.as_ref().map(|p| &p.layers);
+            let run = sandboxed_with(ctx, &ctx.workdir, self.net, &[], layers, "env", &args);
+            let status = run_logged(run, &logs.build, Duration::from_secs(3600)).await?;
+            if !status.success() {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!(
+                        "error retrieving sources, {} exited with status {}; see build.log for more information",
+                        cmd.join(" "),
+                        status.code().unwrap_or(-1)
+                    ),
+                ));
+            }
+        }
+        let sources = if sourcedir.join("SOURCES").is_dir() {
+            sourcedir.join("SOURCES")
+        } else {
+            sourcedir.to_path_buf()
+        };
+        let made = self.rpmbuild_srpm(ctx, &sources, spec, false, logs).await;
+        note(&logs.state, "State Changed: end");
+        made
+    }
+
+    async fn rebuild_srpm(
+        &mut self,
+        ctx: &TaskCtx,
+        srpm: &Path,
+        logs: &BuildLogs,
+    ) -> Result<PathBuf> {
+        note(&logs.state, "State Changed: rebuildsrpm");
+        let unpacked = ctx.workdir.join("srpm_unpacked");
+        std::fs::create_dir_all(&unpacked)?;
+        // the payload (spec and sources) unpacked inside the sandbox: it
+        // is the caller's data
+        let unpack = vec![
+            "-c".to_string(),
+            "rpm2archive - < \"$1\" | tar -xzf - -C \"$2\"".to_string(),
+            "unpack".to_string(),
+            srpm.display().to_string(),
+            unpacked.display().to_string(),
+        ];
+        let cmd = sandboxed_with(ctx, &ctx.workdir, false, &[], None, "sh", &unpack);
+        let status = run_logged(cmd, &logs.build, Duration::from_secs(3600)).await?;
+        if !status.success() {
+            return Err(fail(
+                BUILD_ERROR,
+                "error unpacking srpm, see build.log for details",
+            ));
+        }
+        let spec = match files_with(&unpacked, ".spec").as_slice() {
+            [] => return Err(fail(BUILD_ERROR, "No spec file found")),
+            [one] => one.clone(),
+            many => {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!("Multiple spec files found: {many:?}"),
+                ))
+            }
+        };
+        let made = self.rpmbuild_srpm(ctx, &unpacked, &spec, true, logs).await;
+        note(&logs.state, "State Changed: end");
+        made
+    }
+}
+
+impl SandboxRoot {
+    /// `rpmbuild -bs` of `spec` with `sources`, in the buildroot (output in
+    /// build.log), and the one SRPM it made.
+    async fn rpmbuild_srpm(
+        &self,
+        ctx: &TaskCtx,
+        sources: &Path,
+        spec: &Path,
+        nodeps: bool,
+        logs: &BuildLogs,
+    ) -> Result<PathBuf> {
+        let top = ctx.workdir.join("rpmbuild");
+        std::fs::create_dir_all(&top)?;
+        let mut args: Vec<String> = vec![
+            "--define".into(),
+            format!("_topdir {}", top.display()),
+            "--define".into(),
+            format!("_sourcedir {}", sources.display()),
+            "-bs".into(),
+        ];
+        if nodeps {
+            args.push("--nodeps".into());
+        }
+        args.push(spec.display().to_string());
+        note(&logs.output, &format!("rpmbuild {}", args.join(" ")));
+        let layers = self.populated.as_ref().map(|p| &p.layers);
+        let cmd = sandboxed_with(ctx, &ctx.workdir, false, &[], layers, "rpmbuild", &args);
+        let status = run_logged(
+            cmd,
+            &logs.build,
+            Duration::from_secs(ctx.cfg.rpmbuild_timeout),
+        )
+        .await?;
+        note(&logs.output, &format!("rpmbuild exited with {status}"));
+        if !status.success() {
+            return Err(fail(
+                BUILD_ERROR,
+                "error building srpm, see build.log for details",
+            ));
+        }
+        one_srpm(&top.join("SRPMS"), sources)
+    }
+}
+
+/// The one SRPM in `dir` (`where_` names the place in the errors), checked
+/// to be named after its own header, as upstream checks.
+pub(super) fn one_srpm(dir: &Path, where_: &Path) -> Result<PathBuf> {
+    let found: Vec<PathBuf> = files_with(dir, ".src.rpm")
+        .into_iter()
+        .filter(|p| p.parent() == Some(dir))
+        .collect();
+    let srpm = match found.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("No srpms found in {}", where_.display()),
+            ))
+        }
+        many => {
+            let names: Vec<String> = many.iter().map(|p| p.display().to_string()).collect();
+            return Err(fail(
+                BUILD_ERROR,
+                format!(
+                    "Multiple srpms found in {}: {}",
+                    where_.display(),
+                    names.join(", ")
+                ),
+            ));
+        }
+    };
+    let hdr = super::read_header(&srpm)?;
+    let expect = format!(
+        "{}-{}-{}.src.rpm",
+        hdr["name"].as_str().unwrap_or_default(),
+        hdr["version"].as_str().unwrap_or_default(),
+        hdr["release"].as_str().unwrap_or_default()
+    );
+    let base = srpm
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if base != expect {
+        return Err(fail(
+            BUILD_ERROR,
+            format!("srpm name mismatch: {expect} != {base}"),
+        ));
+    }
+    Ok(srpm)
 }
 
 /// What the sandbox binds to show a buildroot: directories of the layered

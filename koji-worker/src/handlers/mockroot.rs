@@ -8,7 +8,8 @@
 //! output to `mock_output.log`.
 
 use super::broot::{
-    rpm_ids, set_state, usable_repo, BuildLogs, Buildroot, Built, BR_BUILDING, BUILDROOT_ERROR,
+    one_srpm, rpm_ids, set_state, usable_repo, BuildLogs, Buildroot, Built, RootSpec, BR_BUILDING,
+    BUILDROOT_ERROR,
 };
 use super::{canon_arch, files_with, note, run_logged};
 use crate::client::kw;
@@ -32,6 +33,9 @@ pub struct MockRoot {
     rootdir: PathBuf,
     /// `repos/TAG/REPO/ARCH`, for the repo's RPM ids.
     repo_dir: String,
+    /// kojid.conf's `chroot_tmpdir`: the task's scratch space, as the
+    /// chroot sees it.
+    tmp_within: String,
 }
 
 /// Upstream's `parseStatus(rv, 'mock')` with the log to read.
@@ -56,6 +60,7 @@ impl MockRoot {
         ctx: &TaskCtx,
         repo_id: i64,
         arch: &str,
+        spec: &RootSpec,
         logs: &BuildLogs,
     ) -> Result<MockRoot> {
         let (rinfo, tag_name) = usable_repo(ctx, repo_id).await?;
@@ -104,6 +109,7 @@ impl MockRoot {
             &br_arch,
             target_arch,
             &extra,
+            spec,
             logs,
         )
         .await;
@@ -123,6 +129,7 @@ impl MockRoot {
         br_arch: &str,
         target_arch: &str,
         extra: &Map<String, Json>,
+        spec: &RootSpec,
         logs: &BuildLogs,
     ) -> Result<MockRoot> {
         let name = format!("{tag_name}-{id}-{repo_id}");
@@ -148,6 +155,13 @@ impl MockRoot {
             packager: ctx.cfg.packager.clone(),
             distribution: ctx.cfg.distribution.clone(),
             mockhost: m.mockhost.clone(),
+            install_group: spec.group.to_string(),
+            use_host_resolv: spec.setup_dns,
+            etc_hosts: if spec.setup_dns {
+                std::fs::read_to_string("/etc/hosts").ok()
+            } else {
+                None
+            },
             ..MockConfig::default()
         }
         .from_tag_extra(extra, m.bootstrap_image)
@@ -163,7 +177,10 @@ impl MockRoot {
         ctx.upload(&copy).await?;
         note(
             &logs.root,
-            &format!("buildroot {id}: mock, repo {repo_id} of tag {tag_name} ({br_arch})"),
+            &format!(
+                "buildroot {id}: mock, repo {repo_id} of tag {tag_name} ({br_arch}), group {}",
+                spec.group
+            ),
         );
         let root = MockRoot {
             id,
@@ -172,6 +189,7 @@ impl MockRoot {
             resultdir: logs.build.parent().unwrap_or(&ctx.workdir).to_path_buf(),
             rootdir: Path::new(&m.mockdir).join(&name).join("root"),
             repo_dir: format!("repos/{tag_name}/{repo_id}/{br_arch}"),
+            tmp_within: format!("/{}", m.chroot_tmpdir.trim_matches('/')),
         };
         let status = root.mock(ctx, &["--init"], logs).await?;
         if !status.success() {
@@ -190,6 +208,22 @@ impl MockRoot {
             )
             .await?;
         Ok(root)
+    }
+
+    /// A path inside the chroot as this machine sees it.
+    fn without(&self, within: &str) -> PathBuf {
+        self.rootdir.join(within.trim_start_matches('/'))
+    }
+
+    /// A path of this machine under the chroot as the chroot sees it.
+    fn within(&self, path: &Path) -> Result<String> {
+        let rel = path.strip_prefix(&self.rootdir).map_err(|_| {
+            fail(
+                BUILDROOT_ERROR,
+                format!("{} is not in the buildroot", path.display()),
+            )
+        })?;
+        Ok(format!("/{}", rel.display()))
     }
 
     /// Runs `mock -r CONFIG --resultdir DIR ARGS...`, its output appended
@@ -314,6 +348,156 @@ impl Buildroot for MockRoot {
             Ok(s) => tracing::warn!(buildroot = self.id, "mock --clean: {s}"),
             Err(e) => tracing::warn!(buildroot = self.id, "mock --clean: {e:#}"),
         }
+    }
+
+    fn scratch_dir(&self, _ctx: &TaskCtx) -> PathBuf {
+        self.without(&self.tmp_within)
+    }
+
+    /// `mock --chroot` runs `source_cmd` in the checkout (unprivileged),
+    /// then `mock --buildsrpm` makes the SRPM into the result directory.
+    async fn build_srpm(
+        &mut self,
+        ctx: &TaskCtx,
+        spec: &Path,
+        sourcedir: &Path,
+        source_cmd: Option<&[String]>,
+        logs: &BuildLogs,
+    ) -> Result<PathBuf> {
+        set_state(ctx, self.id, BR_BUILDING).await?;
+        if let Some(cmd) = source_cmd {
+            let cwd = self.within(sourcedir)?;
+            let mut args = vec!["--no-clean", "--unpriv", "--cwd", &cwd, "--chroot"];
+            args.extend(cmd.iter().map(String::as_str));
+            let status = self.mock(ctx, &args, logs).await?;
+            if !status.success() {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!("error retrieving sources, {}", mock_result(status)),
+                ));
+            }
+        }
+        let sources = if sourcedir.join("SOURCES").is_dir() {
+            sourcedir.join("SOURCES")
+        } else {
+            sourcedir.to_path_buf()
+        };
+        let spec = spec.display().to_string();
+        let sources = sources.display().to_string();
+        let status = self
+            .mock(
+                ctx,
+                &[
+                    "--no-clean",
+                    "--buildsrpm",
+                    "--spec",
+                    &spec,
+                    "--sources",
+                    &sources,
+                    "--target",
+                    "noarch",
+                ],
+                logs,
+            )
+            .await?;
+        if !status.success() {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("error building srpm, {}", mock_result(status)),
+            ));
+        }
+        one_srpm(&self.resultdir, sourcedir)
+    }
+
+    /// The SRPM installed into the chroot's scratch space (`rpm -iv`),
+    /// then `rpmbuild -bs --nodeps` there; the SRPM moved to the result
+    /// directory.
+    async fn rebuild_srpm(
+        &mut self,
+        ctx: &TaskCtx,
+        srpm: &Path,
+        logs: &BuildLogs,
+    ) -> Result<PathBuf> {
+        set_state(ctx, self.id, BR_BUILDING).await?;
+        let tmp = self.scratch_dir(ctx);
+        let srpm_dir = tmp.join("srpm");
+        let unpacked = tmp.join("srpm_unpacked");
+        std::fs::create_dir_all(&srpm_dir)?;
+        std::fs::create_dir_all(&unpacked)?;
+        let base = srpm
+            .file_name()
+            .ok_or_else(|| fail(BUILD_ERROR, format!("not an SRPM: {}", srpm.display())))?;
+        std::fs::copy(srpm, srpm_dir.join(base))?;
+        let top = self.within(&unpacked)?;
+        let topdef = format!("_topdir {top}");
+        let inside = self.within(&srpm_dir.join(base))?;
+        // (as upstream, a failed unpack shows as a missing spec file)
+        self.mock(
+            ctx,
+            &[
+                "--no-clean",
+                "--target",
+                "noarch",
+                "--chroot",
+                "--",
+                "rpm",
+                "--define",
+                &topdef,
+                "-iv",
+                &inside,
+            ],
+            logs,
+        )
+        .await?;
+        let specs: Vec<PathBuf> = files_with(&unpacked.join("SPECS"), ".spec");
+        let spec = match specs.as_slice() {
+            [] => return Err(fail(BUILD_ERROR, "No spec file found")),
+            [one] => one.clone(),
+            many => {
+                return Err(fail(
+                    BUILD_ERROR,
+                    format!("Multiple spec files found: {many:?}"),
+                ))
+            }
+        };
+        let spec_inside = format!(
+            "{top}/SPECS/{}",
+            spec.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let status = self
+            .mock(
+                ctx,
+                &[
+                    "--no-clean",
+                    "--target",
+                    "noarch",
+                    "--chroot",
+                    "--",
+                    "rpmbuild",
+                    "--define",
+                    &topdef,
+                    "-bs",
+                    "--nodeps",
+                    &spec_inside,
+                ],
+                logs,
+            )
+            .await?;
+        for f in files_with(&unpacked.join("SRPMS"), ".src.rpm") {
+            if let Some(name) = f.file_name() {
+                // (the chroot and the result directory may be on different
+                // file systems)
+                std::fs::copy(&f, self.resultdir.join(name))?;
+                let _ = std::fs::remove_file(&f);
+            }
+        }
+        if !status.success() {
+            return Err(fail(
+                BUILD_ERROR,
+                format!("error building srpm, {}", mock_result(status)),
+            ));
+        }
+        one_srpm(&self.resultdir, &srpm_dir)
     }
 
     async fn rebuild(

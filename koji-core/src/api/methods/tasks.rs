@@ -912,4 +912,27 @@ fn register_disabled(r: &mut Registry) {
         "Create a Windows build task (needs Windows support, which this hub does not enable).",
         win_off,
     );
+    // the host calls of those build types: refused as upstream's hub
+    // refuses them with both off, before it looks at the caller
+    method!(
+        r,
+        "host.importArchive(filepath, buildinfo, type, typeInfo)",
+        "Import a Maven or Windows archive of a build (neither is enabled on this hub).",
+        |_cx, a| {
+            Err(match a.raw("type").as_str() {
+                Some("maven") => crate::Error::generic("Maven support not enabled"),
+                Some("win") => crate::Error::generic("Windows support not enabled"),
+                _ => crate::Error::Generic(format!(
+                    "unsupported archive type: {}",
+                    crate::util::py_str(a.raw("type"))
+                )),
+            })
+        }
+    );
+    method!(
+        r,
+        "host.importWrapperRPMs(task_id, build_id, rpm_results)",
+        "Import a wrapperRPM task's RPMs into a Maven build (Maven is not enabled on this hub).",
+        |_cx, _a| { Err(crate::Error::generic("Maven support not enabled")) }
+    );
 }

@@ -1603,6 +1603,29 @@ async fn dependant_task(ctx: &TaskCtx, wait_list: &Json, task_list: &Json) -> Re
 mod tests {
     use super::*;
 
+    /// As upstream's (an `re.match`: only the start of the file counts).
+    #[test]
+    fn spec_sanity_checks_as_upstream() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let spec = dir.path().join("x.spec");
+        let check = |text: &str| {
+            std::fs::write(&spec, text).expect("spec");
+            spec_sanity_checks(&spec).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            check("Vendor: me\nName: x\n").unwrap_err(),
+            "Vendor is not allowed to be set in spec file"
+        );
+        assert_eq!(
+            check("%define packager  me\nName: x\n").unwrap_err(),
+            "packager is not allowed to be defined in spec file"
+        );
+        assert!(check("Name: x\nVendor: me\n").is_ok());
+        assert!(check("%define packagers 1\n").is_ok());
+        assert!(check("%definepackager 1\n").is_ok());
+        assert!(check("Name: x\n").is_ok());
+    }
+
     #[test]
     fn canon_arches() {
         assert_eq!(canon_arch("i686"), "i386");

@@ -1066,3 +1066,73 @@ fn dist_repo_holds_signed_rpms_dnf_reads() {
         assert!(!listed.contains("debuginfo"), "{listed}");
     }
 }
+
+/// `koji dist-repo --delta-rpms TAG --zck`: the new dist repo holds delta
+/// RPMs from the tag's previous dist repo (`drpms/`, `prestodelta` in the
+/// metadata) and zchunk metadata beside the usual; its metadata was
+/// seeded from the previous repo's.
+#[test]
+fn dist_repo_deltas_and_zchunk() {
+    let arch = machine_arch();
+    let key = rpms::key().sigkey.clone();
+    let v1 = rpms::build("hello", "1.0", "1");
+    let v2 = rpms::build("hello", "1.0", "2");
+    let bin =
+        |b: &rpms::Built, rel: &str| rpms::signed_copy(b.rpm(&format!("hello-1.0-{rel}.{arch}")));
+    let (s1, s2) = (bin(&v1, "1"), bin(&v2, "2"));
+    for backend in koji_core::testing::backends() {
+        let hub = start(backend);
+        let h = &hub;
+        ok(h, &["add-tag", "f40", "--arches", &arch]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "hello"]);
+        let dist = |extra: &[&str]| {
+            let mut args = vec!["dist-repo", "f40", &key, "--skip-missing-signatures"];
+            args.extend(extra);
+            args.push("--wait");
+            ok(h, &args);
+            let repo = json(h, &["getRepo", "f40", "dist=True"]);
+            assert_eq!(repo["state"], 1, "{repo}");
+            repo["id"].as_i64().unwrap()
+        };
+        import_and_tag(h, &v1, "f40", "hello-1.0-1");
+        ok(h, &["import-sig", s1.to_str().unwrap()]);
+        ok(
+            h,
+            &["write-signed-rpm", &key, &format!("hello-1.0-1.{arch}")],
+        );
+        let first = dist(&[]);
+        import_and_tag(h, &v2, "f40", "hello-1.0-2");
+        ok(h, &["import-sig", s2.to_str().unwrap()]);
+        ok(
+            h,
+            &["write-signed-rpm", &key, &format!("hello-1.0-2.{arch}")],
+        );
+        let second = dist(&["--delta-rpms", "f40", "--zck"]);
+        assert_ne!(first, second);
+        let dir = h.topdir().join(format!("repos-dist/f40/{second}/{arch}"));
+        let drpm = dir.join(format!("drpms/hello-1.0-1_1.0-2.{arch}.drpm"));
+        assert!(drpm.is_file(), "no {}", drpm.display());
+        let repomd = std::fs::read_to_string(dir.join("repodata/repomd.xml")).unwrap();
+        for t in ["prestodelta", "primary_zck", "primary_db"] {
+            assert!(
+                repomd.contains(&format!("<data type=\"{t}\">")),
+                "{t}: {repomd}"
+            );
+        }
+        let tasks = json(
+            h,
+            &[
+                "--python",
+                "listTasks",
+                "opts={'method': 'createdistrepo'}",
+                "queryOpts={'order': '-id', 'limit': 1}",
+            ],
+        );
+        let task = tasks[0]["id"].as_i64().unwrap();
+        let log = h
+            .topdir()
+            .join(format!("work/tasks/{}/{task}/createrepo.log", task % 10000));
+        let log = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(log.contains("--update"), "seeded from repo {first}: {log}");
+    }
+}

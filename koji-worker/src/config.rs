@@ -105,6 +105,9 @@ pub struct Config {
     /// package whose path is unchanged without looking at the file
     /// (`--skip-stat`; the content store never rewrites a package in place).
     pub createrepo_skip_stat: bool,
+    /// `distrepo_skip_stat`: the same for dist repos (off by default, as
+    /// upstream's; a dist repo's `createrepo_skip_stat` option overrides it).
+    pub distrepo_skip_stat: bool,
     /// The mock backend's options.
     pub mock: MockOpts,
     /// When the daemon started (set by the daemon for its task processes:
@@ -133,6 +136,7 @@ impl Default for Config {
             distribution: "Koji".into(),
             createrepo_update: true,
             createrepo_skip_stat: true,
+            distrepo_skip_stat: false,
             mock: MockOpts::default(),
             start_ts: None,
         }
@@ -177,7 +181,6 @@ const IGNORED: &[&str] = &[
     "smtp_pass",
     "from_addr",
     "use_createrepo_c",
-    "distrepo_skip_stat",
     "copy_old_repodata",
 ];
 
@@ -227,6 +230,7 @@ impl Config {
             "distribution" => self.distribution = value.to_string(),
             "createrepo_update" => self.createrepo_update = boolean(key, value)?,
             "createrepo_skip_stat" => self.createrepo_skip_stat = boolean(key, value)?,
+            "distrepo_skip_stat" => self.distrepo_skip_stat = boolean(key, value)?,
             "buildroot" | "buildroot_backend" => self.backend = Backend::parse(value)?,
             "mockdir" => self.mock.mockdir = value.to_string(),
             "mockpath" => self.mock.mockpath = value.to_string(),

@@ -299,7 +299,9 @@ impl Repos<'_> {
             let clean = rel.trim_start_matches("./");
             let allowed = ["pkglist", "kojipkgs", "debug/pkglist"].contains(&clean)
                 || clean.starts_with("repodata/")
-                || clean.starts_with("debug/repodata/");
+                || clean.starts_with("debug/repodata/")
+                || ((clean.starts_with("drpms/") || clean.starts_with("debug/drpms/"))
+                    && clean.ends_with(".drpm"));
             if !allowed {
                 return Err(Error::Generic(format!(
                     "Unexpected file in repo manifest: {rel}"

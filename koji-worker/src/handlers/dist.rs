@@ -4,8 +4,10 @@
 //! createrepo_c metadata; the hub links the RPMs into place
 //! (`host.distRepoMove`) and marks the repo READY (`host.repoDone`).
 //!
-//! Not supported yet (refused with a clear error): multilib, delta RPMs,
-//! zchunk metadata.
+//! Delta RPMs (`delta`: dist repos to delta against) and zchunk metadata
+//! (`zck`, `zck_dict_dir`) as upstream's options; the metadata is seeded
+//! from the tag's previous dist repo (`--update`). Not supported yet
+//! (refused with a clear error): multilib.
 
 use super::builder;
 use super::{note, run_logged};
@@ -48,11 +50,7 @@ builtin!(
 );
 
 fn refuse_unsupported(opts: &Map<String, Json>) -> Result<()> {
-    for (k, what) in [
-        ("multilib", "multilib"),
-        ("delta", "delta RPMs"),
-        ("zck", "zchunk metadata"),
-    ] {
+    for (k, what) in [("multilib", "multilib")] {
         if opts.get(k).is_some_and(koji_core::api::truthy) {
             return Err(fail(
                 GENERIC,
@@ -144,6 +142,75 @@ async fn dist_repo(
         "Dist repository #{} successfully generated",
         repo_id
     )))
+}
+
+/// The directories of old packages createrepo_c makes delta RPMs against:
+/// for each dist repo of `delta` (repo ids), its `Packages/<letter>/`
+/// directories of `arch` (createrepo_c looks at the files of the
+/// directories it is given, not below them; upstream gives the repo's top
+/// directory, where it finds nothing).
+async fn delta_dirs(
+    ctx: &TaskCtx,
+    top: &Path,
+    arch: &str,
+    delta: Option<&Json>,
+) -> Result<Vec<PathBuf>> {
+    let mut out = vec![];
+    let ids = match delta {
+        Some(Json::Array(a)) => a.clone(),
+        None | Some(Json::Null) => vec![],
+        Some(other) => vec![other.clone()],
+    };
+    for id in ids {
+        let old = ctx
+            .hub
+            .call("repoInfo", vec![id.clone(), kw(json!({"strict": true}))])
+            .await?;
+        if old["dist"] != json!(true) {
+            return Err(fail(
+                GENERIC,
+                "Base repo for deltas must also be a dist repo",
+            ));
+        }
+        let tag = old["tag_name"].as_str().unwrap_or_default();
+        if tag.is_empty() || tag.contains('/') || tag == ".." {
+            return Err(fail(GENERIC, format!("Invalid tag name: {tag}")));
+        }
+        let path = top.join("repos-dist").join(tag).join(old["id"].to_string());
+        if !path.exists() {
+            return Err(fail(
+                GENERIC,
+                format!("Base drpm repo missing: {}", path.display()),
+            ));
+        }
+        for sub in ["Packages", "debug/Packages"] {
+            if let Ok(rd) = std::fs::read_dir(path.join(arch).join(sub)) {
+                let mut dirs: Vec<PathBuf> = rd
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.path())
+                    .collect();
+                dirs.sort();
+                out.extend(dirs);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A copy of directory `from` (its files, recursively) at `to`.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)?.flatten() {
+        let ft = e.file_type()?;
+        let dst = to.join(e.file_name());
+        if ft.is_dir() {
+            copy_dir(&e.path(), &dst)?;
+        } else if ft.is_file() {
+            std::fs::copy(e.path(), dst)?;
+        }
+    }
+    Ok(())
 }
 
 /// The RPM arches a dist repo arch takes (upstream's `compat`).
@@ -347,6 +414,44 @@ async fn create_dist_repo(
     }
     let log = ctx.workdir.join("createrepo.log");
     ctx.stream_log(&log).await.map_err(anyhow::Error::from)?;
+    let zck = flag("zck");
+    let zck_dict_dir = opts
+        .get("zck_dict_dir")
+        .and_then(Json::as_str)
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
+    if zck_dict_dir.is_some() && !zck {
+        return Err(fail(GENERIC, "--zck-dict-dir makes no sense without --zck"));
+    }
+    if let Some(d) = &zck_dict_dir {
+        if d.is_file() {
+            return Err(fail(
+                GENERIC,
+                format!("zchunk dir path is file: {}", d.display()),
+            ));
+        }
+        if !d.is_dir() {
+            return Err(fail(
+                GENERIC,
+                format!("zchunk dir path doesn't exist: {}", d.display()),
+            ));
+        }
+    }
+    let oldpkgs = delta_dirs(ctx, &top, &arch, opts.get("delta")).await?;
+    // the tag's previous dist repo seeds the metadata
+    let oldrepo = ctx
+        .hub
+        .call(
+            "getRepo",
+            vec![tag.clone(), kw(json!({"dist": true, "state": 1}))],
+        )
+        .await?;
+    let oldrepodir = oldrepo["id"].as_i64().map(|id| {
+        top.join("repos-dist")
+            .join(&tag_name)
+            .join(id.to_string())
+            .join(&arch)
+    });
     if !fs_missing.is_empty() {
         let f = ctx.workdir.join("missing_files.log");
         std::fs::write(
@@ -408,18 +513,50 @@ async fn create_dist_repo(
         repodir.join("kojipkgs"),
         serde_json::to_string(&Json::Object(kojipkgs.clone()))?,
     )?;
-    let mut runs = vec![(repodir.clone(), repodir.join("pkglist"))];
+    let mut runs = vec![(repodir.clone(), repodir.join("pkglist"), "")];
     if !debuglist.is_empty() {
         let dd = repodir.join("debug");
         std::fs::create_dir_all(&dd)?;
         std::fs::write(dd.join("pkglist"), &debuglist)?;
-        runs.push((dd.clone(), dd.join("pkglist")));
+        runs.push((dd.clone(), dd.join("pkglist"), "debug"));
     }
-    for (dir, list) in &runs {
+    for (dir, list, sub) in &runs {
         let mut cmd = tokio::process::Command::new("createrepo_c");
-        cmd.args(["--error-exit-val", "-v", "-i"]).arg(list);
+        cmd.args(["--error-exit-val", "-vd", "-i"]).arg(list);
         if groupdata.is_file() {
             cmd.arg("-g").arg(&groupdata);
+        }
+        if let Some(old) = oldrepodir.as_ref().filter(|_| ctx.cfg.createrepo_update) {
+            let olddata = old.join(sub).join("repodata");
+            if olddata.is_dir() {
+                copy_dir(&olddata, &dir.join("repodata"))?;
+                let _ = std::fs::remove_file(dir.join("repodata/pkgorigins.gz"));
+                cmd.arg("--update");
+                let skip = opts
+                    .get("createrepo_skip_stat")
+                    .filter(|v| !v.is_null())
+                    .map_or(ctx.cfg.distrepo_skip_stat, koji_core::api::truthy);
+                if skip {
+                    cmd.arg("--skip-stat");
+                }
+            } else {
+                note(
+                    &log,
+                    &format!("old repodata is missing: {}", olddata.display()),
+                );
+            }
+        }
+        if !oldpkgs.is_empty() {
+            cmd.arg("--deltas");
+            for d in &oldpkgs {
+                cmd.arg("--oldpackagedirs").arg(d);
+            }
+        }
+        if zck {
+            cmd.arg("--zck");
+        }
+        if let Some(d) = &zck_dict_dir {
+            cmd.arg("--zck-dict-dir").arg(d);
         }
         cmd.arg(dir)
             .stdin(std::process::Stdio::null())

@@ -179,6 +179,20 @@ pub async fn builds(
             )
             .await?;
     }
+    // a build waits for a repo of its build tag: the hub's upkeep makes
+    // the first one for the new target; the figures are builds with a repo
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while client
+        .call("getRepo", &[Value::from(json!(build_tag))])
+        .await?
+        .to_json()
+        .is_null()
+    {
+        if Instant::now() > deadline {
+            bail!("no repo of {build_tag} after 120 s (is the hub's repo upkeep on?)");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let mut start_parent = vec![];
     let mut start_arch = vec![];
     let mut wall = vec![];

@@ -45,7 +45,16 @@ fn wait_until(tries: usize, mut done: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Tags, a target and packages, and the build tag's first repo (made by
+/// the hub's builder): a build waits for a repo of its build tag, as
+/// upstream's does.
 fn setup(h: &Hub) {
+    setup_tags(h);
+    ok(h, &["regen-repo", "--make-task", "--wait", "f40-build"]);
+}
+
+/// [`setup`] without the repo, for a hub whose builder comes later.
+fn setup_tags(h: &Hub) {
     let arch = machine_arch();
     ok(h, &["add-tag", "f40-build", "--arches", &arch]);
     ok(h, &["add-tag", "f40"]);
@@ -230,6 +239,121 @@ fn koji_build_builds_imports_and_tags() {
     }
 }
 
+/// A build whose build tag has no repo yet waits for one, as upstream's
+/// (`BuildTask.getRepo`): it asks the hub for a repo (`repo.request`),
+/// a `waitrepo` subtask waits while the hub's upkeep (woken by the new
+/// request, not after its 30 s interval) makes it, and every buildroot of
+/// the build is made from that repo. A `buildArch` made without a repo is
+/// refused as upstream refuses it.
+#[test]
+fn a_build_waits_for_a_repo_of_its_build_tag() {
+    let srpm = rpms::self_contained_srpm("greet", "1.1", "1", false);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start_with(
+            backend,
+            &[
+                "--builder",
+                "--builder-name",
+                "builder1",
+                "--repo-regen-interval",
+                "30",
+            ],
+        );
+        setup_tags(h);
+        assert_eq!(
+            json(h, &["getRepo", "f40-build"]),
+            serde_json::Value::Null,
+            "[{}] no repo yet",
+            h.label()
+        );
+        let out = h.koji(&["build", "--wait", "--noprogress", "f40-candidate", srpm]);
+        assert_eq!(
+            out.code,
+            0,
+            "[{}] {}\n{}\n--- hub log\n{}",
+            h.label(),
+            out.stdout,
+            out.stderr,
+            h.log()
+        );
+        let b = json(h, &["getBuild", "greet-1.1-1"]);
+        assert_eq!(b["state"], 1, "[{}] {b}", h.label());
+        let repo = json(h, &["getRepo", "f40-build"]);
+        let repo_id = repo["id"].as_i64().expect("a repo now");
+        let kids = json(h, &["getTaskChildren", &b["task_id"].to_string()]);
+        let kids = kids.as_array().expect("children");
+        let wait = kids
+            .iter()
+            .find(|k| k["method"] == "waitrepo")
+            .unwrap_or_else(|| panic!("[{}] a waitrepo child: {kids:?}", h.label()));
+        assert_eq!(wait["label"], "waitrepo", "{wait}");
+        assert_eq!(wait["state"], 2, "{wait}");
+        let waited = json(h, &["getTaskResult", &wait["id"].to_string()]);
+        assert_eq!(waited["id"], repo_id, "[{}] {waited}", h.label());
+        // the SRPM and the RPMs were made in buildroots of that repo
+        for method in ["rebuildSRPM", "buildArch"] {
+            let kid = kids
+                .iter()
+                .find(|k| k["method"] == method)
+                .unwrap_or_else(|| panic!("[{}] a {method} child: {kids:?}", h.label()));
+            let req = json(h, &["getTaskRequest", &kid["id"].to_string()]);
+            let opts = req.as_array().and_then(|a| a.last()).cloned();
+            assert_eq!(
+                opts.as_ref().map(|o| o["repo_id"].clone()),
+                Some(serde_json::json!(repo_id)),
+                "[{}] {method} {req}",
+                h.label()
+            );
+        }
+        let broots = json(
+            h,
+            &[
+                "listBuildroots",
+                &format!(
+                    "taskID={}",
+                    kids.iter()
+                        .find(|k| k["method"] == "buildArch")
+                        .expect("buildArch")["id"]
+                ),
+            ],
+        );
+        assert!(
+            broots
+                .as_array()
+                .is_some_and(|l| !l.is_empty() && l.iter().all(|r| r["repo_id"] == repo_id)),
+            "[{}] {broots}",
+            h.label()
+        );
+        // upstream's buildArch needs a repo id
+        let t = ok(
+            h,
+            &[
+                "call",
+                "--python",
+                "--bare-strings",
+                "makeTask",
+                "buildArch",
+                "['greet-1.1-1.src.rpm', 'f40-build', 'noarch', True, {}]",
+            ],
+        );
+        let t = t.trim().to_string();
+        let done = wait_until(300, || {
+            json(h, &["getTaskInfo", &t])["state"]
+                .as_i64()
+                .is_some_and(|s| s >= 2)
+        });
+        assert!(done, "[{}] buildArch task {t} never finished", h.label());
+        let out = h.koji(&["call", "getTaskResult", &t]);
+        assert!(
+            out.stderr
+                .contains("BuildError: A repo id must be provided"),
+            "[{}] {out:?}",
+            h.label()
+        );
+    }
+}
+
 #[test]
 fn a_failing_build_fails_its_task_and_build() {
     let srpm = rpms::self_contained_srpm("broken", "1.0", "1", true);
@@ -316,6 +440,116 @@ fn canceling_a_running_task_kills_its_processes() {
     }
 }
 
+/// The processes below `root` (by parent pid), with their command lines.
+fn descendants(root: u32) -> Vec<(u32, String)> {
+    let mut parent = std::collections::HashMap::new();
+    let mut cmd = std::collections::HashMap::new();
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid ...": comm may hold spaces
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pp) = ppid {
+            parent.insert(pid, pp);
+            let c = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            cmd.insert(pid, String::from_utf8_lossy(&c).replace('\0', " "));
+        }
+    }
+    let mut out = vec![];
+    for (&pid, _) in parent.iter() {
+        let mut p = pid;
+        while let Some(&pp) = parent.get(&p) {
+            if pp == root {
+                out.push((pid, cmd.get(&pid).cloned().unwrap_or_default()));
+                break;
+            }
+            if pp <= 1 {
+                break;
+            }
+            p = pp;
+        }
+    }
+    out
+}
+
+/// `koji cancel` of a build whose rpmbuild is running stops rpmbuild and
+/// everything it started (here a `sleep` in `%install`) within 2 s: the
+/// hub tells the builder at once and the builder kills the task's whole
+/// process group.
+#[test]
+fn canceling_a_build_stops_rpmbuild() {
+    let srpm = rpms::slow_srpm("greet", "7.0", "1", 600);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        setup(h);
+        ok(h, &["edit-tag", "f40-build", "-x", "rebuild_srpm=False"]);
+        let out = ok(
+            h,
+            &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
+        );
+        let task: i64 = out
+            .lines()
+            .find_map(|l| l.strip_prefix("Created task: "))
+            .and_then(|t| t.trim().parse().ok())
+            .expect("task id");
+        let building = || {
+            descendants(h.pid())
+                .into_iter()
+                .filter(|(_, c)| c.contains("rpmbuild") || c.starts_with("sleep 600"))
+                .collect::<Vec<_>>()
+        };
+        // rpmbuild runs, and has reached the sleep in %install
+        let started = wait_until(1200, || {
+            building().iter().any(|(_, c)| c.starts_with("sleep 600"))
+        });
+        assert!(
+            started,
+            "[{}] rpmbuild never reached %install\n{}",
+            h.label(),
+            h.log()
+        );
+        assert!(
+            building().iter().any(|(_, c)| c.contains("rpmbuild")),
+            "[{}] {:?}",
+            h.label(),
+            building()
+        );
+        ok(h, &["cancel", &task.to_string()]);
+        let canceled = std::time::Instant::now();
+        let gone = wait_until(20, || building().is_empty());
+        assert!(
+            gone,
+            "[{}] rpmbuild still runs {:?} after cancel: {:?}",
+            h.label(),
+            canceled.elapsed(),
+            building()
+        );
+        let t = json(h, &["getTaskInfo", &task.to_string()]);
+        assert_eq!(t["state"], 3, "[{}] {t}", h.label());
+        let kids = json(h, &["getTaskChildren", &task.to_string()]);
+        assert!(
+            kids.as_array()
+                .is_some_and(|k| k.iter().all(|k| k["state"] == 3 || k["state"] == 2)),
+            "[{}] {kids}",
+            h.label()
+        );
+        assert_eq!(
+            json(h, &["getBuild", "greet-7.0-1"])["state"],
+            4,
+            "[{}] canceled",
+            h.label()
+        );
+    }
+}
+
 /// A separate `kojid --config kojid.conf` (upstream's file format) that
 /// sees nothing of the hub but its URLs: it downloads the SRPM from
 /// `topurl` and uploads everything back.
@@ -324,8 +558,11 @@ fn a_separate_kojid_builds_over_http() {
     let srpm = rpms::self_contained_srpm("greet", "2.0", "1", false);
     let srpm = srpm.to_str().expect("utf-8");
     for backend in koji_core::testing::backends() {
-        let h = &Hub::start(backend);
+        // the hub's own builder makes the repo (repo tasks need the
+        // content store) and is then disabled: the build is remote1's
+        let h = &start(backend);
         setup(h);
+        ok(h, &["disable-host", "builder1"]);
         add_host(h, "remote1");
         let dir = tempfile::tempdir().expect("tmp");
         let kojid = spawn_kojid(h, "remote1", dir.path(), 30, &[]);
@@ -859,8 +1096,11 @@ fn a_killed_kojid_restarted_completes_the_build() {
     let srpm = rpms::slow_srpm("greet", "6.0", "1", 5);
     let srpm = srpm.to_str().expect("utf-8");
     for backend in koji_core::testing::backends() {
-        let h = &Hub::start(backend);
+        // the hub's own builder makes the repo (repo tasks need the
+        // content store) and is then disabled: the build is k1's
+        let h = &start(backend);
         setup(h);
+        ok(h, &["disable-host", "builder1"]);
         add_host(h, "k1");
         let dir = tempfile::tempdir().expect("tmp");
         let k1 = spawn_kojid(h, "k1", dir.path(), 1, &[]);
@@ -1078,7 +1318,7 @@ fn a_mock_buildroot_builds_with_upstreams_config() {
     let arch = machine_arch();
     for backend in koji_core::testing::backends() {
         let h = &Hub::start(backend);
-        setup(h);
+        setup_tags(h);
         ok(
             h,
             &[

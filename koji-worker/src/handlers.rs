@@ -306,11 +306,12 @@ fn read_header(path: &Path) -> Result<Map<String, Json>> {
         .map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
-/// The repo a build uses (upstream's `BuildTask.getRepo`): the one given
-/// (`repo_id`, READY or EXPIRED), one with `wait_builds` in it or current
-/// as of now (`wait_repo`), waited for in a `waitrepo` subtask; otherwise
-/// the build tag's current repo, if it has one.
-async fn build_repo(ctx: &TaskCtx, opts: &Map<String, Json>, target: &Json) -> Result<Option<i64>> {
+/// The repo a build uses (upstream's `BuildTask`): the one given
+/// (`repo_id`, READY or EXPIRED), else one of the build tag that has the
+/// `wait_builds` and, with `wait_repo`, is current as of now, waited for
+/// in a `waitrepo` subtask when there is none yet
+/// ([`repos::repo_for_build`]).
+async fn build_repo(ctx: &TaskCtx, opts: &Map<String, Json>, target: &Json) -> Result<i64> {
     if let Some(r) = opts.get("repo_id").filter(|v| !v.is_null()) {
         let info = ctx.hub.call("repoInfo", vec![r.clone()]).await?;
         if info.is_null() {
@@ -338,44 +339,24 @@ async fn build_repo(ctx: &TaskCtx, opts: &Map<String, Json>, target: &Json) -> R
                 ),
             ));
         }
-        return Ok(info["id"].as_i64());
+        return info["id"]
+            .as_i64()
+            .ok_or_else(|| fail(BUILD_ERROR, format!("No such repo: {r}")));
     }
     let nvrs: Vec<Json> = match opts.get("wait_builds") {
         Some(Json::Array(a)) => a.clone(),
         _ => vec![],
     };
-    if !nvrs.is_empty() || truthy(opts.get("wait_repo")) {
-        let min_event = if truthy(opts.get("wait_repo")) {
-            ctx.hub
-                .call("tagLastChangeEvent", vec![target["build_tag"].clone()])
-                .await?
-        } else {
-            Json::Null
-        };
-        let t = ctx
-            .subtask(
-                "waitrepo",
-                vec![
-                    target["build_tag_name"].clone(),
-                    Json::Null,
-                    if nvrs.is_empty() {
-                        Json::Null
-                    } else {
-                        Json::Array(nvrs)
-                    },
-                    min_event,
-                ],
-                json!({}),
-            )
-            .await?;
-        let res = ctx.wait_all(&[t], true).await?;
-        return Ok(res.first().and_then(|(_, r)| r["id"].as_i64()));
-    }
-    Ok(ctx
-        .hub
-        .call("getRepo", vec![target["build_tag"].clone()])
-        .await?["id"]
-        .as_i64())
+    let repo = repos::repo_for_build(
+        ctx,
+        &target["build_tag"],
+        &nvrs,
+        truthy(opts.get("wait_repo")),
+    )
+    .await?;
+    repo["id"]
+        .as_i64()
+        .ok_or_else(|| fail(BUILD_ERROR, format!("no repo id in {repo}")))
 }
 
 /// Whether an uploaded SRPM is made again first: the build tag's
@@ -814,9 +795,8 @@ fn files_with(dir: &Path, suffix: &str) -> Vec<PathBuf> {
 
 /// `buildArch(pkg, root, arch, keep_srpm, opts=None)`: rebuilds the SRPM
 /// for one arch in a buildroot made from the build tag's repo
-/// (`opts["repo_id"]`, else the tag's current repo; with no repo at all,
-/// the builder's own system alone); answers `{rpms, srpms, logs,
-/// brootid}`.
+/// (`opts["repo_id"]`, required as upstream); answers `{rpms, srpms,
+/// logs, brootid}`.
 async fn build_arch(
     ctx: &TaskCtx,
     pkg: &Json,
@@ -825,6 +805,7 @@ async fn build_arch(
     keep_srpm: bool,
     opts: &Json,
 ) -> Result<Json> {
+    let repo_id = Some(required_repo_id(opts)?);
     let pkg = koji_core::util::py_str(pkg);
     let arch = koji_core::util::py_str(arch);
     let srpm = ctx.work_file(&pkg).await?;
@@ -838,10 +819,6 @@ async fn build_arch(
     let mut broot: Option<Box<dyn broot::Buildroot>> = None;
     let out = async {
         note(&paths.state, "State Changed: init");
-        let repo_id = match opts.get("repo_id").and_then(Json::as_i64) {
-            Some(r) => Some(r),
-            None => ctx.hub.call("getRepo", vec![tag["id"].clone()]).await?["id"].as_i64(),
-        };
         let br = broot.insert(
             broot::make(
                 ctx,
@@ -957,8 +934,7 @@ fn buildroot_log_names(ctx: &TaskCtx) -> Vec<Json> {
 
 /// The buildroot an SRPM is made in (upstream's: the build tag as of the
 /// repo's event, the `srpm-build` group, a noarch root on an arch of the
-/// tag's). Without a repo (`opts["repo_id"]` empty) the sandbox uses this
-/// builder's own packages; mock needs one.
+/// tag's), from the repo of `opts["repo_id"]` (required as upstream).
 async fn srpm_root(
     ctx: &TaskCtx,
     build_tag: &Json,
@@ -966,15 +942,12 @@ async fn srpm_root(
     setup_dns: bool,
     logs: &broot::BuildLogs,
 ) -> Result<Box<dyn broot::Buildroot>> {
-    let repo_id = opts.get("repo_id").and_then(Json::as_i64);
-    let mut kws = json!({"strict": true});
-    if let Some(r) = repo_id {
-        let rinfo = ctx
-            .hub
-            .call("repoInfo", vec![json!(r), kw(json!({"strict": true}))])
-            .await?;
-        kws["event"] = rinfo["create_event"].clone();
-    }
+    let r = required_repo_id(opts)?;
+    let rinfo = ctx
+        .hub
+        .call("repoInfo", vec![json!(r), kw(json!({"strict": true}))])
+        .await?;
+    let kws = json!({"strict": true, "event": rinfo["create_event"]});
     let tag = ctx
         .hub
         .call("getTag", vec![build_tag.clone(), kw(kws)])
@@ -983,12 +956,21 @@ async fn srpm_root(
     broot::make(
         ctx,
         &tag,
-        repo_id,
+        Some(r),
         "noarch",
         broot::RootSpec::srpm(setup_dns),
         logs,
     )
     .await
+}
+
+/// `opts["repo_id"]` of the tasks that work in a buildroot: upstream's
+/// `buildArch`, `rebuildSRPM` and `buildSRPMFromSCM` refuse to run without.
+fn required_repo_id(opts: &Json) -> Result<i64> {
+    opts.get("repo_id")
+        .and_then(Json::as_i64)
+        .filter(|r| *r != 0)
+        .ok_or_else(|| fail(BUILD_ERROR, "A repo id must be provided"))
 }
 
 /// Upstream's `spec_sanity_checks`: a spec may not set the packager,

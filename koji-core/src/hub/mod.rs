@@ -135,6 +135,7 @@ struct Inner {
     config: HubConfig,
     results: cache::ResultCache,
     task_events: TaskEvents,
+    repo_wakeup: tokio::sync::Notify,
 }
 
 /// Tells builders waiting on this hub that tasks changed (assigned,
@@ -185,6 +186,7 @@ impl Hub {
                 config,
                 results: Default::default(),
                 task_events: Default::default(),
+                repo_wakeup: Default::default(),
             }),
         }
     }
@@ -208,6 +210,13 @@ impl Hub {
     /// Task changes, for builders waiting on assignments.
     pub fn task_events(&self) -> &TaskEvents {
         &self.inner.task_events
+    }
+
+    /// Wakes the repo upkeep loop early: a new repo request is waiting
+    /// for its task (a build waiting for a repo should not wait a whole
+    /// `RepoRegenInterval` more).
+    pub fn repo_wakeup(&self) -> &tokio::sync::Notify {
+        &self.inner.repo_wakeup
     }
 
     pub fn scheduler(&self) -> scheduler::Scheduler<'_> {

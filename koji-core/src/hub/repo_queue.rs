@@ -291,6 +291,9 @@ impl Repos<'_> {
         )
         .await?;
         tx.commit().await?;
+        if !out["request"].is_null() && out["duplicate"] != Json::Bool(true) {
+            hub.repo_wakeup().notify_one();
+        }
         Ok(out)
     }
 

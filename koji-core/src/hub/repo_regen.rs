@@ -390,6 +390,7 @@ impl Hub {
             tokio::select! {
                 _ = &mut stop => return,
                 _ = tokio::time::sleep(every) => {}
+                _ = self.repo_wakeup().notified() => {}
             }
         }
     }

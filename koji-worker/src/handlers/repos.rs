@@ -525,6 +525,83 @@ async fn legacy_min_event(
     }
 }
 
+/// The repo a task builds against when none was given (upstream's
+/// `BaseTaskHandler.getRepo` with its `RepoWatcher`): the builds of `nvrs`
+/// must be tagged, then the hub is asked for a repo of `tag`
+/// (`repo.request`, which answers a current one at once); one as new as
+/// the tag's last change when `wait` (upstream's `wait_repo`). A repo that
+/// is there and has the builds is used; otherwise a `waitrepo` subtask
+/// waits for one, so the wait shows in the task tree. Never the builder's
+/// own system: a build always has a repo.
+pub(super) async fn repo_for_build(
+    ctx: &TaskCtx,
+    tag: &Json,
+    nvrs: &[Json],
+    wait: bool,
+) -> Result<Json> {
+    let taginfo = ctx
+        .hub
+        .call("getTag", vec![tag.clone(), kw(json!({"strict": true}))])
+        .await?;
+    let tag_id = taginfo["id"].clone();
+    let mut builds = vec![];
+    for n in nvrs {
+        let s = n.as_str().unwrap_or_default();
+        builds.push(split_nvr(s).ok_or_else(|| fail(GENERIC, format!("invalid format: {s}")))?);
+    }
+    let mut min_event = if wait {
+        ctx.hub
+            .call("tagLastChangeEvent", vec![tag_id.clone()])
+            .await?
+    } else {
+        Json::Null
+    };
+    // no point in asking for a repo while the builds are not even tagged
+    if builds.is_empty() || builds_present(ctx, &tag_id, &builds, &Json::Null).await? {
+        let check = ctx
+            .hub
+            .call(
+                "repo.request",
+                vec![tag_id.clone(), kw(json!({"min_event": min_event}))],
+            )
+            .await?;
+        let repo = &check["repo"];
+        if !repo.is_null() {
+            let new_enough = match (min_event.as_i64(), repo["create_event"].as_i64()) {
+                (Some(min), Some(ev)) => ev >= min,
+                _ => true,
+            };
+            if repo["tag_id"] == tag_id
+                && new_enough
+                && builds_present(ctx, &tag_id, &builds, &repo["create_event"]).await?
+            {
+                return Ok(repo.clone());
+            }
+        } else if min_event.is_null() {
+            // wait for what the hub's request asks
+            min_event = check["request"]["min_event"].clone();
+        }
+    }
+    let t = ctx
+        .subtask(
+            "waitrepo",
+            vec![
+                taginfo["name"].clone(),
+                Json::Null,
+                Json::Array(nvrs.to_vec()),
+                min_event,
+            ],
+            json!({"label": "waitrepo"}),
+        )
+        .await?;
+    let res = ctx.wait_all(&[t], true).await?;
+    res.into_iter()
+        .next()
+        .map(|(_, r)| r)
+        .filter(|r| r["id"].is_i64())
+        .ok_or_else(|| fail(GENERIC, format!("waitrepo task {t} answered no repo")))
+}
+
 /// `name-version-release` split from the right.
 fn split_nvr(nvr: &str) -> Option<(String, String, String)> {
     let mut it = nvr.rsplitn(3, '-');

@@ -240,6 +240,59 @@ fn an_upstream_style_builder_runs_a_task() {
             ],
         );
         assert_eq!(files.trim(), "[\n  \"build.log\"\n]", "[{}]", h.label());
+        // with stat and all_volumes, as upstream's answer is shaped
+        let call = |args: &[&str]| -> serde_json::Value {
+            let mut full = vec!["call", "--json-output"];
+            full.extend_from_slice(args);
+            serde_json::from_str(&ok(h, &full)).expect("json")
+        };
+        let child_s = child.to_string();
+        let stat = call(&["listTaskOutput", &child_s, "stat=True"]);
+        assert_eq!(
+            stat["build.log"]["st_size"],
+            "1500",
+            "[{}] {stat}",
+            h.label()
+        );
+        assert!(stat["build.log"]["st_mtime"].is_number(), "{stat}");
+        let vols = call(&["listTaskOutput", &child_s, "all_volumes=True"]);
+        assert_eq!(vols, serde_json::json!({"build.log": ["DEFAULT"]}));
+        let both = call(&["listTaskOutput", &child_s, "stat=True", "all_volumes=True"]);
+        assert_eq!(
+            both["build.log"]["DEFAULT"]["st_size"],
+            "1500",
+            "[{}] {both}",
+            h.label()
+        );
+        // a piece of the log: bytes 15..29 (the hub answers base64 text,
+        // which upstream's library decodes into bytes)
+        let piece = ok(
+            h,
+            &[
+                "call",
+                "downloadTaskOutput",
+                &child_s,
+                "build.log",
+                "offset=15",
+                "size=14",
+            ],
+        );
+        assert_eq!(piece, "b'building hello'\n", "[{}]", h.label());
+        // watch-task on finished tasks shows how they ended
+        let out = h.koji(&["watch-task", &child_s]);
+        assert!(
+            out.code == 0 && out.stdout.contains(&format!("{child} buildArch (")),
+            "[{}] {out:?}",
+            h.label()
+        );
+        assert!(out.stdout.contains("completed successfully"), "{out:?}");
+        let out = h.koji(&["watch-task", &top.to_string()]);
+        assert!(
+            out.code != 0 && out.stdout.contains(&format!("{top} build (")),
+            "[{}] {out:?}",
+            h.label()
+        );
+        assert!(out.stdout.contains(" failed"), "{out:?}");
         // the log through the client's own download path
         let dir = tempfile::tempdir().expect("tmp");
         let out = h.koji_in(dir.path(), &["download-logs", &child.to_string()]);

@@ -39,6 +39,15 @@ struct Opts {
     /// yum_proxy, mock_bootstrap_image) or none.
     #[arg(long)]
     buildroot: Option<String>,
+    /// SCM URLs builds may come from (kojid.conf `allowed_scms`:
+    /// `host:repository[:use_common[:source_cmd]]`, space-separated,
+    /// `!` to deny).
+    #[arg(long)]
+    allowed_scms: Option<String>,
+    /// Seconds a build command (rpmbuild, mock, createrepo_c) may run
+    /// (kojid.conf `rpmbuild_timeout`, default a day).
+    #[arg(long)]
+    rpmbuild_timeout: Option<u64>,
     /// Log level (error, warn, info, debug).
     #[arg(long)]
     log_level: Option<String>,
@@ -90,6 +99,12 @@ fn config(o: &Opts) -> Result<Config> {
     }
     if let Some(v) = &o.buildroot {
         c.set("buildroot", v)?;
+    }
+    if let Some(v) = &o.allowed_scms {
+        c.allowed_scms = v.clone();
+    }
+    if let Some(v) = o.rpmbuild_timeout {
+        c.rpmbuild_timeout = v;
     }
     if let Some(v) = &o.log_level {
         c.log_level = Some(v.clone());
@@ -159,5 +174,44 @@ async fn run(o: Opts, registry: TaskRegistry) -> Result<()> {
                 .exec();
             Err(anyhow::anyhow!("cannot restart kojid: {err}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_option_is_also_a_flag() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conf = dir.path().join("kojid.conf");
+        std::fs::write(
+            &conf,
+            "[kojid]\nserver = http://from-file/kojihub\nrpmbuild_timeout = 60\n\
+             allowed_scms = file.example:/x/*\nbuildroot = none\n",
+        )
+        .expect("write");
+        let o = Opts::try_parse_from([
+            "kojid",
+            "--config",
+            conf.to_str().expect("utf-8"),
+            "--allowed-scms",
+            "git.example.com:/rpms/*:no:fedpkg,sources",
+            "--rpmbuild-timeout",
+            "7200",
+            "--log-level",
+            "debug",
+            "--maxjobs",
+            "3",
+        ])
+        .expect("flags parse");
+        let c = config(&o).expect("config");
+        // flags win over the file; what no flag names comes from the file
+        assert_eq!(c.server, "http://from-file/kojihub");
+        assert_eq!(c.allowed_scms, "git.example.com:/rpms/*:no:fedpkg,sources");
+        assert_eq!(c.rpmbuild_timeout, 7200);
+        assert_eq!(c.log_level.as_deref(), Some("debug"));
+        assert_eq!(c.maxjobs, 3);
+        assert_eq!(c.backend, Backend::None);
     }
 }

@@ -1068,6 +1068,152 @@ async fn volumes_and_moving_builds() -> Result<()> {
     Ok(())
 }
 
+/// applyVolumePolicy: an admin call moving a build to the volume the
+/// `volume` policy picks; a policy that picks nothing usable leaves the
+/// build alone, or with `strict` fails.
+#[tokio::test]
+async fn apply_volume_policy_moves_builds() -> Result<()> {
+    use std::sync::Arc;
+    for backend in koji_core::testing::backends() {
+        let mut policies = koji_core::policy::Policies::default();
+        policies
+            .set(
+                "volume",
+                "package vp-fast :: fast\n\
+                 package vp-home :: DEFAULT\n\
+                 package vp-gone :: nosuchvol\n\
+                 package vp-err && compare build > 1 :: fast\n",
+            )
+            .map_err(|e| koji_core::Error::Generic(e.to_string()))?;
+        let policies = Arc::new(policies);
+        let th = TestHub::new_with(backend, |c| c.policies = policies.clone()).await?;
+        let l = th.label();
+        let admin = th.admin().await?;
+        let bob = th.user("bob", "pw", &[]).await?;
+        let top = topdir(&th);
+        std::fs::create_dir_all(top.join("vol/fast"))?;
+        th.call(&admin, "addVolume", json!(["fast"])).await?;
+        let volume = |b: i64| {
+            let th = &th;
+            let admin = &admin;
+            async move {
+                Ok::<_, koji_core::Error>(
+                    th.call(admin, "getBuild", json!([b])).await?["volume_name"].clone(),
+                )
+            }
+        };
+
+        // the policy sends vp-fast to `fast`
+        let b = empty_build(&th, &admin, json!(["vp-fast", "1", "1", null])).await?;
+        let olddir = top.join("packages/vp-fast/1/1");
+        write_file(&olddir.join("noarch/vp-fast-1-1.noarch.rpm"), "rpm");
+        let e = th
+            .call(&bob, "applyVolumePolicy", json!([b]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.fault_code(), 1004, "{l}: admin only");
+        assert_eq!(volume(b).await?, json!("DEFAULT"), "{l}");
+        assert_eq!(
+            th.call(&admin, "applyVolumePolicy", json!([b])).await?,
+            Json::Null,
+            "{l}"
+        );
+        assert_eq!(volume(b).await?, json!("fast"), "{l}");
+        let newdir = top.join("vol/fast/packages/vp-fast/1/1");
+        assert_eq!(
+            std::fs::read_to_string(newdir.join("noarch/vp-fast-1-1.noarch.rpm"))?,
+            "rpm",
+            "{l}"
+        );
+        assert_eq!(
+            std::fs::read_link(&olddir)?,
+            PathBuf::from("../../../vol/fast/packages/vp-fast/1/1"),
+            "{l}: a link stays on the default volume"
+        );
+        // already there: nothing to do, strict or not
+        for strict in [false, true] {
+            assert_eq!(
+                th.call(&admin, "applyVolumePolicy", json!(["vp-fast-1-1", strict]))
+                    .await?,
+                Json::Null,
+                "{l}"
+            );
+        }
+        assert_eq!(volume(b).await?, json!("fast"), "{l}");
+
+        // and brings vp-home back to DEFAULT
+        let h = empty_build(&th, &admin, json!(["vp-home", "1", "1", null])).await?;
+        write_file(&top.join("packages/vp-home/1/1/x"), "x");
+        th.call(&admin, "changeBuildVolume", json!([h, "fast"]))
+            .await?;
+        assert_eq!(volume(h).await?, json!("fast"), "{l}");
+        th.call(&admin, "applyVolumePolicy", json!([h])).await?;
+        assert_eq!(volume(h).await?, json!("DEFAULT"), "{l}");
+        assert!(
+            !std::fs::symlink_metadata(top.join("packages/vp-home/1/1"))?
+                .file_type()
+                .is_symlink(),
+            "{l}"
+        );
+        assert!(!top.join("vol/fast/packages/vp-home/1/1").exists(), "{l}");
+
+        // no usable answer: left alone, or with strict a GenericError
+        let cases = [
+            ("vp-other", "No volume policy match".to_string()),
+            (
+                "vp-gone",
+                "Policy returned no such volume: nosuchvol".into(),
+            ),
+            (
+                "vp-err",
+                "'>' not supported between instances of 'dict' and 'int'".into(),
+            ),
+        ];
+        for (name, msg) in cases {
+            let id = empty_build(&th, &admin, json!([name, "1", "1", null])).await?;
+            write_file(&top.join(format!("packages/{name}/1/1/x")), "x");
+            assert_eq!(
+                th.call(&admin, "applyVolumePolicy", json!([id])).await?,
+                Json::Null,
+                "{l}: {name}"
+            );
+            assert_eq!(
+                th.call(&admin, "applyVolumePolicy", json!([id, false]))
+                    .await?,
+                Json::Null,
+                "{l}: {name}"
+            );
+            let e = th
+                .call(&admin, "applyVolumePolicy", json!([id, true]))
+                .await
+                .unwrap_err();
+            assert_eq!((e.fault_code(), e.to_string()), (1000, msg), "{l}: {name}");
+            assert_eq!(volume(id).await?, json!("DEFAULT"), "{l}: {name}");
+        }
+
+        // a build the policy would move but cannot be: the move's refusal
+        let c = empty_build(&th, &admin, json!(["vp-fast", "1", "2", null])).await?;
+        let e = th
+            .call(&admin, "applyVolumePolicy", json!([c]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "Build directory missing: {}",
+                top.join("packages/vp-fast/1/2").display()
+            ),
+            "{l}"
+        );
+        let e = th
+            .call(&admin, "applyVolumePolicy", json!(["nope-1-1"]))
+            .await
+            .unwrap_err();
+        assert_eq!(e.fault_code(), 1000, "{l}");
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // draft promotion
 // ---------------------------------------------------------------------------

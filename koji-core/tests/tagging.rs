@@ -539,7 +539,8 @@ async fn inheritance_and_latest() -> Result<()> {
             Some(6),
             "{l}"
         );
-        // types: none of these builds has one
+        // types: none of these builds has one (list_tagged_type_and_draft_filters
+        // has builds that do)
         assert_eq!(
             th.call(
                 &admin,
@@ -635,6 +636,307 @@ async fn inheritance_and_latest() -> Result<()> {
                     .await?
             ),
             pairs(&[("a-1-1", "base")]),
+            "{l}"
+        );
+    }
+    Ok(())
+}
+
+/// The id of a build type, by name.
+async fn btype_id(th: &TestHub, name: &str) -> Result<i64> {
+    use koji_core::db::RowExt;
+    koji_core::db::fetch_one(
+        th.hub.db().conn(),
+        "SELECT id FROM btype WHERE name = ?",
+        params![name],
+    )
+    .await?
+    .int("id")
+}
+
+/// The sorted NVRs of an answer.
+fn sorted_nvrs(list: &Json) -> Vec<String> {
+    let mut v: Vec<String> = nvrs(list).into_iter().map(|(n, _)| n).collect();
+    v.sort();
+    v
+}
+
+/// listTagged's `draft` and `type` filters over builds that have a draft
+/// flag or a type: a draft, a maven build, an image build and a build with
+/// an `rpm` type row, beside a plain build.
+#[tokio::test]
+async fn list_tagged_type_and_draft_filters() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        tag(&th, &admin, "tt").await?;
+        for p in ["plain", "drafty", "jar", "img", "bin"] {
+            list_pkg(&th, &admin, "tt", p).await?;
+        }
+        for nvr in ["plain-1-1", "jar-1.0-1", "img-1-1", "bin-1-1"] {
+            build(&th, &admin, nvr).await?;
+            tag_build(&th, &admin, "tt", nvr).await?;
+        }
+        let d = int(&th
+            .call(
+                &admin,
+                "createEmptyBuild",
+                json!(["drafty", "1", "1", null, null, true]),
+            )
+            .await?)?;
+        let draft_nvr = format!("drafty-1-1,draft_{d}");
+        th.call(&admin, "tagBuildBypass", json!(["tt", d])).await?;
+        let id_of = |nvr: &'static str| {
+            let th = &th;
+            let admin = &admin;
+            async move { int(&th.call(admin, "getBuild", json!([nvr])).await?["id"]) }
+        };
+        let jar = id_of("jar-1.0-1").await?;
+        let img = id_of("img-1-1").await?;
+        let bin = id_of("bin-1-1").await?;
+        let db = th.hub.db().conn();
+        exec(
+            db,
+            "INSERT INTO maven_builds (build_id, group_id, artifact_id, version) \
+             VALUES (?, 'org.example', 'jar', '1.0')",
+            params![jar],
+        )
+        .await?;
+        exec(
+            db,
+            "INSERT INTO image_builds (build_id) VALUES (?)",
+            params![img],
+        )
+        .await?;
+        for (b, t) in [(jar, "maven"), (img, "image"), (bin, "rpm")] {
+            exec(
+                db,
+                "INSERT INTO build_types (build_id, btype_id) VALUES (?, ?)",
+                params![b, btype_id(&th, t).await?],
+            )
+            .await?;
+        }
+        let listed = |opts: Json| {
+            let th = &th;
+            let admin = &admin;
+            async move { th.call(admin, "listTagged", json!(["tt", kw(opts)])).await }
+        };
+
+        // draft: True only the draft, False all but it, None everything
+        let got = listed(json!({"draft": true})).await?;
+        assert_eq!(sorted_nvrs(&got), vec![draft_nvr.clone()], "{l}");
+        assert_eq!(got[0]["draft"], json!(true), "{l}");
+        assert_eq!(got[0]["release"], json!(format!("1,draft_{d}")), "{l}");
+        assert_eq!(
+            sorted_nvrs(&listed(json!({"draft": false})).await?),
+            vec!["bin-1-1", "img-1-1", "jar-1.0-1", "plain-1-1"],
+            "{l}"
+        );
+        let mut all = vec![
+            "bin-1-1".to_string(),
+            draft_nvr.clone(),
+            "img-1-1".into(),
+            "jar-1.0-1".into(),
+            "plain-1-1".into(),
+        ];
+        all.sort();
+        assert_eq!(
+            sorted_nvrs(&listed(json!({"draft": null})).await?),
+            all,
+            "{l}"
+        );
+        assert_eq!(sorted_nvrs(&listed(json!({})).await?), all, "{l}");
+        assert_eq!(
+            sorted_nvrs(
+                &th.call(
+                    &admin,
+                    "getLatestBuilds",
+                    json!(["tt", kw(json!({"draft": true}))])
+                )
+                .await?
+            ),
+            vec![draft_nvr.clone()],
+            "{l}"
+        );
+
+        // type: maven (with its maven fields), image, and a btype by name
+        let got = listed(json!({"type": "maven"})).await?;
+        assert_eq!(sorted_nvrs(&got), vec!["jar-1.0-1"], "{l}");
+        assert_eq!(
+            (
+                got[0]["maven_group_id"].clone(),
+                got[0]["maven_artifact_id"].clone(),
+                got[0]["maven_version"].clone()
+            ),
+            (json!("org.example"), json!("jar"), json!("1.0")),
+            "{l}"
+        );
+        assert_eq!(
+            sorted_nvrs(&listed(json!({"type": "image"})).await?),
+            vec!["img-1-1"],
+            "{l}"
+        );
+        assert_eq!(
+            sorted_nvrs(&listed(json!({"type": "rpm"})).await?),
+            vec!["bin-1-1"],
+            "{l}"
+        );
+        assert_eq!(listed(json!({"type": "win"})).await?, json!([]), "{l}");
+        // both filters at once
+        assert_eq!(
+            listed(json!({"type": "maven", "draft": true})).await?,
+            json!([]),
+            "{l}"
+        );
+        assert_eq!(
+            sorted_nvrs(&listed(json!({"type": "maven", "draft": false})).await?),
+            vec!["jar-1.0-1"],
+            "{l}"
+        );
+        assert_eq!(
+            sorted_nvrs(
+                &th.call(
+                    &admin,
+                    "getLatestBuilds",
+                    json!(["tt", kw(json!({"type": "maven"}))])
+                )
+                .await?
+            ),
+            vec!["jar-1.0-1"],
+            "{l}"
+        );
+    }
+    Ok(())
+}
+
+/// moveAllBuilds makes no tagging itself: one `dependantTask` per build of
+/// the package in tag1, oldest tagging first, each waiting on the one
+/// before and carrying a `tagBuild` request (priority 15); answers their
+/// ids.
+#[tokio::test]
+async fn move_all_builds_makes_a_chain_of_tasks() -> Result<()> {
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let alice = th.user("alice", "pw", &[]).await?;
+        let alice_id = int(&th.call(&alice, "getLoggedInUser", json!([])).await?["id"])?;
+        let src = tag(&th, &admin, "src").await?;
+        let dst = tag(&th, &admin, "dst").await?;
+        let other = tag(&th, &admin, "other").await?;
+        for t in ["src", "dst"] {
+            list_pkg(&th, &admin, t, "mv").await?;
+        }
+        list_pkg(&th, &admin, "src", "zz").await?;
+        // tagged in this order, which is not the NVR order
+        let mut want = vec![];
+        for nvr in ["mv-1-1", "mv-2-1", "mv-1-2"] {
+            want.push(build(&th, &admin, nvr).await?);
+            tag_build(&th, &admin, "src", nvr).await?;
+        }
+        build(&th, &admin, "zz-1-1").await?;
+        tag_build(&th, &admin, "src", "zz-1-1").await?;
+
+        let got = th
+            .call(&alice, "moveAllBuilds", json!(["src", "dst", "mv"]))
+            .await?;
+        let tasks: Vec<i64> = got
+            .as_array()
+            .map(|a| a.iter().filter_map(Json::as_i64).collect())
+            .unwrap_or_default();
+        assert_eq!(tasks.len(), 3, "{l}: {got}");
+        let mut wait_on: Vec<i64> = vec![];
+        for (t, b) in tasks.iter().zip(&want) {
+            let info = th.call(&alice, "getTaskInfo", json!([t, true])).await?;
+            assert_eq!(
+                (
+                    info["method"].clone(),
+                    info["state"].clone(),
+                    info["owner"].clone(),
+                    info["parent"].clone(),
+                    info["priority"].clone(),
+                ),
+                (
+                    json!("dependantTask"),
+                    json!(0),
+                    json!(alice_id),
+                    Json::Null,
+                    json!(20)
+                ),
+                "{l}: task {t}"
+            );
+            assert_eq!(
+                info["request"],
+                json!([wait_on, [["tagBuild", [dst, b, false, src], {"priority": 15}]]]),
+                "{l}: task {t}"
+            );
+            wait_on = vec![*t];
+        }
+        // the builds stay where they are until a builder runs the tasks
+        assert_eq!(
+            th.call(&admin, "listTagged", json!(["dst"])).await?,
+            json!([]),
+            "{l}"
+        );
+        assert_eq!(
+            sorted_nvrs(&th.call(&admin, "listTagged", json!(["src"])).await?),
+            vec!["mv-1-1", "mv-1-2", "mv-2-1", "zz-1-1"],
+            "{l}"
+        );
+        assert_eq!(
+            th.call(&admin, "listTasks", json!([{"method": "tagBuild"}]))
+                .await?,
+            json!([]),
+            "{l}: the tagBuild tasks come later, as subtasks"
+        );
+        assert_eq!(
+            th.call(&admin, "listTasks", json!([{"method": "dependantTask"}]))
+                .await?
+                .as_array()
+                .map(Vec::len),
+            Some(3),
+            "{l}"
+        );
+
+        // no builds of the package in tag1: no tasks
+        assert_eq!(
+            th.call(&alice, "moveAllBuilds", json!(["dst", "src", "mv"]))
+                .await?,
+            json!([]),
+            "{l}"
+        );
+        // the package must be listed in tag2, unless an admin forces it
+        assert_eq!(
+            fault(&th, &alice, "moveAllBuilds", json!(["src", "other", "mv"])).await,
+            (1003, "Package mv not in list for tag other".into()),
+            "{l}"
+        );
+        assert_eq!(
+            fault(
+                &th,
+                &alice,
+                "moveAllBuilds",
+                json!(["src", "other", "mv", true])
+            )
+            .await,
+            (1003, "Package mv not in list for tag other".into()),
+            "{l}: force is for admins"
+        );
+        let got = th
+            .call(&admin, "moveAllBuilds", json!(["src", other, "mv", true]))
+            .await?;
+        assert_eq!(got.as_array().map(Vec::len), Some(3), "{l}");
+        assert_eq!(
+            th.call(&admin, "checkTagPackage", json!(["other", "mv"]))
+                .await?,
+            json!(true),
+            "{l}"
+        );
+        let last = th
+            .call(&admin, "getTaskInfo", json!([got[2].clone(), true]))
+            .await?;
+        assert_eq!(
+            last["request"],
+            json!([[got[1].clone()], [["tagBuild", [other, want[2], true, src], {"priority": 15}]]]),
             "{l}"
         );
     }

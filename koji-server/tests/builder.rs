@@ -351,6 +351,47 @@ fn a_build_waits_for_a_repo_of_its_build_tag() {
             "[{}] {out:?}",
             h.label()
         );
+
+        // --wait-repo after the build tag changed: a repo at least as new
+        // as the change; --skip-tag: built and imported, not tagged
+        ok(h, &["edit-tag", "f40-build", "-x", "changed=1"]);
+        let changed = json(h, &["tagLastChangeEvent", "f40-build"])
+            .as_i64()
+            .expect("event");
+        let again = rpms::self_contained_srpm("greet", "1.1", "2", false);
+        let out = h.koji(&[
+            "build",
+            "--wait",
+            "--noprogress",
+            "--wait-repo",
+            "--skip-tag",
+            "f40-candidate",
+            again.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.code, 0, "[{}] {out:?}", h.label());
+        let b = json(h, &["getBuild", "greet-1.1-2"]);
+        assert_eq!(b["state"], 1, "[{}] {b}", h.label());
+        let kids = json(h, &["getTaskChildren", &b["task_id"].to_string()]);
+        let kids = kids.as_array().expect("children");
+        assert!(
+            !kids.iter().any(|k| k["method"] == "tagBuild"),
+            "[{}] skip_tag: no tagBuild {kids:?}",
+            h.label()
+        );
+        let arch_kid = kids
+            .iter()
+            .find(|k| k["method"] == "buildArch")
+            .expect("buildArch");
+        let req = json(h, &["getTaskRequest", &arch_kid["id"].to_string()]);
+        let used = req.as_array().and_then(|a| a.last()).expect("opts")["repo_id"].clone();
+        let used = json(h, &["repoInfo", &used.to_string()]);
+        assert!(
+            used["create_event"].as_i64().is_some_and(|e| e >= changed),
+            "[{}] repo {used} older than the change {changed}",
+            h.label()
+        );
+        let tagged = ok(h, &["list-tagged", "--quiet", "f40", "greet"]);
+        assert!(!tagged.contains("greet-1.1-2"), "[{}] {tagged}", h.label());
     }
 }
 

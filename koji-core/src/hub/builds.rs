@@ -2104,7 +2104,7 @@ impl Builds<'_> {
             made_link = ensure_volume_symlink(&pathinfo, &new)?;
             std::os::unix::fs::symlink(&link, &oldpath)?;
             // the release changed: the volume policy may want it elsewhere
-            match self.volume_policy_in(&*tx, caller, &new).await? {
+            match self.volume_policy_in(&*tx, caller, &new, false).await? {
                 Some(vol) if vol.id != new.volume_id => {
                     set_build_volume_in(&mut tx, &pathinfo, &new, &vol, true, user_id).await
                 }
@@ -2141,14 +2141,50 @@ impl Builds<'_> {
         Ok(new)
     }
 
-    /// Upstream's `check_volume_policy(data, strict=False)` for a build:
-    /// the volume the `volume` policy picks, or None (a failing policy or
-    /// an unknown volume is logged and ignored).
+    /// `applyVolumePolicy(build, strict=False)` (admin): moves the build
+    /// to the volume the `volume` policy picks, as `changeBuildVolume`
+    /// does. Without a usable answer the build stays where it is, or with
+    /// `strict` the call fails.
+    pub async fn apply_volume_policy(
+        &self,
+        caller: &Caller,
+        info: &Json,
+        strict: bool,
+    ) -> Result<()> {
+        caller.assert_perm("admin")?;
+        let user_id = caller.user_id()?;
+        let pathinfo = self.0.pathinfo();
+        let mut tx = self.0.db().begin().await?;
+        let b = get_build_in(&*tx, info, true)
+            .await?
+            .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
+        let Some(vol) = self.volume_policy_in(&*tx, caller, &b, strict).await? else {
+            return Ok(());
+        };
+        if vol.id == b.volume_id {
+            return Ok(());
+        }
+        let Some(mv) = set_build_volume_in(&mut tx, &pathinfo, &b, &vol, true, user_id).await?
+        else {
+            return Ok(());
+        };
+        if let Err(e) = tx.commit().await {
+            mv.undo();
+            return Err(e);
+        }
+        mv.finish(&pathinfo)
+    }
+
+    /// Upstream's `check_volume_policy(data, strict)` for a build: the
+    /// volume the `volume` policy picks, or None when it picks nothing
+    /// usable (a failing policy or an unknown volume is logged and
+    /// ignored; with `strict` each is an error).
     async fn volume_policy_in<C: ConnectionTrait + Sync>(
         &self,
         c: &C,
         caller: &Caller,
         b: &BuildInfo,
+        strict: bool,
     ) -> Result<Option<VolumeInfo>> {
         // TODO(issue 4): upstream adds the build task's policy data
         // (policy_data_from_task) when the build has a task.
@@ -2158,18 +2194,29 @@ impl Builds<'_> {
             Ok(a) => a,
             Err(e) => {
                 tracing::error!(error = %e, "Volume policy error");
+                if strict {
+                    return Err(e);
+                }
                 None
             }
         };
-        let Some(name) = action else {
-            tracing::warn!("No volume policy match");
-            return Ok(None);
-        };
-        let vol = lookup_volume_in(c, &Json::from(name.clone()), false).await?;
-        if vol.is_none() {
+        if let Some(name) = action {
+            let vol = lookup_volume_in(c, &Json::from(name.clone()), false).await?;
+            if vol.is_some() {
+                return Ok(vol);
+            }
+            if strict {
+                return Err(Error::Generic(format!(
+                    "Policy returned no such volume: {name}"
+                )));
+            }
             tracing::error!(volume = %name, "Volume policy returned no such volume");
         }
-        Ok(vol)
+        if strict {
+            return Err(Error::generic("No volume policy match"));
+        }
+        tracing::warn!("No volume policy match");
+        Ok(None)
     }
 
     /// `getBuildLogs(build)`: the files under a build's `data/logs`, as

@@ -237,6 +237,18 @@ pub(super) fn register_volumes(r: &mut Registry) {
     );
     method!(
         r,
+        "applyVolumePolicy(build, strict=False)",
+        "Move a build to the volume the volume policy picks (admin).",
+        |cx, a| {
+            cx.hub
+                .builds()
+                .apply_volume_policy(&cx.caller, a.raw("build"), a.flag("strict"))
+                .await?;
+            ok(Json::Null)
+        }
+    );
+    method!(
+        r,
         "changeBuildVolume(build, volume, strict=True)",
         "Move a build to another storage volume (admin).",
         |cx, a| {

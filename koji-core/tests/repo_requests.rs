@@ -519,3 +519,486 @@ async fn repo_state(th: &TestHub, id: i64) -> Result<Json> {
     let admin = th.admin().await?;
     Ok(th.call(&admin, "repoInfo", json!([id])).await?["state"].clone())
 }
+
+/// A build of `kojirepo-2.0-3` with RPMs for two arches: made once per
+/// test binary with rpmbuild (`--target`, no compiling, so a foreign arch
+/// builds too).
+struct MultiArch {
+    _dir: tempfile::TempDir,
+    /// the SRPM first, then the binaries
+    files: Vec<std::path::PathBuf>,
+}
+
+const MULTI_SPEC: &str = "\
+%global debug_package %{nil}
+%global __os_install_post %{nil}
+Name: kojirepo
+Version: 2.0
+Release: 3
+Summary: A package of several arches for repo tests
+License: MIT
+%description
+Repo test package.
+%package doc
+Summary: Its documentation
+BuildArch: noarch
+%description doc
+Docs.
+%package debuginfo
+Summary: Its debug information
+%description debuginfo
+Debug information.
+%install
+mkdir -p %{buildroot}/usr/bin %{buildroot}/usr/share/doc/kojirepo %{buildroot}/usr/lib/debug
+echo hello > %{buildroot}/usr/bin/kojirepo
+echo docs > %{buildroot}/usr/share/doc/kojirepo/README
+echo debug > %{buildroot}/usr/lib/debug/kojirepo.debug
+%files
+/usr/bin/kojirepo
+%files doc
+/usr/share/doc/kojirepo/README
+%files debuginfo
+/usr/lib/debug/kojirepo.debug
+";
+
+fn multi_arch() -> &'static MultiArch {
+    static F: std::sync::OnceLock<MultiArch> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("kojirepo.spec");
+        std::fs::write(&spec, MULTI_SPEC).unwrap();
+        let top = dir.path().join("rpmbuild");
+        for (target, what) in [("x86_64", "-ba"), ("aarch64", "-bb")] {
+            let out = std::process::Command::new("rpmbuild")
+                .arg("--define")
+                .arg(format!("_topdir {}", top.display()))
+                .args(["--target", target, what])
+                .arg(&spec)
+                .output()
+                .expect("rpmbuild");
+            assert!(
+                out.status.success(),
+                "rpmbuild --target {target}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let files = [
+            "SRPMS/kojirepo-2.0-3.src.rpm",
+            "RPMS/noarch/kojirepo-doc-2.0-3.noarch.rpm",
+            "RPMS/x86_64/kojirepo-2.0-3.x86_64.rpm",
+            "RPMS/x86_64/kojirepo-debuginfo-2.0-3.x86_64.rpm",
+            "RPMS/aarch64/kojirepo-2.0-3.aarch64.rpm",
+            "RPMS/aarch64/kojirepo-debuginfo-2.0-3.aarch64.rpm",
+        ]
+        .iter()
+        .map(|f| top.join(f))
+        .collect();
+        MultiArch { _dir: dir, files }
+    })
+}
+
+/// The lines of `ARCH/pkglist` in repo `dir`, sorted (upstream writes
+/// them in the database's order).
+fn pkglist(dir: &std::path::Path, arch: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(arch).join("pkglist")).unwrap();
+    assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// The entries of repo directory `dir`, sorted.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn repo_init_lays_out_arches_sources_and_debuginfo() -> Result<()> {
+    let rpms = multi_arch();
+    for th in TestHub::each().await? {
+        let l = th.label();
+        let admin = th.admin().await?;
+        let host = th.host("builder1", &["x86_64"]).await?;
+        th.call(
+            &admin,
+            "createTag",
+            json!(["multi-build", kw(json!({"arches": "x86_64 aarch64"}))]),
+        )
+        .await?;
+        for (i, file) in rpms.files.iter().enumerate() {
+            let base = file.file_name().unwrap().to_string_lossy().into_owned();
+            let d = th.hub.pathinfo().work(None).join(format!("imp/{i}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(file, d.join(&base)).unwrap();
+            th.call(&admin, "importRPM", json!([format!("imp/{i}"), base]))
+                .await?;
+        }
+        th.call(
+            &admin,
+            "packageListAdd",
+            json!(["multi-build", "kojirepo", "admin"]),
+        )
+        .await?;
+        th.call(
+            &admin,
+            "tagBuildBypass",
+            json!(["multi-build", "kojirepo-2.0-3"]),
+        )
+        .await?;
+
+        let init = |opts: Json| {
+            let th = &th;
+            let host = &host;
+            async move {
+                let args = if opts.is_null() {
+                    json!(["multi-build"])
+                } else {
+                    json!(["multi-build", kw(json!({ "opts": opts }))])
+                };
+                let r = th.call(host, "host.repoInit", args).await?;
+                Ok::<_, koji_core::Error>(
+                    th.hub
+                        .pathinfo()
+                        .repo(r[0].as_i64().unwrap(), "multi-build"),
+                )
+            }
+        };
+        let line =
+            |arch: &str, file: &str| format!("toplink/packages/kojirepo/2.0/3/{arch}/{file}");
+        let noarch = line("noarch", "kojirepo-doc-2.0-3.noarch.rpm");
+        let x86 = line("x86_64", "kojirepo-2.0-3.x86_64.rpm");
+        let arm = line("aarch64", "kojirepo-2.0-3.aarch64.rpm");
+        let x86_dbg = line("x86_64", "kojirepo-debuginfo-2.0-3.x86_64.rpm");
+        let arm_dbg = line("aarch64", "kojirepo-debuginfo-2.0-3.aarch64.rpm");
+        let src = line("src", "kojirepo-2.0-3.src.rpm");
+        let sorted = |mut v: Vec<&String>| {
+            v.sort();
+            v.into_iter().cloned().collect::<Vec<String>>()
+        };
+
+        // the defaults: noarch everywhere, each arch its own, no SRPM, no
+        // debuginfo
+        let dir = init(Json::Null).await?;
+        assert_eq!(
+            entries(&dir),
+            ["aarch64", "groups", "repo.json", "x86_64"],
+            "[{l}]"
+        );
+        assert_eq!(
+            pkglist(&dir, "x86_64"),
+            sorted(vec![&noarch, &x86]),
+            "[{l}]"
+        );
+        assert_eq!(
+            pkglist(&dir, "aarch64"),
+            sorted(vec![&noarch, &arm]),
+            "[{l}]"
+        );
+        for arch in ["x86_64", "aarch64"] {
+            let archdir = dir.join(arch);
+            assert_eq!(
+                entries(&archdir),
+                ["blocklist", "pkglist", "rpmlist.jsonl", "toplink"],
+                "[{l}]"
+            );
+            // toplink leads to the top of the store: every line is a file
+            assert_eq!(
+                std::fs::read_link(archdir.join("toplink")).unwrap(),
+                std::path::Path::new("../../../.."),
+                "[{l}]"
+            );
+            for p in pkglist(&dir, arch) {
+                assert!(archdir.join(&p).is_file(), "[{l}] {arch}: {p}");
+            }
+            // rpmlist.jsonl: one RPM (a JSON object) a line, as pkglist
+            let text = std::fs::read_to_string(archdir.join("rpmlist.jsonl")).unwrap();
+            let mut names: Vec<String> = text
+                .lines()
+                .map(|t| {
+                    let r: Json = serde_json::from_str(t).unwrap();
+                    format!(
+                        "{}.{}",
+                        r["name"].as_str().unwrap(),
+                        r["arch"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            names.sort();
+            assert_eq!(
+                names,
+                [
+                    "kojirepo-doc.noarch".to_string(),
+                    format!("kojirepo.{arch}")
+                ],
+                "[{l}]"
+            );
+            // each line is Python's json.dumps of upstream's readTaggedRPMS
+            // row: its keys in its order, its separators, the rpm's extra
+            let doc = th
+                .call(&admin, "getRPM", json!(["kojirepo-doc-2.0-3.noarch"]))
+                .await?;
+            let want = format!(
+                "{{\"name\": \"kojirepo-doc\", \"version\": \"2.0\", \"release\": \"3\", \
+                 \"arch\": \"noarch\", \"id\": {}, \"epoch\": null, \"draft\": false, \
+                 \"payloadhash\": \"{}\", \"size\": {}, \"buildtime\": {}, \
+                 \"buildroot_id\": null, \"build_id\": {}, \"metadata_only\": false, \
+                 \"extra\": null}}",
+                doc["id"],
+                doc["payloadhash"].as_str().unwrap(),
+                doc["size"],
+                doc["buildtime"],
+                doc["build_id"]
+            );
+            assert!(
+                text.lines().any(|t| t == want),
+                "[{l}] {arch}: {text}\nwanted: {want}"
+            );
+        }
+
+        // src: the SRPM in every arch
+        let dir = init(json!({"src": true})).await?;
+        assert_eq!(
+            entries(&dir),
+            ["aarch64", "groups", "repo.json", "x86_64"],
+            "[{l}]"
+        );
+        assert_eq!(
+            pkglist(&dir, "x86_64"),
+            sorted(vec![&noarch, &x86, &src]),
+            "[{l}]"
+        );
+        assert_eq!(
+            pkglist(&dir, "aarch64"),
+            sorted(vec![&noarch, &arm, &src]),
+            "[{l}]"
+        );
+
+        // separate_src: a src arch holding the SRPM alone
+        let dir = init(json!({"separate_src": true})).await?;
+        assert_eq!(
+            entries(&dir),
+            ["aarch64", "groups", "repo.json", "src", "x86_64"],
+            "[{l}]"
+        );
+        assert_eq!(pkglist(&dir, "src"), vec![src.clone()], "[{l}]");
+        assert_eq!(
+            pkglist(&dir, "x86_64"),
+            sorted(vec![&noarch, &x86]),
+            "[{l}]"
+        );
+        assert_eq!(
+            pkglist(&dir, "aarch64"),
+            sorted(vec![&noarch, &arm]),
+            "[{l}]"
+        );
+        assert!(dir.join("src").join(&src).is_file(), "[{l}]");
+        let rj: Json =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("repo.json")).unwrap()).unwrap();
+        assert_eq!(
+            (
+                &rj["with_src"],
+                &rj["with_separate_src"],
+                &rj["with_debuginfo"]
+            ),
+            (&json!(false), &json!(true), &json!(false)),
+            "[{l}]"
+        );
+        // both: upstream lists the SRPM in src twice (once as an arch of
+        // the repo, once as the separate source arch)
+        let dir = init(json!({"src": true, "separate_src": true})).await?;
+        assert_eq!(pkglist(&dir, "src"), [src.clone(), src.clone()], "[{l}]");
+        assert_eq!(
+            pkglist(&dir, "x86_64"),
+            sorted(vec![&noarch, &x86, &src]),
+            "[{l}]"
+        );
+
+        // debuginfo: each arch's debuginfo RPM too
+        let dir = init(json!({"debuginfo": true})).await?;
+        assert_eq!(
+            pkglist(&dir, "x86_64"),
+            sorted(vec![&noarch, &x86, &x86_dbg]),
+            "[{l}]"
+        );
+        assert_eq!(
+            pkglist(&dir, "aarch64"),
+            sorted(vec![&noarch, &arm, &arm_dbg]),
+            "[{l}]"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn expired_repos_are_kept_for_their_grace_period() -> Result<()> {
+    for backend in koji_core::testing::backends() {
+        let th = TestHub::new_with(backend, |c| {
+            c.regen.repo_lifetime = 0;
+            c.regen.expired_repo_lifetime = 60;
+        })
+        .await?;
+        let l = th.label();
+        let admin = th.admin().await?;
+        let host = th.host("builder1", &["x86_64"]).await?;
+        f40_target(&th, &admin).await?;
+        let first = ready_repo(&th, &host, "f40-build", Json::Null).await?;
+        th.call(&admin, "packageListAdd", json!(["f40-build", "x", "admin"]))
+            .await?;
+        ready_repo(&th, &host, "f40-build", Json::Null).await?;
+        // a PROBLEM repo follows the same rule
+        let r = th
+            .call(&host, "host.repoInit", json!(["f40-build"]))
+            .await?;
+        let broken = r[0].as_i64().unwrap();
+        th.call(&admin, "repoProblem", json!([broken])).await?;
+
+        let repos = th.hub.repos();
+        let report = repos.regen_pass().await?;
+        assert_eq!(report.expired, 1, "[{l}] {report:?}");
+        assert_eq!(repo_state(&th, first).await?, 2, "[{l}]");
+        let dir = th.hub.pathinfo().repo(first, "f40-build");
+        let broken_dir = th.hub.pathinfo().repo(broken, "f40-build");
+        // within the grace period: kept, on disk too
+        let report = repos.regen_pass().await?;
+        assert_eq!(report.deleted, 0, "[{l}] {report:?}");
+        assert!(dir.is_dir() && broken_dir.is_dir(), "[{l}]");
+        // time travel: the state changed 50 s ago, still within
+        set_state_time(&th, first, 50).await?;
+        set_state_time(&th, broken, 50).await?;
+        let report = repos.regen_pass().await?;
+        assert_eq!(report.deleted, 0, "[{l}] {report:?}");
+        assert_eq!(repo_state(&th, first).await?, 2, "[{l}]");
+        assert_eq!(repo_state(&th, broken).await?, 4, "[{l}]");
+        // past it: deleted, from disk too
+        set_state_time(&th, first, 61).await?;
+        let report = repos.regen_pass().await?;
+        assert_eq!(report.deleted, 1, "[{l}] {report:?}");
+        assert_eq!(repo_state(&th, first).await?, 3, "[{l}]");
+        assert!(!dir.exists(), "[{l}]");
+        assert!(broken_dir.is_dir(), "[{l}]");
+        set_state_time(&th, broken, 61).await?;
+        let report = repos.regen_pass().await?;
+        assert_eq!(report.deleted, 1, "[{l}] {report:?}");
+        assert_eq!(repo_state(&th, broken).await?, 3, "[{l}]");
+        assert!(!broken_dir.exists(), "[{l}]");
+    }
+    Ok(())
+}
+
+/// Moves repo `id`'s last state change `secs` seconds into the past.
+async fn set_state_time(th: &TestHub, id: i64, secs: i64) -> Result<()> {
+    let when = chrono::Utc::now() - chrono::Duration::seconds(secs);
+    koji_core::db::exec(
+        th.hub.db().conn(),
+        "UPDATE repo SET state_time = ? WHERE id = ?",
+        koji_core::params![when, id],
+    )
+    .await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn max_repo_tasks_caps_the_queue_in_priority_order() -> Result<()> {
+    for backend in koji_core::testing::backends() {
+        let th = TestHub::new_with(backend, |c| c.repos.max_repo_tasks = 1).await?;
+        let l = th.label();
+        let admin = th.admin().await?;
+        let host = th.host("builder1", &["x86_64"]).await?;
+        let kojira = th.user("kojira", "pw", &["repo"]).await?;
+        let user = th.user("someone", "pw", &[]).await?;
+        th.call(
+            &admin,
+            "createTag",
+            json!(["auto1", kw(json!({"extra": {"repo.auto": true}}))]),
+        )
+        .await?;
+        th.call(&admin, "createTag", json!(["other"])).await?;
+        // the repo.auto tag's request comes first (priority 25) ...
+        th.call(&kojira, "repo.autoRequests", json!([])).await?;
+        // ... then one of lower priority (30) for another tag ...
+        th.call(
+            &user,
+            "repo.request",
+            json!(["other", kw(json!({"priority": 10}))]),
+        )
+        .await?;
+        // ... and the upkeep pass asks for the target's build tag (20)
+        f40_target(&th, &admin).await?;
+        let report = th.hub.repos().regen_pass().await?;
+        assert_eq!((report.requests, report.tasks), (1, 1), "[{l}] {report:?}");
+        let queue = || async {
+            th.call(
+                &admin,
+                "repo.queryQueue",
+                json!([
+                    [["active", "IS", true]],
+                    ["id", "tag_name", "priority", "task_id"],
+                    {"order": "id"}
+                ]),
+            )
+            .await
+        };
+        let q = queue().await?;
+        let summary = |q: &Json| -> Vec<(String, i64, bool)> {
+            q.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["tag_name"].as_str().unwrap().to_string(),
+                        r["priority"].as_i64().unwrap(),
+                        r["task_id"].is_i64(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            summary(&q),
+            [
+                ("auto1".to_string(), 25, false),
+                ("other".to_string(), 30, false),
+                ("f40-build".to_string(), 20, true)
+            ],
+            "[{l}] {q}"
+        );
+        // while that task runs, no other
+        th.call(&kojira, "repo.checkQueue", json!([])).await?;
+        assert_eq!(th.hub.repos().regen_pass().await?.tasks, 0, "[{l}]");
+        let q = queue().await?;
+        assert_eq!(summary(&q).iter().filter(|r| r.2).count(), 1, "[{l}] {q}");
+        // its repo is done: the next by priority gets the one task
+        let task = q[2]["task_id"].clone();
+        ready_repo(&th, &host, "f40-build", task).await?;
+        th.call(&kojira, "repo.checkQueue", json!([])).await?;
+        let q = queue().await?;
+        assert_eq!(
+            summary(&q),
+            [
+                ("auto1".to_string(), 25, true),
+                ("other".to_string(), 30, false)
+            ],
+            "[{l}] {q}"
+        );
+        // a failed task frees the slot as well (and the request retries)
+        let task = q[0]["task_id"].clone();
+        th.call(&admin, "cancelTask", json!([task])).await?;
+        th.call(&kojira, "repo.checkQueue", json!([])).await?;
+        let q = queue().await?;
+        assert_eq!(
+            summary(&q),
+            [
+                ("auto1".to_string(), 25, true),
+                ("other".to_string(), 30, false)
+            ],
+            "[{l}] retried first, by priority: {q}"
+        );
+        assert_ne!(q[0]["task_id"], task, "[{l}] a new task");
+    }
+    Ok(())
+}

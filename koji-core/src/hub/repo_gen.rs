@@ -16,7 +16,7 @@ use super::tagging::{
     read_tagged_rpms_in, tag_first_change_event_in, tag_last_change_event_in, RpmFilter,
     TaggedQuery,
 };
-use super::tags::{get_tag_in, TagEvent, TagInfo};
+use super::tags::{get_tag_in, py_json_dumps, TagEvent, TagInfo};
 use super::tasks::{make_task_in, TaskOpts};
 use super::Caller;
 use crate::db::{backend_of, exec, fetch_opt, Backend, RowExt, Tx};
@@ -408,7 +408,12 @@ impl Repos<'_> {
             extra: false,
             draft: None,
         };
-        let (rpms, builds) = read_tagged_rpms_in(&*tx, tinfo.id, &q, &RpmFilter::default()).await?;
+        // with each RPM's extra, as upstream's rpmlist.jsonl has it
+        let filter = RpmFilter {
+            extra: true,
+            ..RpmFilter::default()
+        };
+        let (rpms, builds) = read_tagged_rpms_in(&*tx, tinfo.id, &q, &filter).await?;
         let groups =
             tag_groups_json_in(&*tx, tinfo.id, Some(event_id), true, true, true, false).await?;
         let blocks = read_package_list_in(
@@ -479,13 +484,15 @@ impl Repos<'_> {
                     arch: &rpm.arch,
                 })
             );
-            let mut info = serde_json::to_string(&json!({
+            // one line of Python's json.dumps: upstream's keys, order and
+            // separators
+            let mut info = py_json_dumps(&json!({
                 "name": rpm.name, "version": rpm.version, "release": rpm.release,
                 "arch": rpm.arch, "id": rpm.id, "epoch": rpm.epoch, "draft": rpm.draft,
                 "payloadhash": rpm.payloadhash, "size": rpm.size, "buildtime": rpm.buildtime,
                 "buildroot_id": rpm.buildroot_id, "build_id": rpm.build_id,
-                "metadata_only": rpm.metadata_only,
-            }))?;
+                "metadata_only": rpm.metadata_only, "extra": rpm.extra,
+            }));
             info.push('\n');
             let targets: Vec<String> = match rpm.arch.as_str() {
                 "src" => {

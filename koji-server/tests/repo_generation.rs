@@ -792,8 +792,8 @@ fn chain_build_builds_level_after_level() {
 }
 
 /// Issue 5's chain: A is built and tagged, its repo regenerates by
-/// itself, B (BuildRequires: A) waits for a repo with A and builds in a
-/// buildroot that has it; dnf then lists both.
+/// itself, B (BuildRequires: A, `--wait-build A`) finds that repo and
+/// builds in a buildroot that has it; dnf then lists both.
 #[test]
 fn a_chain_builds_against_its_own_repo() {
     let arch = machine_arch();

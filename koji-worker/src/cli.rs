@@ -182,7 +182,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_option_is_also_a_flag() {
+    fn flags_override_the_config_file() {
         let dir = tempfile::tempdir().expect("tmp");
         let conf = dir.path().join("kojid.conf");
         std::fs::write(

@@ -301,6 +301,7 @@ pub fn probe_bwrap(bwrap: &std::path::Path, hint: &str) -> Result<()> {
             "--tmpfs",
             "/tmp",
             "--unshare-net",
+            "--unshare-pid",
             "--die-with-parent",
             "--new-session",
             "true",

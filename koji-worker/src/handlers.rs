@@ -704,7 +704,18 @@ fn sandboxed_with(
                     cmd.arg("--ro-bind").arg(view).arg(over);
                 }
             }
-            cmd.args(["--chdir", &d, "--die-with-parent", "--new-session"]);
+            // its own pid namespace: when the task's process group is
+            // killed, bwrap dies, and with it (--die-with-parent) the
+            // namespace's first process, which takes every process of
+            // the namespace along (--new-session puts them out of the
+            // task's process group)
+            cmd.args([
+                "--chdir",
+                &d,
+                "--unshare-pid",
+                "--die-with-parent",
+                "--new-session",
+            ]);
             if !net {
                 cmd.arg("--unshare-net");
             }

@@ -376,9 +376,12 @@ impl Hub {
         let mut last_gen: Option<u64> = None;
         let mut idle = 0u32;
         let full_every = (60.0 / cfg.interval.max(0.1)).ceil().max(1.0) as u32;
+        // woken by a new request: a full pass, even if the request was
+        // committed during the last pass (and so counted in `last_gen`)
+        let mut woken = false;
         loop {
             let gen = self.db().generation();
-            let changed = last_gen != Some(gen) || idle >= full_every;
+            let changed = woken || last_gen != Some(gen) || idle >= full_every;
             idle = if changed { 0 } else { idle + 1 };
             let res = self.repos().regen_pass_if(changed).await;
             last_gen = Some(self.db().generation());
@@ -387,11 +390,11 @@ impl Hub {
                 Ok(_) => {}
                 Err(e) => tracing::warn!("repo upkeep failed: {e}"),
             }
-            tokio::select! {
+            woken = tokio::select! {
                 _ = &mut stop => return,
-                _ = tokio::time::sleep(every) => {}
-                _ = self.repo_wakeup().notified() => {}
-            }
+                _ = tokio::time::sleep(every) => false,
+                _ = self.repo_wakeup().notified() => true,
+            };
         }
     }
 }

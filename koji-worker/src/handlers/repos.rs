@@ -544,11 +544,7 @@ pub(super) async fn repo_for_build(
         .call("getTag", vec![tag.clone(), kw(json!({"strict": true}))])
         .await?;
     let tag_id = taginfo["id"].clone();
-    let mut builds = vec![];
-    for n in nvrs {
-        let s = n.as_str().unwrap_or_default();
-        builds.push(split_nvr(s).ok_or_else(|| fail(GENERIC, format!("invalid format: {s}")))?);
-    }
+    let builds = parse_nvrs(nvrs)?;
     let mut min_event = if wait {
         ctx.hub
             .call("tagLastChangeEvent", vec![tag_id.clone()])
@@ -602,13 +598,19 @@ pub(super) async fn repo_for_build(
         .ok_or_else(|| fail(GENERIC, format!("waitrepo task {t} answered no repo")))
 }
 
-/// `name-version-release` split from the right.
-fn split_nvr(nvr: &str) -> Option<(String, String, String)> {
-    let mut it = nvr.rsplitn(3, '-');
-    let rel = it.next()?;
-    let ver = it.next()?;
-    let name = it.next()?;
-    Some((name.into(), ver.into(), rel.into()))
+/// NVRs as upstream's `koji.parse_NVR` reads them (an epoch prefix
+/// dropped), `(name, version, release)`.
+fn parse_nvrs<'a>(
+    nvrs: impl IntoIterator<Item = &'a Json>,
+) -> Result<Vec<(String, String, String)>> {
+    nvrs.into_iter()
+        .map(|n| {
+            let s = n.as_str().unwrap_or_default();
+            koji_core::hub::builds::parse_nvr(s)
+                .map(|(name, ver, rel, _)| (name, ver, rel))
+                .map_err(|_| fail(GENERIC, format!("invalid format: {s}")))
+        })
+        .collect()
 }
 
 /// Whether every build of `builds` is tagged in `tag` (inherited too),
@@ -651,11 +653,7 @@ async fn wait_repo(ctx: &TaskCtx, tag: &Json, nvrs: &Json, min_event: &Json) -> 
         .call("getTag", vec![tag.clone(), kw(json!({"strict": true}))])
         .await?;
     let tag_id = taginfo["id"].clone();
-    let mut builds = vec![];
-    for n in nvrs.as_array().cloned().unwrap_or_default() {
-        let s = n.as_str().unwrap_or_default();
-        builds.push(split_nvr(s).ok_or_else(|| fail(GENERIC, format!("invalid format: {s}")))?);
-    }
+    let builds = parse_nvrs(nvrs.as_array().into_iter().flatten())?;
     let pause = Duration::from_secs(2);
     // upstream's waitrepo gives up after two hours
     let deadline = std::time::Instant::now() + Duration::from_secs(120 * 60);

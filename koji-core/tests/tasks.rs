@@ -785,10 +785,42 @@ async fn silent_hosts_lose_their_tasks() -> Result<()> {
         );
         assert!(texts.contains(&"Task assignment timeout"), "{l}: {texts:?}");
         assert!(texts.contains(&"Marking host not ready"), "{l}: {texts:?}");
-        // once it checks in again it gets them back
+        // another host, alive, gets them and runs them
+        let h2 = th.host("b2", &["x86_64"]).await?;
+        let h2_id = th.call(&h2, "host.getID", json!([])).await?;
+        th.call(&h2, "host.updateHost", json!([0.0, true])).await?;
+        th.call(&admin, "scheduler.doRun", json!([true])).await?;
+        let tasks = th.call(&h2, "host.getTasks", json!([])).await?;
+        assert_eq!(tasks.as_array().map(Vec::len), Some(2), "{l}: {tasks}");
+        for t in [&opened, &assigned] {
+            let info = th.call(&admin, "getTaskInfo", json!([t])).await?;
+            assert_eq!(info["host_id"], h2_id, "{l}: {info}");
+        }
+        th.call(&h2, "host.openTask", json!([opened])).await?;
+        th.call(
+            &h2,
+            "host.closeTask",
+            json!([opened, encode_result(&json!(null))]),
+        )
+        .await?;
+        assert_eq!(state(&th, &opened).await?, CLOSED, "{l}: run elsewhere");
+        // the silent host, back, has none of them and cannot take them
+        // (upstream's openTask answers None for a task it cannot lock)
         th.call(&h, "host.updateHost", json!([0.0, true])).await?;
         let tasks = th.call(&h, "host.getTasks", json!([])).await?;
-        assert_eq!(tasks.as_array().map(Vec::len), Some(2), "{l}: {tasks}");
+        assert_eq!(tasks.as_array().map(Vec::len), Some(0), "{l}: {tasks}");
+        let opened_by_b1 = th.call(&h, "host.openTask", json!([assigned])).await?;
+        assert_eq!(opened_by_b1, Json::Null, "{l}: b1 opened b2's task");
+        let info = th.call(&admin, "getTaskInfo", json!([assigned])).await?;
+        assert_eq!(info["host_id"], h2_id, "{l}: {info}");
+        let runs = th
+            .call(
+                &admin,
+                "scheduler.getTaskRuns",
+                json!([[["task_id", "=", opened]]]),
+            )
+            .await?;
+        assert_eq!(runs.as_array().map(Vec::len), Some(2), "{l}: {runs}");
     }
     Ok(())
 }

@@ -353,13 +353,61 @@ fn a_build_waits_for_a_repo_of_its_build_tag() {
             h.label()
         );
 
+        // --wait-build of a build the current repo lacks (greet-1.1-1,
+        // tagged into f40, which the build tag now inherits): a waitrepo
+        // subtask waits for a repo that has it
+        ok(h, &["add-tag-inheritance", "f40-build", "f40"]);
+        let third = rpms::self_contained_srpm("greet", "1.1", "3", false);
+        let out = h.koji(&[
+            "build",
+            "--wait",
+            "--noprogress",
+            "--wait-build",
+            "greet-1.1-1",
+            "f40-candidate",
+            third.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(out.code, 0, "[{}] {out:?}", h.label());
+        let b3 = json(h, &["getBuild", "greet-1.1-3"]);
+        let kids3 = json(h, &["getTaskChildren", &b3["task_id"].to_string()]);
+        let kids3 = kids3.as_array().expect("children");
+        let wait3 = kids3
+            .iter()
+            .find(|k| k["method"] == "waitrepo")
+            .unwrap_or_else(|| panic!("[{}] a waitrepo child: {kids3:?}", h.label()));
+        let waited3 = json(h, &["getTaskResult", &wait3["id"].to_string()]);
+        assert_ne!(waited3["id"], repo_id, "[{}] a newer repo", h.label());
+        let has_it = json(
+            h,
+            &[
+                "listTagged",
+                "f40-build",
+                "inherit=True",
+                "package=greet",
+                &format!("event={}", waited3["create_event"]),
+            ],
+        );
+        assert!(
+            has_it.to_string().contains("\"greet-1.1-1\""),
+            "[{}] {has_it}",
+            h.label()
+        );
+
         // --wait-repo after the build tag changed: a repo at least as new
         // as the change; --skip-tag: built and imported, not tagged
         ok(h, &["edit-tag", "f40-build", "-x", "changed=1"]);
         let changed = json(h, &["tagLastChangeEvent", "f40-build"])
             .as_i64()
             .expect("event");
-        let again = rpms::self_contained_srpm("greet", "1.1", "2", false);
+        // (its %install also checks that the sandbox has no network: in
+        // a network namespace of its own only the loopback is seen)
+        let spec = rpms::self_contained_spec("greet", "1.1", "2", false).replace(
+            "%install\n",
+            "%install\nifs=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ' ')\n\
+             echo \"network interfaces: $ifs\"\n\
+             test \"$ifs\" = 'lo ' || { echo 'the build sees a network'; exit 1; }\n",
+        );
+        let again = rpms::srpm_of("greet-1.1-2-nonet", "greet", &spec);
         let out = h.koji(&[
             "build",
             "--wait",
@@ -393,6 +441,62 @@ fn a_build_waits_for_a_repo_of_its_build_tag() {
         );
         let tagged = ok(h, &["list-tagged", "--quiet", "f40", "greet"]);
         assert!(!tagged.contains("greet-1.1-2"), "[{}] {tagged}", h.label());
+    }
+}
+
+/// The destination tag's `tag` policy is checked when the tagBuild task
+/// tags the build (`host.tagBuild`, as the task's owner): a denial fails
+/// the tagBuild task and so the build task, while the build, imported
+/// before, stays COMPLETE and untagged, as upstream.
+#[test]
+fn a_tag_policy_denial_fails_the_tagging_not_the_build() {
+    let srpm = rpms::self_contained_srpm("greet", "8.0", "1", false);
+    let srpm = srpm.to_str().expect("utf-8");
+    for backend in koji_core::testing::backends() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let conf = dir.path().join("hub.conf");
+        std::fs::write(
+            &conf,
+            "[policy]\ntag =\n    tag f40 :: deny no builds into f40 today\n    all :: allow\n",
+        )
+        .expect("hub.conf");
+        let h = &Hub::start_with(
+            backend,
+            &[
+                "--builder",
+                "--builder-name",
+                "builder1",
+                "--config",
+                conf.to_str().expect("utf-8"),
+            ],
+        );
+        setup(h);
+        let out = h.koji(&["build", "--wait", "--noprogress", "f40-candidate", srpm]);
+        assert_ne!(out.code, 0, "[{}] {out:?}", h.label());
+        let b = json(h, &["getBuild", "greet-8.0-1"]);
+        assert_eq!(b["state"], 1, "[{}] imported: {b}", h.label());
+        let kids = json(h, &["getTaskChildren", &b["task_id"].to_string()]);
+        let tag_task = kids
+            .as_array()
+            .and_then(|k| k.iter().find(|k| k["method"] == "tagBuild"))
+            .cloned()
+            .unwrap_or_else(|| panic!("[{}] a tagBuild child: {kids}", h.label()));
+        assert_eq!(tag_task["state"], 5, "[{}] {tag_task}", h.label());
+        let res = h.koji(&["call", "getTaskResult", &tag_task["id"].to_string()]);
+        assert!(
+            res.stderr
+                .contains("ActionNotAllowed: policy violation (tag): no builds into f40 today"),
+            "[{}] {res:?}",
+            h.label()
+        );
+        let parent = json(h, &["getTaskInfo", &b["task_id"].to_string()]);
+        assert_eq!(parent["state"], 5, "[{}] {parent}", h.label());
+        assert_eq!(
+            ok(h, &["list-tagged", "--quiet", "f40"]),
+            "",
+            "[{}]",
+            h.label()
+        );
     }
 }
 

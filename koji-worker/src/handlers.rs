@@ -816,7 +816,7 @@ async fn build_arch(
     keep_srpm: bool,
     opts: &Json,
 ) -> Result<Json> {
-    let repo_id = Some(required_repo_id(opts)?);
+    let repo_id = required_repo_id(opts)?;
     let pkg = koji_core::util::py_str(pkg);
     let arch = koji_core::util::py_str(arch);
     let srpm = ctx.work_file(&pkg).await?;
@@ -967,7 +967,7 @@ async fn srpm_root(
     broot::make(
         ctx,
         &tag,
-        Some(r),
+        r,
         "noarch",
         broot::RootSpec::srpm(setup_dns),
         logs,

@@ -367,9 +367,12 @@ impl LogStreamer {
 fn orphan_guard() {
     // SAFETY: getppid(2) has no preconditions
     let parent = unsafe { libc::getppid() };
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+    // a thread of its own: a handler blocking the async runtime for a
+    // while (unpacking a buildroot, say) must not hold the guard up
+    let spawned = std::thread::Builder::new()
+        .name("orphan-guard".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(200));
             // SAFETY: as above
             if unsafe { libc::getppid() } != parent {
                 tracing::error!("the daemon is gone: stopping this task's processes");
@@ -378,8 +381,10 @@ fn orphan_guard() {
                     libc::kill(0, libc::SIGKILL);
                 }
             }
-        }
-    });
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("no orphan guard for this task process: {e}");
+    }
 }
 
 /// Runs task `task_id` on session `session` and reports its outcome to

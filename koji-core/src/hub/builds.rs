@@ -1341,6 +1341,27 @@ impl VolumeMove {
     }
 }
 
+/// Moves `b` to `vol` ([`set_build_volume_in`]) and commits `tx`; the
+/// files follow the rows: the copy is undone if the commit fails, the old
+/// place cleaned up once it succeeded.
+async fn commit_volume_move(
+    mut tx: Tx,
+    pathinfo: &PathInfo,
+    b: &BuildInfo,
+    vol: &VolumeInfo,
+    strict: bool,
+    user_id: i64,
+) -> Result<()> {
+    let Some(mv) = set_build_volume_in(&mut tx, pathinfo, b, vol, strict, user_id).await? else {
+        return Ok(());
+    };
+    if let Err(e) = tx.commit().await {
+        mv.undo();
+        return Err(e);
+    }
+    mv.finish(pathinfo)
+}
+
 /// Upstream's `_set_build_volume`, inside the caller's transaction: checks
 /// the move, copies the build's directory to the volume and points the
 /// build there (with a VOLUME_CHANGE update of its tags). `None` when the
@@ -2001,22 +2022,14 @@ impl Builds<'_> {
         caller.assert_perm("admin")?;
         let user_id = caller.user_id()?;
         let pathinfo = self.0.pathinfo();
-        let mut tx = self.0.db().begin().await?;
+        let tx = self.0.db().begin().await?;
         let vol = lookup_volume_in(&*tx, volume, true)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such volume: {}", py_str(volume))))?;
         let b = get_build_in(&*tx, info, true)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
-        let Some(mv) = set_build_volume_in(&mut tx, &pathinfo, &b, &vol, strict, user_id).await?
-        else {
-            return Ok(());
-        };
-        if let Err(e) = tx.commit().await {
-            mv.undo();
-            return Err(e);
-        }
-        mv.finish(&pathinfo)
+        commit_volume_move(tx, &pathinfo, &b, &vol, strict, user_id).await
     }
 
     /// `promoteBuild(build, force=False)`: a complete draft build takes its
@@ -2154,7 +2167,7 @@ impl Builds<'_> {
         caller.assert_perm("admin")?;
         let user_id = caller.user_id()?;
         let pathinfo = self.0.pathinfo();
-        let mut tx = self.0.db().begin().await?;
+        let tx = self.0.db().begin().await?;
         let b = get_build_in(&*tx, info, true)
             .await?
             .ok_or_else(|| Error::Generic(format!("No such build: {}", py_str(info))))?;
@@ -2164,15 +2177,7 @@ impl Builds<'_> {
         if vol.id == b.volume_id {
             return Ok(());
         }
-        let Some(mv) = set_build_volume_in(&mut tx, &pathinfo, &b, &vol, true, user_id).await?
-        else {
-            return Ok(());
-        };
-        if let Err(e) = tx.commit().await {
-            mv.undo();
-            return Err(e);
-        }
-        mv.finish(&pathinfo)
+        commit_volume_move(tx, &pathinfo, &b, &vol, true, user_id).await
     }
 
     /// Upstream's `check_volume_policy(data, strict)` for a build: the

@@ -112,63 +112,48 @@ impl RootSpec {
 }
 
 /// Makes the buildroot of a task for `tag` (`getTag`), its repo `repo_id`
-/// (the tag's latest READY one) and `arch` (noarch: an arch of the tag's),
-/// with the backend kojid.conf's `buildroot` names.
+/// and `arch` (noarch: an arch of the tag's), with the backend kojid.conf's
+/// `buildroot` names.
 pub async fn make(
     ctx: &TaskCtx,
     tag: &Json,
-    repo_id: Option<i64>,
+    repo_id: i64,
     arch: &str,
     spec: RootSpec,
     logs: &BuildLogs,
 ) -> Result<Box<dyn Buildroot>> {
     let tag_name = tag["name"].as_str().unwrap_or("?");
     let group = spec.group;
+    // a noarch build runs in a buildroot of an arch of the tag's
+    let noarch_arch = || noarch_repo_arch(tag["arches"].as_str().unwrap_or_default());
     if ctx.cfg.backend == crate::config::Backend::Mock {
-        let Some(repo) = repo_id else {
-            return Err(fail(BUILD_ERROR, "A repo id must be provided"));
-        };
-        // a noarch build runs in a buildroot of an arch of the tag's
         let root_arch = if arch == "noarch" {
-            noarch_repo_arch(tag["arches"].as_str().unwrap_or_default())
+            noarch_arch()
         } else {
             arch.to_string()
         };
-        let root = super::mockroot::MockRoot::init(ctx, repo, &root_arch, &spec, logs).await?;
+        let root = super::mockroot::MockRoot::init(ctx, repo_id, &root_arch, &spec, logs).await?;
         return Ok(Box::new(root));
     }
     let backend = match ctx.cfg.backend {
         crate::config::Backend::Bwrap => "bubblewrap",
         _ => "plain",
     };
-    let populated = match repo_id {
-        Some(repo) => {
-            let repo_arch = if arch == "noarch" {
-                noarch_repo_arch(tag["arches"].as_str().unwrap_or_default())
-            } else {
-                canon_arch(arch)
-            };
-            note(
-                &logs.root,
-                &format!(
-                    "buildroot for tag {tag_name} arch {arch}: {backend} backend, repo {repo}"
-                ),
-            );
-            Some(prepare(ctx, repo, arch, &repo_arch, group, &spec.deps, &logs.root).await?)
-        }
-        None => {
-            note(
-                &logs.root,
-                &format!(
-                    "buildroot for tag {tag_name} arch {arch}: {backend} backend, this host's \
-                     packages (the tag has no repo)"
-                ),
-            );
-            None
-        }
+    let repo_arch = if arch == "noarch" {
+        noarch_arch()
+    } else {
+        canon_arch(arch)
     };
+    note(
+        &logs.root,
+        &format!("buildroot for tag {tag_name} arch {arch}: {backend} backend, repo {repo_id}"),
+    );
+    let populated = prepare(
+        ctx, repo_id, arch, &repo_arch, group, &spec.deps, &logs.root,
+    )
+    .await?;
     Ok(Box::new(SandboxRoot {
-        populated,
+        populated: Some(populated),
         net: spec.setup_dns,
     }))
 }

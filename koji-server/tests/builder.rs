@@ -626,7 +626,7 @@ fn descendants(root: u32) -> Vec<(u32, String)> {
 }
 
 /// `koji cancel` of a build whose rpmbuild is running stops rpmbuild and
-/// everything it started (here a `sleep` in `%install`) within 2 s: the
+/// everything it started (here a `sleep` in `%install`) within seconds: the
 /// hub tells the builder at once and the builder kills the task's whole
 /// process group.
 #[test]
@@ -691,7 +691,9 @@ fn canceling_a_build_stops_rpmbuild() {
         };
         ok(h, &["cancel", &task.to_string()]);
         let canceled = std::time::Instant::now();
-        let gone = wait_until(20, || alive().is_empty());
+        // (1.1-1.4 s on an idle machine, about 2 s beside CI's other
+        // builds: the bound leaves room for a loaded machine)
+        let gone = wait_until(50, || alive().is_empty());
         assert!(
             gone,
             "[{}] still running {:?} after cancel: {:?}",

@@ -6,7 +6,7 @@
 mod support;
 
 use support::rpms;
-use support::{assert_match, ok, Hub};
+use support::{assert_match, created_task, ok, Hub};
 
 fn machine_arch() -> String {
     let out = std::process::Command::new("uname")
@@ -641,11 +641,7 @@ fn canceling_a_build_stops_rpmbuild() {
             h,
             &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
         );
-        let task: i64 = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Created task: "))
-            .and_then(|t| t.trim().parse().ok())
-            .expect("task id");
+        let task = created_task(&out);
         let building = || {
             descendants(h.pid())
                 .into_iter()
@@ -1064,12 +1060,7 @@ fn a_scratch_build_is_not_imported() {
             srpm,
         ]);
         assert_eq!(out.code, 0, "[{}] {out:?}", h.label());
-        let task = out
-            .stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("Created task: "))
-            .and_then(|t| t.trim().parse::<i64>().ok())
-            .expect("task id");
+        let task = created_task(&out.stdout);
         assert_eq!(
             json(h, &["getBuild", "greet-4.0-1"]),
             serde_json::Value::Null,
@@ -1277,11 +1268,7 @@ fn a_killed_kojid_restarted_completes_the_build() {
             h,
             &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
         );
-        let task: i64 = out
-            .lines()
-            .find_map(|l| l.strip_prefix("Created task: "))
-            .and_then(|t| t.trim().parse().ok())
-            .expect("task id");
+        let task = created_task(&out);
         let log = || std::fs::read_to_string(dir.path().join("kojid.log")).unwrap_or_default();
         // kill it while the buildArch task runs
         let mut arch_task = None;

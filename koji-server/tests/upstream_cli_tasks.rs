@@ -8,7 +8,7 @@
 mod support;
 
 use support::rpms;
-use support::{assert_match, ok, Hub};
+use support::{assert_match, created_task, ok, Hub};
 
 const ASCTIME: &str = r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}";
 
@@ -16,18 +16,6 @@ fn setup_target(hub: &Hub) {
     ok(hub, &["add-tag", "f40-build", "--arches", "x86_64"]);
     ok(hub, &["add-tag", "f40"]);
     ok(hub, &["add-target", "f40-candidate", "f40-build", "f40"]);
-}
-
-/// The task id in `koji build --nowait`'s (or `tag-build`'s) output.
-fn created_task(out: &str) -> i64 {
-    let line = out
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("Created task: ")
-                .or_else(|| l.strip_prefix("Created task "))
-        })
-        .unwrap_or_else(|| panic!("no task in: {out}"));
-    line.trim().parse().expect("task id")
 }
 
 #[test]

@@ -546,3 +546,16 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     assert!(out.status.success(), "git {args:?}: {out:?}");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
+
+/// The task id in `koji build --nowait`'s (or `tag-build`'s) output.
+#[allow(dead_code)]
+pub fn created_task(out: &str) -> i64 {
+    let line = out
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Created task: ")
+                .or_else(|| l.strip_prefix("Created task "))
+        })
+        .unwrap_or_else(|| panic!("no task in: {out}"));
+    line.trim().parse().expect("task id")
+}

@@ -153,7 +153,7 @@ pub async fn make(
     )
     .await?;
     Ok(Box::new(SandboxRoot {
-        populated: Some(populated),
+        populated,
         net: spec.setup_dns,
     }))
 }
@@ -193,7 +193,7 @@ pub(super) async fn usable_repo(ctx: &TaskCtx, repo_id: i64) -> Result<(Json, St
 /// The sandbox backend: rpmbuild in bubblewrap (or a plain child) over the
 /// repo's packages laid over this system.
 pub struct SandboxRoot {
-    populated: Option<Populated>,
+    populated: Populated,
     /// The network, for an SRPM's `source_cmd` (upstream's `setup_dns`).
     net: bool,
 }
@@ -201,7 +201,7 @@ pub struct SandboxRoot {
 #[async_trait::async_trait]
 impl Buildroot for SandboxRoot {
     fn id(&self) -> Option<i64> {
-        self.populated.as_ref().map(|p| p.id)
+        Some(self.populated.id)
     }
 
     async fn rebuild(
@@ -239,7 +239,7 @@ impl Buildroot for SandboxRoot {
         args.push(srpm.display().to_string());
         note(&logs.output, &format!("rpmbuild {}", args.join(" ")));
         note(&logs.state, "State Changed: build");
-        let layers = self.populated.as_ref().map(|p| &p.layers);
+        let layers = Some(&self.populated.layers);
         let cmd = sandboxed_with(ctx, &ctx.workdir, false, &[], layers, "rpmbuild", &args);
         let status = run_logged(
             cmd,
@@ -283,7 +283,7 @@ impl Buildroot for SandboxRoot {
             let mut args = vec!["-C".to_string(), sourcedir.display().to_string()];
             args.extend(cmd.iter().cloned());
             note(&logs.output, &format!("source_cmd: {}", cmd.join(" ")));
-            let layers = self.populated.as_ref().map(|p| &p.layers);
+            let layers = Some(&self.populated.layers);
             let run = sandboxed_with(ctx, &ctx.workdir, self.net, &[], layers, "env", &args);
             let status = run_logged(run, &logs.build, Duration::from_secs(3600)).await?;
             if !status.success() {
@@ -374,7 +374,7 @@ impl SandboxRoot {
         }
         args.push(spec.display().to_string());
         note(&logs.output, &format!("rpmbuild {}", args.join(" ")));
-        let layers = self.populated.as_ref().map(|p| &p.layers);
+        let layers = Some(&self.populated.layers);
         let cmd = sandboxed_with(ctx, &ctx.workdir, false, &[], layers, "rpmbuild", &args);
         let status = run_logged(
             cmd,

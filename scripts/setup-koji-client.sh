@@ -9,13 +9,14 @@
 #
 # Needs Debian (or a derivative) for the system packages: the venv is made
 # from Debian's python3 with --system-site-packages so that `import rpm`
-# (python3-rpm, not on PyPI) works inside it.
+# (python3-rpm, not on PyPI) and `import libcomps` (python3-libcomps, which
+# the client's import-comps needs) work inside it.
 set -euo pipefail
 
 KOJI_VERSION=1.36.1
 venv="${KOJI_VENV:-$HOME/.cache/koji-rs/venv}"
 python=/usr/bin/python3
-apt_packages=(rpm createrepo-c bubblewrap git gnupg dnf python3-venv python3-rpm
+apt_packages=(rpm createrepo-c bubblewrap git gnupg dnf python3-venv python3-rpm python3-libcomps
               libkrb5-dev python3-dev gcc pkg-config)
 
 say() { printf 'setup-koji-client: %s\n' "$*"; }

@@ -170,6 +170,8 @@ struct FileConfig {
     auth: koji_core::hub::auth::AuthConfig,
     /// HTTPS: `TLSListen`, `TLSCert`, `TLSKey`, `TLSClientCA`.
     tls: TlsOpts,
+    /// `DisableNotifications`, `EmailDomain`, `NotifyOnSuccess`, `KojiWebURL`.
+    notifications: koji_core::hub::notifications::NotifyConfig,
     /// `MaxNameLengthInternal`, `RegexNameInternal`, `RegexUserName`
     /// (`None`: upstream's default).
     max_name_length: Option<usize>,
@@ -293,6 +295,12 @@ fn read_config(path: &Option<PathBuf>) -> Result<FileConfig> {
                         }
                         "regexnameinternal" => cfg.regex_name_internal = Some(v.trim().into()),
                         "regexusername" => cfg.regex_user_name = Some(v.trim().into()),
+                        "disablenotifications" => cfg.notifications.disabled = ini_bool(&key, &v)?,
+                        "emaildomain" => cfg.notifications.email_domain = Some(v.trim().into()),
+                        "notifyonsuccess" => {
+                            cfg.notifications.notify_on_success = ini_bool(&key, &v)?
+                        }
+                        "kojiweburl" => cfg.notifications.web_url = v.trim().into(),
                         "tlslisten" => cfg.tls.tls_listen = Some(v),
                         "tlscert" => cfg.tls.tls_cert = Some(v.into()),
                         "tlskey" => cfg.tls.tls_key = Some(v.into()),
@@ -423,6 +431,7 @@ async fn main() -> Result<()> {
                 },
                 auth: file.auth.clone(),
                 names,
+                notifications: file.notifications.clone(),
                 ..HubConfig::default()
             };
             let hub = Hub::open(&url, config).await?;

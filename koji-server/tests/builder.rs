@@ -666,12 +666,19 @@ fn canceling_a_build_stops_rpmbuild() {
         );
         // the very processes (a process orphaned by a partial kill would
         // leave the tree but not the machine): pid and start time
+        // (a zombie, dead and waiting for whoever inherits it to reap it,
+        // is no longer running: the machine's init here reaps orphans
+        // about a second late)
         let started_at = |pid: u32| {
             std::fs::read_to_string(format!("/proc/{pid}/stat"))
                 .ok()
                 .and_then(|s| {
-                    s.rsplit_once(')')
-                        .and_then(|(_, r)| r.split_whitespace().nth(19).map(str::to_owned))
+                    let (_, r) = s.rsplit_once(')')?;
+                    let mut fields = r.split_whitespace();
+                    let state = fields.next()?;
+                    (state != "Z")
+                        .then(|| fields.nth(18).map(str::to_owned))
+                        .flatten()
                 })
         };
         let procs: Vec<(u32, String, Option<String>)> = building()
@@ -685,11 +692,16 @@ fn canceling_a_build_stops_rpmbuild() {
                 .map(|(pid, cmd, _)| (*pid, cmd.clone()))
                 .collect::<Vec<_>>()
         };
-        ok(h, &["cancel", &task.to_string()]);
+        // within 2 s of typing `koji cancel` (the client's own start-up
+        // and call included), as issue 4 asks
         let canceled = std::time::Instant::now();
-        // (1.1-1.4 s on an idle machine, about 2 s beside CI's other
-        // builds: the bound leaves room for a loaded machine)
-        let gone = wait_until(50, || alive().is_empty());
+        ok(h, &["cancel", &task.to_string()]);
+        let gone = wait_until(20, || alive().is_empty());
+        eprintln!(
+            "[{}] the build's processes stopped {:?} after the cancel",
+            h.label(),
+            canceled.elapsed()
+        );
         assert!(
             gone,
             "[{}] still running {:?} after cancel: {:?}",
@@ -1171,6 +1183,204 @@ fn spawn_kojid_with(
         .stderr(log)
         .spawn()
         .expect("kojid")
+}
+
+/// `dependantTask(wait_list, task_list)` run by the builder: it waits for
+/// tasks that are not its children, then runs its list as subtasks (with
+/// their options); a dependency that fails or is canceled fails it.
+#[test]
+fn a_dependant_task_waits_then_runs_its_tasks() {
+    for backend in koji_core::testing::backends() {
+        let h = &start(backend);
+        let make = |args: &str| -> i64 {
+            ok(
+                h,
+                &[
+                    "call",
+                    "--python",
+                    "--bare-strings",
+                    "makeTask",
+                    "dependantTask",
+                    args,
+                ],
+            )
+            .trim()
+            .parse()
+            .expect("task id")
+        };
+        let a = sleep_task(h, 2);
+        let dep = make(&format!(
+            "[[{a}], [['sleep', [0]], ['sleep', [0], {{'priority': 15}}]]]"
+        ));
+        let watched = h.koji(&["watch-task", &dep.to_string()]);
+        assert_eq!(watched.code, 0, "[{}] {watched:?}", h.label());
+        let info = json(h, &["getTaskInfo", &dep.to_string()]);
+        assert_eq!(info["state"], 2, "[{}] {info}", h.label());
+        let a_info = json(h, &["getTaskInfo", &a.to_string()]);
+        assert_eq!(a_info["state"], 2, "[{}] {a_info}", h.label());
+        let done_a = a_info["completion_ts"].as_f64().expect("completion_ts");
+        let kids = json(h, &["getTaskChildren", &dep.to_string()]);
+        let kids = kids.as_array().cloned().unwrap_or_default();
+        assert_eq!(kids.len(), 2, "[{}] {kids:?}", h.label());
+        for k in &kids {
+            assert_eq!(k["method"], "sleep", "{k}");
+            assert_eq!(k["state"], 2, "{k}");
+            assert!(
+                k["create_ts"].as_f64().expect("create_ts") >= done_a,
+                "[{}] made before its dependency ended: {k} {a_info}",
+                h.label()
+            );
+        }
+        let mut prios: Vec<i64> = kids.iter().filter_map(|k| k["priority"].as_i64()).collect();
+        prios.sort_unstable();
+        // the one given, and the parent's less one (makeTask's default 20)
+        assert_eq!(prios, vec![15, 19], "[{}] {kids:?}", h.label());
+
+        // a canceled dependency fails the dependant task, which runs nothing
+        let b = sleep_task(h, 60);
+        ok(h, &["cancel", &b.to_string()]);
+        let dep = make(&format!("[[{b}], [['sleep', [0]]]]"));
+        let watched = h.koji(&["watch-task", &dep.to_string()]);
+        assert_ne!(watched.code, 0, "[{}] {watched:?}", h.label());
+        let info = json(h, &["getTaskInfo", &dep.to_string()]);
+        assert_eq!(info["state"], 5, "[{}] FAILED: {info}", h.label());
+        let e = h.koji(&["call", "getTaskResult", &dep.to_string()]);
+        assert!(
+            e.stderr
+                .contains(&format!("Dependency {b} failed to complete.")),
+            "[{}] {e:?}",
+            h.label()
+        );
+        assert_eq!(
+            json(h, &["getTaskChildren", &dep.to_string()]),
+            serde_json::json!([]),
+            "[{}]",
+            h.label()
+        );
+    }
+}
+
+/// A fake SMTP server on a thread: answers one session as a real server
+/// does and sends back everything the client said.
+fn fake_smtp() -> (u16, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut w) = conn else { return };
+            let Ok(r) = w.try_clone() else { return };
+            let mut r = std::io::BufReader::new(r);
+            let mut said = String::new();
+            let _ = w.write_all(b"220 test ESMTP\r\n");
+            let mut data = false;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                said.push_str(&line);
+                let reply: &[u8] = if data {
+                    if line != ".\r\n" {
+                        continue;
+                    }
+                    data = false;
+                    b"250 queued\r\n"
+                } else if line.starts_with("EHLO") {
+                    b"250-test\r\n250 8BITMIME\r\n"
+                } else if line.starts_with("DATA") {
+                    data = true;
+                    b"354 go ahead\r\n"
+                } else if line.starts_with("QUIT") {
+                    let _ = w.write_all(b"221 bye\r\n");
+                    break;
+                } else {
+                    b"250 ok\r\n"
+                };
+                let _ = w.write_all(reply);
+            }
+            if tx.send(said).is_err() {
+                return;
+            }
+        }
+    });
+    (port, rx)
+}
+
+/// Notification mail: untagging a build makes a tagNotification task; a
+/// separate kojid with `smtphost` writes the message with upstream's
+/// headers and hands it to the SMTP server (a fake one here) for the
+/// recipients the hub named (the build's and the package's owner, at the
+/// hub's EmailDomain).
+#[test]
+fn kojid_mails_notifications() {
+    for backend in koji_core::testing::backends() {
+        let conf_dir = tempfile::tempdir().expect("tmp");
+        let conf = conf_dir.path().join("hub.conf");
+        std::fs::write(&conf, "[hub]\nEmailDomain = example.com\n").expect("hub.conf");
+        let h = &Hub::start_with(backend, &["--config", conf.to_str().expect("utf-8")]);
+        let (port, mails) = fake_smtp();
+        add_host(h, "k1");
+        let kd = tempfile::tempdir().expect("tmp");
+        let k = spawn_kojid_with(
+            h,
+            "k1",
+            kd.path(),
+            1,
+            &format!(
+                "buildroot = none\nsmtphost = 127.0.0.1:{port}\n\
+                 from_addr = Koji <koji@example.com>\n"
+            ),
+            &[],
+        );
+        ok(h, &["add-tag", "f40"]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "bash"]);
+        ok(h, &["call", "createEmptyBuild", "bash", "5.2", "1", "None"]);
+        ok(h, &["call", "tagBuildBypass", "f40", "bash-5.2-1"]);
+        ok(h, &["untag-build", "f40", "bash-5.2-1"]);
+        let mail = mails.recv_timeout(std::time::Duration::from_secs(20));
+        let log = std::fs::read_to_string(kd.path().join("kojid.log")).unwrap_or_default();
+        let mail = mail.unwrap_or_else(|e| panic!("[{}] no mail: {e}\n{log}", h.label()));
+        for want in [
+            "MAIL FROM:<koji@example.com>\r\n",
+            "RCPT TO:<admin@example.com>\r\n",
+            "From: Koji <koji@example.com>\r\n",
+            "Subject: bash-5.2-1 successfully untagged from f40 by admin\r\n",
+            "To: admin@example.com\r\n",
+            "X-Koji-Package: bash\r\nX-Koji-NVR: bash-5.2-1\r\nX-Koji-Draft: False\r\n\
+             X-Koji-User: admin\r\nX-Koji-Status: complete\r\nX-Koji-Tag: f40\r\n",
+            "Tag Operation: untagged\r\nFrom Tag: f40\r\n",
+        ] {
+            assert!(
+                mail.contains(want),
+                "[{}] {want:?} not in {mail}",
+                h.label()
+            );
+        }
+        let tasks = json(
+            h,
+            &[
+                "listTasks",
+                "--kwargs",
+                "{'opts': {'method': 'tagNotification'}}",
+            ],
+        );
+        let id = tasks[0]["id"].as_i64().expect("a tagNotification task");
+        let closed = wait_until(100, || {
+            json(h, &["getTaskInfo", &id.to_string()])["state"] == 2
+        });
+        assert!(closed, "[{}] {tasks}", h.label());
+        assert_eq!(
+            json(h, &["getTaskResult", &id.to_string()]),
+            serde_json::json!(format!(
+                "sent notification of tag operation {id} to: admin@example.com"
+            )),
+            "[{}]",
+            h.label()
+        );
+        stop(k, "TERM");
+    }
 }
 
 /// Host `name` for this machine's arch, password `pw`.

@@ -1,6 +1,8 @@
 //! Comps groups through the real upstream `koji` client (koji==1.36.1):
 //! add-group, add-group-pkg, add-group-req, block-group, list-groups
-//! (inherited entries, --show-blocked) and show-groups --comps.
+//! (inherited entries, --show-blocked), show-groups --comps and
+//! import-comps (the client parses the file with libcomps, Debian's
+//! python3-libcomps seen through the venv's system site packages).
 
 mod support;
 
@@ -83,5 +85,88 @@ fn groups_through_the_cli() {
              <packagereq type=\"mandatory\">rpm-build</packagereq>\n    </packagelist>\n  </group>\n\
              </comps>\n\n",
         );
+    }
+}
+
+const COMPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE comps PUBLIC "-//Red Hat, Inc.//DTD Comps info//EN" "comps.dtd">
+<comps>
+  <group>
+    <id>build</id>
+    <name>Buildsystem building group</name>
+    <description>What a buildroot installs</description>
+    <default>false</default>
+    <uservisible>false</uservisible>
+    <packagelist>
+      <packagereq type="mandatory">bash</packagereq>
+      <packagereq type="default">rpm-build</packagereq>
+      <packagereq type="conditional" requires="bash">bash-completion</packagereq>
+      <packagereq type="optional" basearchonly="true">tar</packagereq>
+    </packagelist>
+  </group>
+  <group>
+    <id>srpm-build</id>
+    <name>SRPM build</name>
+    <default>true</default>
+    <uservisible>true</uservisible>
+    <packagelist>
+      <packagereq>rpm-build</packagereq>
+    </packagelist>
+  </group>
+</comps>
+"#;
+
+#[test]
+fn import_comps_through_the_cli() {
+    for hub in Hub::each() {
+        let h = &hub;
+        ok(h, &["add-tag", "base"]);
+        let dir = tempfile::tempdir().expect("tmp");
+        let file = dir.path().join("comps.xml");
+        std::fs::write(&file, COMPS).expect("comps.xml");
+        let file = file.to_str().expect("utf-8");
+        ok_eq(
+            h,
+            &["import-comps", file, "base"],
+            "Group: build (Buildsystem building group)\n\
+             \x20 Package: bash: {'basearchonly': False, 'type': 'mandatory'}\n\
+             \x20 Package: rpm-build: {'basearchonly': False, 'type': 'default'}\n\
+             \x20 Package: bash-completion: {'basearchonly': False, 'requires': 'bash', \
+             'type': 'conditional'}\n\
+             \x20 Package: tar: {'basearchonly': True, 'type': 'optional'}\n\
+             Group: srpm-build (SRPM build)\n\
+             \x20 Package: rpm-build: {'basearchonly': False, 'type': 'mandatory'}\n",
+        );
+        let list = ok(h, &["list-groups", "base"]);
+        assert_eq!(
+            list,
+            "build  [base]\n  bash: False, mandatory  [base]\n  \
+             bash-completion: False, conditional  [base]\n  \
+             rpm-build: False, default  [base]\n  tar: True, optional  [base]\n\
+             srpm-build  [base]\n  rpm-build: False, mandatory  [base]\n",
+            "[{}]",
+            h.label()
+        );
+        // what a repo's comps.xml gets (a group without a description
+        // writes "None", as upstream's generate_comps does)
+        let comps = ok(h, &["show-groups", "--comps", "base"]);
+        for want in [
+            "    <name>Buildsystem building group</name>\n    \
+             <description>What a buildroot installs</description>\n    \
+             <default>false</default>\n    <uservisible>false</uservisible>\n",
+            "<packagereq type=\"conditional\" requires=\"bash\">bash-completion</packagereq>",
+            "<packagereq type=\"optional\" basearchonly=\"true\">tar</packagereq>",
+            "    <name>SRPM build</name>\n    <description>None</description>\n    \
+             <default>true</default>\n    <uservisible>true</uservisible>\n",
+        ] {
+            assert!(
+                comps.contains(want),
+                "[{}] {want:?} not in {comps}",
+                h.label()
+            );
+        }
+        // importing again (the groups exist) changes nothing
+        ok(h, &["import-comps", file, "base"]);
+        assert_eq!(ok(h, &["list-groups", "base"]), list, "[{}]", h.label());
     }
 }

@@ -393,7 +393,8 @@ s.opts['password'] = 'builder1'
 s.login()
 s.exclusiveSession(force=True)
 s.host.updateHost(0.0, True)
-[t] = s.host.getTasks()
+# (the build's notification task may be assigned to this host too)
+[t] = [t for t in s.host.getTasks() if t['method'] == 'tagBuild']
 tid = t['id']
 task = s.host.openTask(tid)
 params, method = xmlrpcplus.loads(task['request'])
@@ -401,7 +402,10 @@ assert method == 'tagBuild', method
 # a restarted builder takes its lock back (kojid --force-lock)
 tag_id, build_id, force, fromtag = params[:4]
 s.host.tagBuild(tid, tag_id, build_id, force=force, fromtag=fromtag)
+# ignore_success: no notification; then one as upstream's TagBuildTask
+# reports a success it was not told to keep quiet about
 s.host.tagNotification(True, tag_id, fromtag, build_id, None, True)
+s.host.tagNotification(True, tag_id, fromtag, build_id, None, False)
 s.host.closeTask(tid, xmlrpcplus.dumps((None,), methodresponse=1, allow_none=1))
 print(tid)
 "#;
@@ -454,6 +458,47 @@ fn an_upstream_style_builder_completes_and_tags_a_build() {
             h.label()
         );
         assert!(logs.contains("build.log"), "{logs}");
+        // completing the build queued its notification: the build's owner
+        // and the package's owner in the destination tag (both admin; no
+        // EmailDomain, so upstream's `@None`), the target, the web URL
+        let notes = ok(
+            h,
+            &[
+                "call",
+                "--json-output",
+                "listTasks",
+                "--kwargs",
+                "{'opts': {'method': 'buildNotification'}}",
+            ],
+        );
+        let notes: serde_json::Value = serde_json::from_str(&notes).expect("json");
+        assert_eq!(
+            notes.as_array().map(Vec::len),
+            Some(1),
+            "[{}] {notes}",
+            h.label()
+        );
+        let req = ok(
+            h,
+            &[
+                "call",
+                "--json-output",
+                "getTaskRequest",
+                &notes[0]["id"].to_string(),
+            ],
+        );
+        let req: serde_json::Value = serde_json::from_str(&req).expect("json");
+        assert_eq!(
+            req[0],
+            serde_json::json!(["admin@None"]),
+            "[{}] {req}",
+            h.label()
+        );
+        assert_eq!(req[1]["nvr"], serde_json::json!("hello-2.0-1"), "{req}");
+        assert_eq!(req[1]["state"], serde_json::json!(1), "{req}");
+        assert_eq!(req[2]["name"], serde_json::json!("f40-candidate"), "{req}");
+        assert_eq!(req[2]["dest_tag_name"], serde_json::json!("f40"), "{req}");
+        assert_eq!(req[3], serde_json::json!("http://localhost/koji"), "{req}");
         // tag it through a tagBuild task
         let out = ok(h, &["tag-build", "--nowait", "f40", "hello-2.0-1"]);
         let tag_task = created_task(&out);
@@ -467,6 +512,41 @@ fn an_upstream_style_builder_completes_and_tags_a_build() {
             out.stderr
         );
         assert_eq!(out.stdout.trim(), tag_task.to_string());
+        // one tagNotification task, for the report without ignore_success
+        let notes = ok(
+            h,
+            &[
+                "call",
+                "--json-output",
+                "listTasks",
+                "--kwargs",
+                "{'opts': {'method': 'tagNotification'}}",
+            ],
+        );
+        let notes: serde_json::Value = serde_json::from_str(&notes).expect("json");
+        assert_eq!(
+            notes.as_array().map(Vec::len),
+            Some(1),
+            "[{}] {notes}",
+            h.label()
+        );
+        let req = ok(
+            h,
+            &[
+                "call",
+                "--json-output",
+                "getTaskRequest",
+                &notes[0]["id"].to_string(),
+            ],
+        );
+        let req: serde_json::Value = serde_json::from_str(&req).expect("json");
+        assert_eq!(
+            req[0],
+            serde_json::json!(["admin@None"]),
+            "[{}] {req}",
+            h.label()
+        );
+        assert_eq!(req[1], serde_json::json!(true), "{req}");
         let listed = ok(h, &["list-tagged", "--quiet", "f40"]);
         assert_match("^hello-2\\.0-1 +f40 +admin\n$", &listed);
         // a build of a package not listed in the tag is refused up front

@@ -54,6 +54,11 @@ struct Opts {
     /// Take the host's lock even if another session holds it.
     #[arg(long)]
     force_lock: bool,
+    /// Any kojid.conf option as KEY=VALUE, with the file's names and
+    /// rules (repeatable; over the file, under the flags above), e.g.
+    /// `-o smtphost=mail.example.com -o vendor=Example -o mockdir=/srv/mock`.
+    #[arg(long = "option", short = 'o', value_name = "KEY=VALUE")]
+    options: Vec<String>,
     #[command(subcommand)]
     cmd: Option<Cmd>,
 }
@@ -73,6 +78,12 @@ fn config(o: &Opts) -> Result<Config> {
         Some(p) => Config::read(p)?,
         None => Config::default(),
     };
+    for kv in &o.options {
+        let Some((k, v)) = kv.split_once('=') else {
+            anyhow::bail!("--option {kv}: expected KEY=VALUE");
+        };
+        c.set(k.trim(), v.trim())?;
+    }
     if let Some(v) = &o.server {
         c.server = v.clone();
     }
@@ -203,6 +214,12 @@ mod tests {
             "debug",
             "--maxjobs",
             "3",
+            "-o",
+            "smtphost=mail.example.com:2525",
+            "--option",
+            "vendor = Example",
+            "-o",
+            "rpmbuild_timeout=5",
         ])
         .expect("flags parse");
         let c = config(&o).expect("config");
@@ -213,5 +230,12 @@ mod tests {
         assert_eq!(c.log_level.as_deref(), Some("debug"));
         assert_eq!(c.maxjobs, 3);
         assert_eq!(c.backend, Backend::None);
+        // -o: any option of the file, by its name
+        assert_eq!(c.smtphost.as_deref(), Some("mail.example.com:2525"));
+        assert_eq!(c.vendor, "Example");
+        for bad in ["nosuchoption=1", "novalue"] {
+            let o = Opts::try_parse_from(["kojid", "-o", bad]).expect("flags parse");
+            assert!(config(&o).is_err(), "{bad}");
+        }
     }
 }

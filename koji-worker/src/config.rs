@@ -110,6 +110,13 @@ pub struct Config {
     pub distrepo_skip_stat: bool,
     /// The mock backend's options.
     pub mock: MockOpts,
+    /// `smtphost` (`host` or `host:port`): where notification mail goes;
+    /// none (our default) closes notification tasks without mail.
+    pub smtphost: Option<String>,
+    pub smtp_user: Option<String>,
+    pub smtp_pass: Option<String>,
+    /// `from_addr`: the sender of notification mail.
+    pub from_addr: String,
     /// When the daemon started (set by the daemon for its task processes:
     /// `restartVerify` compares it).
     pub start_ts: Option<f64>,
@@ -138,6 +145,10 @@ impl Default for Config {
             createrepo_skip_stat: true,
             distrepo_skip_stat: false,
             mock: MockOpts::default(),
+            smtphost: None,
+            smtp_user: None,
+            smtp_pass: None,
+            from_addr: "Koji Build System <buildsys@example.com>".into(),
             start_ts: None,
         }
     }
@@ -176,10 +187,6 @@ const IGNORED: &[&str] = &[
     "pluginpath",
     "plugin",
     "plugins",
-    "smtphost",
-    "smtp_user",
-    "smtp_pass",
-    "from_addr",
     "use_createrepo_c",
     "copy_old_repodata",
 ];
@@ -238,6 +245,10 @@ impl Config {
             "yum_proxy" => self.mock.yum_proxy = Some(value.to_string()).filter(|v| !v.is_empty()),
             "mock_bootstrap_image" => self.mock.bootstrap_image = boolean(key, value)?,
             "chroot_tmpdir" => self.mock.chroot_tmpdir = value.to_string(),
+            "smtphost" => self.smtphost = Some(value.trim().to_string()).filter(|v| !v.is_empty()),
+            "smtp_user" => self.smtp_user = Some(value.to_string()),
+            "smtp_pass" => self.smtp_pass = Some(value.to_string()),
+            "from_addr" => self.from_addr = value.to_string(),
             k if IGNORED.contains(&k) || k.starts_with("rlimit_") => {}
             other => bail!("unknown config option: {other}"),
         }

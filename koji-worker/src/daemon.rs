@@ -104,16 +104,39 @@ async fn woken(wake: &mut Option<tokio::sync::watch::Receiver<u64>>) {
     }
 }
 
-/// Kills a task's whole process group: SIGTERM, then SIGKILL.
-async fn kill_group(pid: u32) {
-    let pgid = -(pid as i32);
-    // SAFETY: kill(2) on a process group we created; no memory is touched
-    unsafe {
-        libc::kill(pgid, libc::SIGTERM);
+/// Kills task processes with everything they started (each is the leader
+/// of its process group): SIGTERM to every group at once, then SIGKILL to
+/// the groups that still have a process after 200 ms (a task that dies at
+/// once is not waited for).
+async fn kill_groups(children: &mut [&mut tokio::process::Child]) {
+    let groups: Vec<i32> = children
+        .iter()
+        .filter_map(|c| c.id())
+        .map(|pid| -(pid as i32))
+        .collect();
+    // SAFETY: kill(2) on process groups we created; no memory is touched
+    for g in &groups {
+        unsafe {
+            libc::kill(*g, libc::SIGTERM);
+        }
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    unsafe {
-        libc::kill(pgid, libc::SIGKILL);
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(200);
+    loop {
+        // reap the leaders, so that a dead one no longer counts
+        for c in children.iter_mut() {
+            let _ = c.try_wait();
+        }
+        // SAFETY: signal 0 only asks whether the group has a process
+        let left = groups.iter().any(|g| unsafe { libc::kill(*g, 0) } == 0);
+        if !left || tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    for g in &groups {
+        unsafe {
+            libc::kill(*g, libc::SIGKILL);
+        }
     }
 }
 
@@ -248,11 +271,11 @@ impl Daemon {
 
     async fn shutdown(&mut self) -> Result<()> {
         let ids: Vec<i64> = self.running.keys().copied().collect();
-        for r in self.running.values_mut() {
-            if let Some(pid) = r.child.id() {
-                kill_group(pid).await;
-            }
-            let _ = r.child.wait().await;
+        let mut all: Vec<&mut tokio::process::Child> =
+            self.running.values_mut().map(|r| &mut r.child).collect();
+        kill_groups(&mut all).await;
+        for c in all {
+            let _ = c.wait().await;
         }
         if !ids.is_empty() {
             tracing::info!(?ids, "freeing running tasks");
@@ -311,6 +334,7 @@ impl Daemon {
             self.link.free_tasks(&self.hub, &stale).await?;
         }
         let mut done = vec![];
+        let mut to_kill = vec![];
         for (id, r) in self.running.iter_mut() {
             if let Ok(Some(status)) = r.child.try_wait() {
                 tracing::info!(task = id, %status, "task process exited");
@@ -333,11 +357,20 @@ impl Daemon {
                         "Killing reassigned task"
                     }
                 );
-                if let Some(pid) = r.child.id() {
-                    kill_group(pid).await;
-                }
-                r.killed = true;
+                to_kill.push(*id);
             }
+        }
+        if !to_kill.is_empty() {
+            let mut kids: Vec<&mut tokio::process::Child> = self
+                .running
+                .iter_mut()
+                .filter(|(id, _)| to_kill.contains(id))
+                .map(|(_, r)| {
+                    r.killed = true;
+                    &mut r.child
+                })
+                .collect();
+            kill_groups(&mut kids).await;
         }
         for (id, status, killed, session, method) in done {
             self.running.remove(&id);
@@ -432,6 +465,7 @@ impl Daemon {
             .env("KOJID_VENDOR", &self.cfg.vendor)
             .env("KOJID_DISTRIBUTION", &self.cfg.distribution)
             .env("KOJID_START_TS", self.start_ts.to_string())
+            .env("KOJID_FROM_ADDR", &self.cfg.from_addr)
             .stdin(std::process::Stdio::null())
             .process_group(0)
             .kill_on_drop(true);
@@ -443,6 +477,15 @@ impl Daemon {
         }
         if let Some(p) = &self.cfg.mock.yum_proxy {
             cmd.env("KOJID_YUM_PROXY", p);
+        }
+        for (k, v) in [
+            ("KOJID_SMTPHOST", &self.cfg.smtphost),
+            ("KOJID_SMTP_USER", &self.cfg.smtp_user),
+            ("KOJID_SMTP_PASS", &self.cfg.smtp_pass),
+        ] {
+            if let Some(v) = v {
+                cmd.env(k, v);
+            }
         }
         let child = cmd
             .spawn()
@@ -498,6 +541,12 @@ pub fn config_from_env() -> Config {
     }
     c.allowed_scms = var("KOJID_ALLOWED_SCMS").unwrap_or_default();
     c.start_ts = var("KOJID_START_TS").and_then(|v| v.parse().ok());
+    c.smtphost = var("KOJID_SMTPHOST");
+    c.smtp_user = var("KOJID_SMTP_USER");
+    c.smtp_pass = var("KOJID_SMTP_PASS");
+    if let Some(v) = var("KOJID_FROM_ADDR") {
+        c.from_addr = v;
+    }
     for (k, field) in [
         ("KOJID_PACKAGER", &mut c.packager),
         ("KOJID_VENDOR", &mut c.vendor),

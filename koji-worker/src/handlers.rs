@@ -35,6 +35,8 @@ pub fn builtins() -> TaskRegistry {
     let _ = r.register(repos::WaitrepoTask);
     let _ = r.register(dist::DistRepoTask);
     let _ = r.register(dist::CreateDistRepoTask);
+    let _ = r.register(TagNotificationTask);
+    let _ = r.register(BuildNotificationTask);
     r
 }
 
@@ -78,6 +80,7 @@ macro_rules! builtin {
 mod broot;
 pub mod dist;
 mod mockroot;
+pub mod notify;
 pub mod repos;
 mod restart;
 
@@ -170,6 +173,45 @@ builtin!(
 builtin!(SleepTask, SleepParams { n }, "sleep(n)", 0.25, |_c, p| {
     sleep(&p.n)
 });
+builtin!(
+    TagNotificationTask,
+    TagNotificationParams {
+        recipients,
+        is_successful,
+        tag_info,
+        from_info,
+        build_info,
+        user_info,
+        ignore_success,
+        failure_msg
+    },
+    "tagNotification(recipients, is_successful, tag_info, from_info, build_info, user_info, \
+     ignore_success=None, failure_msg='')",
+    0.1,
+    |c, p| notify::tag_notification(
+        c,
+        &p.recipients,
+        &p.is_successful,
+        &p.tag_info,
+        &p.from_info,
+        &p.build_info,
+        &p.user_info,
+        &p.ignore_success,
+        &p.failure_msg
+    )
+);
+builtin!(
+    BuildNotificationTask,
+    BuildNotificationParams {
+        recipients,
+        build,
+        target,
+        weburl
+    },
+    "buildNotification(recipients, build, target, weburl)",
+    0.1,
+    |c, p| notify::build_notification(c, &p.recipients, &p.build, &p.target, &p.weburl)
+);
 builtin!(
     RestartTask,
     RestartParams { host },

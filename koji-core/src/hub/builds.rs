@@ -1029,7 +1029,13 @@ impl Trash {
 /// Upstream's `cancel_build`: a BUILDING build becomes CANCELED (with its
 /// completion time) and loses its content-generator reservation. False
 /// when the build is not building. The permission check is the caller's.
-pub async fn cancel_build_in(tx: &mut Tx, build_id: i64, cancel_task: bool) -> Result<bool> {
+pub async fn cancel_build_in(
+    tx: &mut Tx,
+    hub: &Hub,
+    caller: &Caller,
+    build_id: i64,
+    cancel_task: bool,
+) -> Result<bool> {
     let b = get_build_in(&**tx, &Json::from(build_id), true)
         .await?
         .ok_or_else(|| Error::Generic(format!("No such build: {build_id}")))?;
@@ -1052,10 +1058,13 @@ pub async fn cancel_build_in(tx: &mut Tx, build_id: i64, cancel_task: bool) -> R
         return Ok(false);
     }
     if let Some(task_id) = b.and_then(|b| b.task_id) {
-        // upstream also queues a build notification here (no mail yet)
+        super::notifications::build_notification_in(tx, hub, caller, task_id, build_id).await?;
         if cancel_task {
             // boxed: cancelling a task cancels its builds in turn
-            Box::pin(super::tasks::cancel_full_in(tx, task_id, false)).await?;
+            Box::pin(super::tasks::cancel_full_in(
+                tx, hub, caller, task_id, false,
+            ))
+            .await?;
         }
     }
     exec(
@@ -1720,7 +1729,7 @@ impl Builds<'_> {
                 "Cannot cancel build, not owner".into(),
             ));
         }
-        let done = cancel_build_in(&mut tx, b.id, true).await?;
+        let done = cancel_build_in(&mut tx, self.0, caller, b.id, true).await?;
         tx.commit().await?;
         // its tasks were canceled too: builders stop them now
         self.0.task_events().notify();

@@ -207,7 +207,7 @@ impl Repos<'_> {
             }
         }
         for t in &to_cancel {
-            cancel_in(&mut tx, *t, true).await?;
+            cancel_in(&mut tx, hub, caller, *t, true).await?;
         }
         let task = make_task_in(
             &mut tx,

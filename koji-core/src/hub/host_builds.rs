@@ -10,6 +10,7 @@
 
 use super::builds::{get_build_in, new_build_in, BuildInfo, NewBuild};
 use super::host_api::{assert_holds, verify_host};
+use super::notifications::build_notification_in;
 use super::rpms::{import_rpm_in, move_and_symlink, ImportedRpm};
 use super::tasks::{make_task_in, task_id_arg, TaskOpts};
 use super::{Caller, Hub};
@@ -161,7 +162,7 @@ impl super::host_api::HostApi<'_> {
     /// becomes FAILED.
     pub async fn fail_build(&self, caller: &Caller, task: &Json, build: &Json) -> Result<()> {
         let task = task_id_arg(task)?;
-        let tx = self.hub().db().begin().await?;
+        let mut tx = self.hub().db().begin().await?;
         let host = verify_host(&*tx, caller).await?;
         assert_holds(&tx, host, task).await?;
         let b = get_build_in(&*tx, build, true)
@@ -186,7 +187,11 @@ impl super::host_api::HostApi<'_> {
             params![BuildState::Failed as i64, super::builds::now(), b.id],
         )
         .await?;
-        tx.commit().await
+        build_notification_in(&mut tx, self.hub(), caller, task, b.id).await?;
+        tx.commit().await?;
+        // a notification task may have been made
+        self.hub().task_events().notify();
+        Ok(())
     }
 
     /// `host.completeBuild(task_id, build_id, srpm, rpms, brmap=None,
@@ -309,6 +314,7 @@ impl super::host_api::HostApi<'_> {
             for d in &done {
                 d.write_sighdr()?;
             }
+            build_notification_in(&mut tx, self.hub(), caller, task, b.id).await?;
             Ok(())
         }
         .await;
@@ -320,6 +326,8 @@ impl super::host_api::HostApi<'_> {
             undo(&done, &moved_logs);
             return Err(e);
         }
+        // a notification task may have been made
+        self.hub().task_events().notify();
         let b = get_build_in(self.hub().db().conn(), &Json::from(b.id), true).await?;
         Ok(b.map(|b| b.to_json()).unwrap_or(Json::Null))
     }

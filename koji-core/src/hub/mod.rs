@@ -21,6 +21,7 @@ pub mod host_builds;
 pub mod hosts;
 mod misc;
 pub mod names;
+pub mod notifications;
 pub mod packages;
 mod pyre;
 pub mod query_opts;
@@ -86,6 +87,9 @@ pub struct HubConfig {
     pub auth: auth::AuthConfig,
     /// `MaxNameLengthInternal`, `RegexNameInternal`, `RegexUserName`.
     pub names: names::NameRules,
+    /// `DisableNotifications`, `EmailDomain`, `NotifyOnSuccess`,
+    /// `KojiWebURL`.
+    pub notifications: notifications::NotifyConfig,
 }
 
 impl HubConfig {
@@ -103,6 +107,10 @@ impl HubConfig {
             "MaxNameLengthInternal": self.names.max_length(),
             "RegexNameInternal": self.names.regex_internal(),
             "RegexUserName": self.names.regex_user(),
+            "DisableNotifications": self.notifications.disabled,
+            "EmailDomain": self.notifications.email_domain,
+            "NotifyOnSuccess": self.notifications.notify_on_success,
+            "KojiWebURL": self.notifications.web_url,
         })
     }
 }
@@ -120,6 +128,7 @@ impl Default for HubConfig {
             regen: Default::default(),
             auth: Default::default(),
             names: Default::default(),
+            notifications: Default::default(),
         }
     }
 }
@@ -262,6 +271,10 @@ impl Hub {
 
     pub fn repos(&self) -> repos::Repos<'_> {
         repos::Repos(self)
+    }
+
+    pub fn notifications(&self) -> notifications::Notifications<'_> {
+        notifications::Notifications(self)
     }
 
     pub fn targets(&self) -> Targets<'_> {

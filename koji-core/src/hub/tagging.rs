@@ -29,6 +29,7 @@ use super::builds::{get_build_in, parse_extra, BuildInfo};
 use super::groups::{
     list_add_in, package_add_in, readable_groups_in, req_add_in, snapshot_groups_in,
 };
+use super::notifications::{tag_notification_in, TagChange};
 use super::packages::{pkglist_add_in, read_package_list_in, ListChange, PackageListQuery};
 use super::tags::{
     create_tag_in, edit_tag_in, get_tag_in, lookup_name, read_full_inheritance_in, InheritanceLink,
@@ -1354,15 +1355,15 @@ impl Tagging<'_> {
     }
 
     /// `tagBuildBypass(tag, build, force=False, notify=False)`: `tag`
-    /// permission; tags at once (no task, no package-list check).
-    /// Notifications need tasks and are not sent yet.
+    /// permission; tags at once (no task, no package-list check); with
+    /// `notify`, a `tagNotification` task tells the recipients.
     pub async fn tag_build_bypass(
         &self,
         caller: &Caller,
         tag: &Json,
         build: &Json,
         force: bool,
-        _notify: bool,
+        notify: bool,
     ) -> Result<()> {
         caller.assert_perm("tag")?;
         let mut tx = self.0.db().begin().await?;
@@ -1371,7 +1372,23 @@ impl Tagging<'_> {
         let data = serde_json::json!({"tag": tag_id, "build": build_id, "fromtag": null, "operation": "tag"});
         assert_tag_policy(self.0, &*tx, caller, &data, force).await?;
         tag_build_in(&mut tx, caller, tag, build, force).await?;
-        tx.commit().await
+        let mut made = None;
+        if notify {
+            let change = TagChange {
+                successful: true,
+                tag: tag.clone(),
+                build: build.clone(),
+                user: Json::from(caller.user_id()?),
+                ..TagChange::default()
+            };
+            made = tag_notification_in(&mut tx, self.0, caller, &change).await?;
+        }
+        tx.commit().await?;
+        if made.is_some() {
+            // a new task: the scheduler runs at once
+            self.0.task_events().notify();
+        }
+        Ok(())
     }
 
     /// `untagBuildBypass(tag, build, strict=True, force=False, notify=False)`.
@@ -1382,15 +1399,16 @@ impl Tagging<'_> {
         build: &Json,
         strict: bool,
         force: bool,
-        _notify: bool,
+        notify: bool,
     ) -> Result<()> {
         caller.assert_perm("tag")?;
-        self.untag(caller, tag, build, strict, force).await
+        self.untag(caller, tag, build, strict, force, notify).await
     }
 
     /// `untagBuild(tag, build, strict=True, force=False)`: any logged-in
-    /// user the tag's access rules and the `tag` policy allow.
-    /// (Upstream's notification task is not created yet.)
+    /// user the tag's access rules and the `tag` policy allow; a
+    /// `tagNotification` task tells the recipients. (Upstream also makes
+    /// one for a refused untagging, but the refusal rolls it back.)
     pub async fn untag_build(
         &self,
         caller: &Caller,
@@ -1400,7 +1418,7 @@ impl Tagging<'_> {
         force: bool,
     ) -> Result<()> {
         caller.user_id()?;
-        self.untag(caller, tag, build, strict, force).await
+        self.untag(caller, tag, build, strict, force, true).await
     }
 
     async fn untag(
@@ -1410,6 +1428,7 @@ impl Tagging<'_> {
         build: &Json,
         strict: bool,
         force: bool,
+        notify: bool,
     ) -> Result<()> {
         let mut tx = self.0.db().begin().await?;
         let tag_id = strict_tag(&*tx, tag).await?.id;
@@ -1417,7 +1436,22 @@ impl Tagging<'_> {
         let data = serde_json::json!({"tag": null, "build": build_id, "fromtag": tag_id, "operation": "untag"});
         assert_tag_policy(self.0, &*tx, caller, &data, force).await?;
         untag_build_in(&mut tx, caller, tag, build, strict, force).await?;
-        tx.commit().await
+        let mut made = None;
+        if notify {
+            let change = TagChange {
+                successful: true,
+                from_tag: tag.clone(),
+                build: build.clone(),
+                user: Json::from(caller.user_id()?),
+                ..TagChange::default()
+            };
+            made = tag_notification_in(&mut tx, self.0, caller, &change).await?;
+        }
+        tx.commit().await?;
+        if made.is_some() {
+            self.0.task_events().notify();
+        }
+        Ok(())
     }
 
     /// `massTag(tag, builds)`: `tag` permission; tags each build (N-V-R,

@@ -15,6 +15,7 @@ use crate::db::{exec, fetch_all, fetch_opt, versioned, RowExt, Where};
 use crate::error::{Error, Result};
 use crate::params;
 use crate::util::py_str;
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -236,47 +237,7 @@ impl Targets<'_> {
     }
 
     async fn query(&self, f: &TargetFilter) -> Result<Vec<TargetInfo>> {
-        let c = self.0.db().conn();
-        let mut w = Where::new();
-        let (live, lp) = versioned::live("build_target_config", f.event);
-        w.and(live, lp);
-        if truthy(&f.info) {
-            let (clause, p) = name_or_id_clause("build_target", &f.info)?;
-            w.and(clause, p);
-        }
-        for (col, tag) in [("build_tag", &f.build_tag), ("dest_tag", &f.dest_tag)] {
-            match tag_filter(c, tag).await? {
-                TagFilter::Any => {}
-                TagFilter::None => return Ok(vec![]),
-                TagFilter::Id(id) => {
-                    w.and(format!("build_target_config.{col} = ?"), params![id]);
-                }
-            }
-        }
-        let sql = format!(
-            "SELECT build_target.id, build_target.name, build_target_config.build_tag, \
-             build_target_config.dest_tag, tag1.name AS build_tag_name, \
-             tag2.name AS dest_tag_name \
-             FROM build_target_config \
-             JOIN build_target ON build_target_config.build_target_id = build_target.id \
-             JOIN tag AS tag1 ON build_target_config.build_tag = tag1.id \
-             JOIN tag AS tag2 ON build_target_config.dest_tag = tag2.id{} \
-             ORDER BY build_target.id",
-            w.sql()
-        );
-        let rows = fetch_all(c, &sql, w.params).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TargetInfo {
-                    build_tag: r.int("build_tag")?,
-                    build_tag_name: r.string("build_tag_name")?,
-                    dest_tag: r.int("dest_tag")?,
-                    dest_tag_name: r.string("dest_tag_name")?,
-                    id: r.int("id")?,
-                    name: r.string("name")?,
-                })
-            })
-            .collect()
+        query_in(self.0.db().conn(), f).await
     }
 
     /// The ids of a target's live build and destination tags, or upstream's
@@ -294,6 +255,67 @@ impl Targets<'_> {
         })?;
         Ok((build.id, dest.id))
     }
+}
+
+/// The live targets matching `f`, on any connection.
+async fn query_in<C: ConnectionTrait>(c: &C, f: &TargetFilter) -> Result<Vec<TargetInfo>> {
+    let mut w = Where::new();
+    let (live, lp) = versioned::live("build_target_config", f.event);
+    w.and(live, lp);
+    if truthy(&f.info) {
+        let (clause, p) = name_or_id_clause("build_target", &f.info)?;
+        w.and(clause, p);
+    }
+    for (col, tag) in [("build_tag", &f.build_tag), ("dest_tag", &f.dest_tag)] {
+        match tag_filter(c, tag).await? {
+            TagFilter::Any => {}
+            TagFilter::None => return Ok(vec![]),
+            TagFilter::Id(id) => {
+                w.and(format!("build_target_config.{col} = ?"), params![id]);
+            }
+        }
+    }
+    let sql = format!(
+        "SELECT build_target.id, build_target.name, build_target_config.build_tag, \
+         build_target_config.dest_tag, tag1.name AS build_tag_name, \
+         tag2.name AS dest_tag_name \
+         FROM build_target_config \
+         JOIN build_target ON build_target_config.build_target_id = build_target.id \
+         JOIN tag AS tag1 ON build_target_config.build_tag = tag1.id \
+         JOIN tag AS tag2 ON build_target_config.dest_tag = tag2.id{} \
+         ORDER BY build_target.id",
+        w.sql()
+    );
+    let rows = fetch_all(c, &sql, w.params).await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TargetInfo {
+                build_tag: r.int("build_tag")?,
+                build_tag_name: r.string("build_tag_name")?,
+                dest_tag: r.int("dest_tag")?,
+                dest_tag_name: r.string("dest_tag_name")?,
+                id: r.int("id")?,
+                name: r.string("name")?,
+            })
+        })
+        .collect()
+}
+
+/// The one target named by `info` (an id or a name), as its
+/// `getBuildTarget` map, on any connection.
+pub async fn get_in<C: ConnectionTrait>(c: &C, info: &Json) -> Result<Option<Json>> {
+    let found = query_in(
+        c,
+        &TargetFilter {
+            info: info.clone(),
+            ..TargetFilter::default()
+        },
+    )
+    .await?;
+    Ok(match found.as_slice() {
+        [t] => Some(serde_json::to_value(t).unwrap_or(Json::Null)),
+        _ => None,
+    })
 }
 
 /// How a `buildTagID`/`destTagID` argument restricts the targets.

@@ -704,7 +704,13 @@ pub async fn free_in(tx: &Tx, id: i64) -> Result<()> {
 /// Upstream's `Task.cancel`: true if canceled now or before, false if it
 /// had finished. Cancels the task's building builds and, with `recurse`,
 /// its children.
-pub async fn cancel_in(tx: &mut Tx, id: i64, recurse: bool) -> Result<bool> {
+pub async fn cancel_in(
+    tx: &mut Tx,
+    hub: &Hub,
+    caller: &Caller,
+    id: i64,
+    recurse: bool,
+) -> Result<bool> {
     let mut stack = vec![(id, recurse)];
     let mut first = None;
     while let Some((tid, rec)) = stack.pop() {
@@ -726,7 +732,7 @@ pub async fn cancel_in(tx: &mut Tx, id: i64, recurse: bool) -> Result<bool> {
                 )
                 .await?;
                 for b in builds {
-                    cancel_build_in(tx, b.int("id")?, false).await?;
+                    cancel_build_in(tx, hub, caller, b.int("id")?, false).await?;
                 }
                 if rec {
                     for c in children_ids_in(&**tx, tid).await?.into_iter().rev() {
@@ -755,7 +761,13 @@ async fn children_ids_in<C: ConnectionTrait>(c: &C, id: i64) -> Result<Vec<i64>>
 
 /// Upstream's `Task.cancelFull`: cancels a top-level task and every task
 /// below it; without `strict` a subtask leads to its top-level task.
-pub async fn cancel_full_in(tx: &mut Tx, id: i64, strict: bool) -> Result<()> {
+pub async fn cancel_full_in(
+    tx: &mut Tx,
+    hub: &Hub,
+    caller: &Caller,
+    id: i64,
+    strict: bool,
+) -> Result<()> {
     let mut top = id;
     let mut seen = std::collections::HashSet::new();
     seen.insert(top);
@@ -785,7 +797,7 @@ pub async fn cancel_full_in(tx: &mut Tx, id: i64, strict: bool) -> Result<()> {
         if !seen.insert(tid) {
             return Err(Error::Generic(format!("Task LOOP at task {tid}")));
         }
-        cancel_in(tx, tid, false).await?;
+        Box::pin(cancel_in(tx, hub, caller, tid, false)).await?;
         list.extend(children_ids_in(&**tx, tid).await?);
     }
     Ok(())
@@ -1194,7 +1206,7 @@ impl Tasks<'_> {
         let id = task_id_arg(id)?;
         let mut tx = self.0.db().begin().await?;
         self.assert_owner_or_host(&tx, caller, id).await?;
-        cancel_in(&mut tx, id, recurse).await?;
+        cancel_in(&mut tx, self.0, caller, id, recurse).await?;
         tx.commit().await?;
         self.0.task_events().notify();
         Ok(())
@@ -1207,7 +1219,7 @@ impl Tasks<'_> {
         let mut tx = self.0.db().begin().await?;
         self.assert_owner_or_host(&tx, caller, id).await?;
         for c in children_ids_in(&*tx, id).await? {
-            cancel_in(&mut tx, c, true).await?;
+            cancel_in(&mut tx, self.0, caller, c, true).await?;
         }
         tx.commit().await?;
         self.0.task_events().notify();
@@ -1246,7 +1258,7 @@ impl Tasks<'_> {
         caller.assert_perm("admin")?;
         let id = task_id_arg(id)?;
         let mut tx = self.0.db().begin().await?;
-        cancel_full_in(&mut tx, id, strict).await?;
+        cancel_full_in(&mut tx, self.0, caller, id, strict).await?;
         tx.commit().await?;
         self.0.task_events().notify();
         Ok(())

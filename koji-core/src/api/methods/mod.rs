@@ -10,6 +10,7 @@ mod groups;
 mod history;
 mod hosts;
 mod misc;
+mod notifications;
 mod packages;
 mod policy;
 mod repos;
@@ -49,6 +50,7 @@ pub(super) fn register(r: &mut Registry) {
     archives::register(r);
     search::register(r);
     tasks::register(r);
+    notifications::register(r);
     r.mark_cacheable(CACHEABLE);
 }
 

@@ -812,9 +812,21 @@ fn register_builds(r: &mut Registry) {
     method!(
         r,
         "host.tagNotification(is_successful, tag_id, from_id, build_id, user_id, ignore_success=False, failure_msg='')",
-        "Tag notifications (no mail is sent by this hub).",
+        "A builder reports a tag operation; a tagNotification task tells the recipients.",
         |cx, a| {
-            crate::hub::host_api::verify_host(cx.hub.db().conn(), &cx.caller).await?;
+            let change = crate::hub::notifications::TagChange {
+                successful: crate::api::truthy(a.raw("is_successful")),
+                tag: a.raw("tag_id").clone(),
+                from_tag: a.raw("from_id").clone(),
+                build: a.raw("build_id").clone(),
+                user: a.raw("user_id").clone(),
+                ignore_success: a.flag("ignore_success"),
+                failure_msg: crate::util::py_str(a.raw("failure_msg")),
+            };
+            cx.hub
+                .notifications()
+                .host_tag_notification(&cx.caller, &change)
+                .await?;
             ok(Json::Null)
         }
     );

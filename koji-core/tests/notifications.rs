@@ -437,14 +437,32 @@ async fn tag_operations_make_notification_tasks() -> Result<()> {
             "{l}"
         );
         // only hosts report
-        let (code, _) = fault(
-            &th,
-            &admin,
+        assert_eq!(
+            fault(
+                &th,
+                &admin,
+                "host.tagNotification",
+                json!([true, "f41", null, "bash-5.2-1", null]),
+            )
+            .await,
+            (1002, format!("User {admin_id} is not a host")),
+            "{l}"
+        );
+        // the builder's values go into the request as they came (upstream
+        // passes them through): 0 for false, None for no message
+        th.call(
+            &host,
             "host.tagNotification",
-            json!([true, "f41", null, "bash-5.2-1", null]),
+            json!([0, "f41", null, "bash-5.2-1", null, 0, null]),
         )
-        .await;
-        assert_ne!(code, 0, "{l}");
+        .await?;
+        let reqs = requests(&th, &admin, "tagNotification").await?;
+        assert_eq!(
+            reqs.get(3)
+                .map(|r| (r[1].clone(), r[6].clone(), r[7].clone())),
+            Some((json!(0), json!(0), Json::Null)),
+            "{l}"
+        );
         // the tasks belong to whoever caused them
         let tasks = th
             .call(

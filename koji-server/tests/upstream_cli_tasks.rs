@@ -410,6 +410,25 @@ s.host.closeTask(tid, xmlrpcplus.dumps((None,), methodresponse=1, allow_none=1))
 print(tid)
 "#;
 
+/// The request of the one task of `method` there must be.
+fn only_request(h: &Hub, method: &str) -> serde_json::Value {
+    let opts = format!("{{'opts': {{'method': '{method}'}}}}");
+    let tasks = ok(
+        h,
+        &["call", "--json-output", "listTasks", "--kwargs", &opts],
+    );
+    let tasks: serde_json::Value = serde_json::from_str(&tasks).expect("json");
+    assert_eq!(
+        tasks.as_array().map(Vec::len),
+        Some(1),
+        "[{}] {tasks}",
+        h.label()
+    );
+    let id = tasks[0]["id"].to_string();
+    let req = ok(h, &["call", "--json-output", "getTaskRequest", &id]);
+    serde_json::from_str(&req).expect("json")
+}
+
 #[test]
 fn an_upstream_style_builder_completes_and_tags_a_build() {
     let built = rpms::build("hello", "2.0", "1");
@@ -461,33 +480,7 @@ fn an_upstream_style_builder_completes_and_tags_a_build() {
         // completing the build queued its notification: the build's owner
         // and the package's owner in the destination tag (both admin; no
         // EmailDomain, so upstream's `@None`), the target, the web URL
-        let notes = ok(
-            h,
-            &[
-                "call",
-                "--json-output",
-                "listTasks",
-                "--kwargs",
-                "{'opts': {'method': 'buildNotification'}}",
-            ],
-        );
-        let notes: serde_json::Value = serde_json::from_str(&notes).expect("json");
-        assert_eq!(
-            notes.as_array().map(Vec::len),
-            Some(1),
-            "[{}] {notes}",
-            h.label()
-        );
-        let req = ok(
-            h,
-            &[
-                "call",
-                "--json-output",
-                "getTaskRequest",
-                &notes[0]["id"].to_string(),
-            ],
-        );
-        let req: serde_json::Value = serde_json::from_str(&req).expect("json");
+        let req = only_request(h, "buildNotification");
         assert_eq!(
             req[0],
             serde_json::json!(["admin@None"]),
@@ -498,7 +491,11 @@ fn an_upstream_style_builder_completes_and_tags_a_build() {
         assert_eq!(req[1]["state"], serde_json::json!(1), "{req}");
         assert_eq!(req[2]["name"], serde_json::json!("f40-candidate"), "{req}");
         assert_eq!(req[2]["dest_tag_name"], serde_json::json!("f40"), "{req}");
-        assert_eq!(req[3], serde_json::json!("http://localhost/koji"), "{req}");
+        assert_eq!(
+            req[3],
+            serde_json::json!("http://localhost.localdomain/koji"),
+            "{req}"
+        );
         // tag it through a tagBuild task
         let out = ok(h, &["tag-build", "--nowait", "f40", "hello-2.0-1"]);
         let tag_task = created_task(&out);
@@ -513,33 +510,7 @@ fn an_upstream_style_builder_completes_and_tags_a_build() {
         );
         assert_eq!(out.stdout.trim(), tag_task.to_string());
         // one tagNotification task, for the report without ignore_success
-        let notes = ok(
-            h,
-            &[
-                "call",
-                "--json-output",
-                "listTasks",
-                "--kwargs",
-                "{'opts': {'method': 'tagNotification'}}",
-            ],
-        );
-        let notes: serde_json::Value = serde_json::from_str(&notes).expect("json");
-        assert_eq!(
-            notes.as_array().map(Vec::len),
-            Some(1),
-            "[{}] {notes}",
-            h.label()
-        );
-        let req = ok(
-            h,
-            &[
-                "call",
-                "--json-output",
-                "getTaskRequest",
-                &notes[0]["id"].to_string(),
-            ],
-        );
-        let req: serde_json::Value = serde_json::from_str(&req).expect("json");
+        let req = only_request(h, "tagNotification");
         assert_eq!(
             req[0],
             serde_json::json!(["admin@None"]),

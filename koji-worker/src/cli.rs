@@ -218,6 +218,7 @@ mod tests {
             "smtphost=mail.example.com:2525",
             "--option",
             "vendor = Example",
+            // a flag beats -o for the same option
             "-o",
             "rpmbuild_timeout=5",
         ])

@@ -478,13 +478,27 @@ impl Daemon {
         if let Some(p) = &self.cfg.mock.yum_proxy {
             cmd.env("KOJID_YUM_PROXY", p);
         }
-        for (k, v) in [
-            ("KOJID_SMTPHOST", &self.cfg.smtphost),
-            ("KOJID_SMTP_USER", &self.cfg.smtp_user),
-            ("KOJID_SMTP_PASS", &self.cfg.smtp_pass),
-        ] {
-            if let Some(v) = v {
-                cmd.env(k, v);
+        let flag = |b: bool| if b { "1" } else { "" };
+        cmd.env("KOJID_CREATEREPO_UPDATE", flag(self.cfg.createrepo_update))
+            .env(
+                "KOJID_CREATEREPO_SKIP_STAT",
+                flag(self.cfg.createrepo_skip_stat),
+            )
+            .env(
+                "KOJID_DISTREPO_SKIP_STAT",
+                flag(self.cfg.distrepo_skip_stat),
+            )
+            .env("KOJID_CHROOT_TMPDIR", &self.cfg.mock.chroot_tmpdir);
+        // the mail settings (a password among them) only where mail is sent
+        if method.ends_with("Notification") {
+            for (k, v) in [
+                ("KOJID_SMTPHOST", &self.cfg.smtphost),
+                ("KOJID_SMTP_USER", &self.cfg.smtp_user),
+                ("KOJID_SMTP_PASS", &self.cfg.smtp_pass),
+            ] {
+                if let Some(v) = v {
+                    cmd.env(k, v);
+                }
             }
         }
         let child = cmd
@@ -541,6 +555,18 @@ pub fn config_from_env() -> Config {
     }
     c.allowed_scms = var("KOJID_ALLOWED_SCMS").unwrap_or_default();
     c.start_ts = var("KOJID_START_TS").and_then(|v| v.parse().ok());
+    if let Some(v) = var("KOJID_CREATEREPO_UPDATE") {
+        c.createrepo_update = !v.is_empty();
+    }
+    if let Some(v) = var("KOJID_CREATEREPO_SKIP_STAT") {
+        c.createrepo_skip_stat = !v.is_empty();
+    }
+    if let Some(v) = var("KOJID_DISTREPO_SKIP_STAT") {
+        c.distrepo_skip_stat = !v.is_empty();
+    }
+    if let Some(v) = var("KOJID_CHROOT_TMPDIR") {
+        c.mock.chroot_tmpdir = v;
+    }
     c.smtphost = var("KOJID_SMTPHOST");
     c.smtp_user = var("KOJID_SMTP_USER");
     c.smtp_pass = var("KOJID_SMTP_PASS");

@@ -46,7 +46,7 @@ impl Default for NotifyConfig {
             disabled: false,
             email_domain: None,
             notify_on_success: true,
-            web_url: "http://localhost/koji".into(),
+            web_url: "http://localhost.localdomain/koji".into(),
         }
     }
 }
@@ -170,6 +170,19 @@ impl Notifications<'_> {
         }
     }
 
+    /// Upstream's check before changing a subscription or block: the
+    /// caller owns it or is an admin.
+    fn assert_owner(caller: &Caller, row: &Json, what: &str) -> Result<()> {
+        let (me, _) = Self::logged_in(caller)?;
+        let owner = row["user_id"].as_i64().unwrap_or_default();
+        if owner != me && !caller.has_perm("admin") {
+            return Err(Error::Generic(format!(
+                "user {me} cannot {what} for user {owner}"
+            )));
+        }
+        Ok(())
+    }
+
     /// The logged-in user (`getLoggedInUser`), or upstream's refusal.
     fn logged_in(caller: &Caller) -> Result<(i64, String)> {
         match &caller.session {
@@ -253,14 +266,10 @@ impl Notifications<'_> {
         tag: &Json,
         success_only: bool,
     ) -> Result<()> {
-        let (me, _) = Self::logged_in(caller)?;
+        Self::logged_in(caller)?;
         let orig = self.get(id, true).await?.unwrap_or_default();
+        Self::assert_owner(caller, &orig, "update notifications")?;
         let owner = orig["user_id"].as_i64().unwrap_or_default();
-        if owner != me && !caller.has_perm("admin") {
-            return Err(Error::Generic(format!(
-                "user {me} cannot update notifications for user {owner}"
-            )));
-        }
         let tx = self.0.db().begin().await?;
         let package_id = opt_ref(&*tx, "package", package).await?;
         let tag_id = opt_ref(&*tx, "tag", tag).await?;
@@ -278,13 +287,7 @@ impl Notifications<'_> {
     /// `deleteNotification(id)`: the owner of the subscription or an admin.
     pub async fn delete(&self, caller: &Caller, id: &Json) -> Result<()> {
         let n = self.get(id, true).await?.unwrap_or_default();
-        let (me, _) = Self::logged_in(caller)?;
-        let owner = n["user_id"].as_i64().unwrap_or_default();
-        if owner != me && !caller.has_perm("admin") {
-            return Err(Error::Generic(format!(
-                "user {me} cannot delete notifications for user {owner}"
-            )));
-        }
+        Self::assert_owner(caller, &n, "delete notifications")?;
         let tx = self.0.db().begin().await?;
         exec(
             &*tx,
@@ -324,13 +327,7 @@ impl Notifications<'_> {
     /// `deleteNotificationBlock(id)`: the owner of the block or an admin.
     pub async fn delete_block(&self, caller: &Caller, id: &Json) -> Result<()> {
         let b = self.get_block(id, true).await?.unwrap_or_default();
-        let (me, _) = Self::logged_in(caller)?;
-        let owner = b["user_id"].as_i64().unwrap_or_default();
-        if owner != me && !caller.has_perm("admin") {
-            return Err(Error::Generic(format!(
-                "user {me} cannot delete notification blocks for user {owner}"
-            )));
-        }
+        Self::assert_owner(caller, &b, "delete notification blocks")?;
         let tx = self.0.db().begin().await?;
         exec(
             &*tx,
@@ -496,10 +493,11 @@ pub async fn recipients_in<C: ConnectionTrait>(
 }
 
 /// What a tag operation was, for [`tag_notification_in`] (upstream's
-/// `tag_notification` arguments).
-#[derive(Debug, Clone, Default)]
+/// `tag_notification` arguments, kept as given: they go into the task's
+/// request unchanged).
+#[derive(Debug, Clone)]
 pub struct TagChange {
-    pub successful: bool,
+    pub is_successful: Json,
     /// The tag the build went into (id or name), or `Null`.
     pub tag: Json,
     /// The tag the build left (id or name), or `Null`.
@@ -507,8 +505,24 @@ pub struct TagChange {
     pub build: Json,
     /// The user who asked (id or name), or `Null`.
     pub user: Json,
-    pub ignore_success: bool,
-    pub failure_msg: String,
+    pub ignore_success: Json,
+    pub failure_msg: Json,
+}
+
+impl TagChange {
+    /// A successful tagging (`tag`) or untagging (`from_tag`) of `build`
+    /// by `user`, as the hub's own calls report them.
+    pub fn success(tag: &Json, from_tag: &Json, build: &Json, user: i64) -> TagChange {
+        TagChange {
+            is_successful: Json::Bool(true),
+            tag: tag.clone(),
+            from_tag: from_tag.clone(),
+            build: build.clone(),
+            user: Json::from(user),
+            ignore_success: Json::Bool(false),
+            failure_msg: Json::from(""),
+        }
+    }
 }
 
 /// Upstream's `tag_notification`: makes a `tagNotification` task (in
@@ -533,7 +547,8 @@ pub async fn tag_notification_in(
                 .unwrap_or_default(),
         ),
     };
-    let state = if change.successful {
+    let successful = crate::api::truthy(&change.is_successful);
+    let state = if successful {
         BuildState::Complete
     } else {
         BuildState::Failed
@@ -551,18 +566,18 @@ pub async fn tag_notification_in(
     }
     recipients.sort();
     recipients.dedup();
-    if recipients.is_empty() || (change.successful && change.ignore_success) {
+    if recipients.is_empty() || (successful && crate::api::truthy(&change.ignore_success)) {
         return Ok(None);
     }
     let args = [
         json!(recipients),
-        json!(change.successful),
+        change.is_successful.clone(),
         change.tag.clone(),
         change.from_tag.clone(),
         change.build.clone(),
         user,
-        json!(change.ignore_success),
-        json!(change.failure_msg),
+        change.ignore_success.clone(),
+        change.failure_msg.clone(),
     ];
     let id = make_task_in(
         tx,

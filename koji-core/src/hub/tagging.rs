@@ -1372,23 +1372,9 @@ impl Tagging<'_> {
         let data = serde_json::json!({"tag": tag_id, "build": build_id, "fromtag": null, "operation": "tag"});
         assert_tag_policy(self.0, &*tx, caller, &data, force).await?;
         tag_build_in(&mut tx, caller, tag, build, force).await?;
-        let mut made = None;
-        if notify {
-            let change = TagChange {
-                successful: true,
-                tag: tag.clone(),
-                build: build.clone(),
-                user: Json::from(caller.user_id()?),
-                ..TagChange::default()
-            };
-            made = tag_notification_in(&mut tx, self.0, caller, &change).await?;
-        }
-        tx.commit().await?;
-        if made.is_some() {
-            // a new task: the scheduler runs at once
-            self.0.task_events().notify();
-        }
-        Ok(())
+        let change = TagChange::success(tag, &Json::Null, build, caller.user_id()?);
+        self.commit_notifying(tx, caller, notify.then_some(&change))
+            .await
     }
 
     /// `untagBuildBypass(tag, build, strict=True, force=False, notify=False)`.
@@ -1436,17 +1422,24 @@ impl Tagging<'_> {
         let data = serde_json::json!({"tag": null, "build": build_id, "fromtag": tag_id, "operation": "untag"});
         assert_tag_policy(self.0, &*tx, caller, &data, force).await?;
         untag_build_in(&mut tx, caller, tag, build, strict, force).await?;
-        let mut made = None;
-        if notify {
-            let change = TagChange {
-                successful: true,
-                from_tag: tag.clone(),
-                build: build.clone(),
-                user: Json::from(caller.user_id()?),
-                ..TagChange::default()
-            };
-            made = tag_notification_in(&mut tx, self.0, caller, &change).await?;
-        }
+        let change = TagChange::success(&Json::Null, tag, build, caller.user_id()?);
+        self.commit_notifying(tx, caller, notify.then_some(&change))
+            .await
+    }
+
+    /// Commits a tagging change, with upstream's `tag_notification` of it
+    /// when `change` is given; a notification task made wakes the
+    /// scheduler.
+    async fn commit_notifying(
+        &self,
+        mut tx: Tx,
+        caller: &Caller,
+        change: Option<&TagChange>,
+    ) -> Result<()> {
+        let made = match change {
+            Some(c) => tag_notification_in(&mut tx, self.0, caller, c).await?,
+            None => None,
+        };
         tx.commit().await?;
         if made.is_some() {
             self.0.task_events().notify();

@@ -137,22 +137,91 @@ pub async fn tag_notification(
 }
 
 /// Python's `time.strftime('%a, %d %b %Y %H:%M:%S %Z')` of a timestamp
-/// (upstream's `koji.formatTimeLong`), in the builder's local time.
+/// (upstream's `koji.formatTimeLong`), in the builder's local time with
+/// the zone's abbreviation (`UTC`, `CET`), as the C library gives it.
 fn time_long(ts: &Json) -> String {
-    use chrono::TimeZone as _;
     let Some(ts) = ts.as_f64() else {
         return String::new();
     };
-    chrono::Local
-        .timestamp_opt(ts as i64, 0)
-        .single()
-        .map(|t| t.format("%a, %d %b %Y %H:%M:%S %Z").to_string())
-        .unwrap_or_default()
+    let t = ts as libc::time_t;
+    let mut buf = [0u8; 128];
+    // SAFETY: localtime_r fills the zeroed `tm` we own; strftime writes at
+    // most buf.len() bytes into `buf` and answers how many it wrote
+    let n = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::localtime_r(&t, &mut tm).is_null() {
+            return String::new();
+        }
+        libc::strftime(
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            c"%a, %d %b %Y %H:%M:%S %Z".as_ptr(),
+            &tm,
+        )
+    };
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// Upstream's `koji._module_info`: `repository:revision` (or
+/// `repository:module:revision`) of an SCM URL.
+fn module_info(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let start = url[after_scheme..]
+        .find('/')
+        .map_or(after_scheme, |i| after_scheme + i);
+    let hash = url.find('#').unwrap_or(url.len());
+    let end = url.find('?').unwrap_or(hash).max(start);
+    let rev = url.get(hash + 1..).unwrap_or_default();
+    match url.find('?') {
+        Some(q) if q + 1 < hash => format!("{}:{}:{rev}", &url[start..end], &url[q + 1..hash]),
+        _ => format!("{}:{rev}", &url[start..end]),
+    }
+}
+
+/// Upstream's `koji.taskLabel` for the tasks of a build: `method (extra)`,
+/// else `method (arch)`.
+fn task_label(method: &str, arch: &str, request: &Json) -> String {
+    let p = |i: usize| request.get(i).cloned().unwrap_or(Json::Null);
+    let name_of = |v: Json| match &v {
+        Json::Object(m) => koji_core::util::py_str(&m.get("name").cloned().unwrap_or_default()),
+        other => koji_core::util::py_str(other),
+    };
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    let extra = match method {
+        "build" => {
+            let src = koji_core::util::py_str(&p(0));
+            let module = if src.contains("://") {
+                module_info(&src)
+            } else {
+                base(&src)
+            };
+            format!("{}, {module}", name_of(p(1)))
+        }
+        "buildSRPMFromSCM" => module_info(&koji_core::util::py_str(&p(0))),
+        "buildArch" => {
+            let pkg = match p(0) {
+                Json::Object(m) => {
+                    koji_core::util::py_str(&m.get("name").cloned().unwrap_or_default())
+                }
+                other => koji_core::util::py_str(&other),
+            };
+            format!("{}, {}", base(&pkg), koji_core::util::py_str(&p(2)))
+        }
+        "newRepo" | "distRepo" => name_of(p(0)),
+        "createrepo" => koji_core::util::py_str(&p(1)),
+        _ => String::new(),
+    };
+    if extra.is_empty() {
+        format!("{method} ({arch})")
+    } else {
+        format!("{method} ({extra})")
+    }
 }
 
 /// One task of a build's tree, as the body lists it.
 struct TaskLine {
     id: i64,
+    arch: String,
     state: String,
     host: Option<String>,
     label: String,
@@ -221,17 +290,15 @@ async fn task_tree(ctx: &TaskCtx, root: i64) -> Result<Vec<TaskLine>> {
         let method = info["method"].as_str().unwrap_or_default();
         let arch = info["arch"].as_str().unwrap_or_default();
         let label = info["label"].as_str().unwrap_or_default();
+        let request = ctx.hub.call("getTaskRequest", vec![json!(id)]).await?;
         out.push(TaskLine {
             id,
+            arch: arch.to_string(),
             state: koji_core::hub::tasks::TaskState::from_i64(info["state"].as_i64().unwrap_or(-1))
                 .map(|s| s.name().to_lowercase())
                 .unwrap_or_default(),
             host,
-            label: if label.is_empty() {
-                format!("{method} ({arch})")
-            } else {
-                format!("{method} ({arch}, {label})")
-            },
+            label: task_label(method, arch, &request),
             result,
             arch_dir: label.to_string(),
             logs,
@@ -321,7 +388,7 @@ pub async fn build_notification(
         let hosts: Vec<String> = tasks
             .iter()
             .filter(|t| t.state == "failed")
-            .filter_map(|t| t.host.as_ref().map(|h| format!("{h} ({})", t.arch_dir)))
+            .filter_map(|t| t.host.as_ref().map(|h| format!("{h} ({})", t.arch)))
             .collect();
         failure = format!(
             "\r\n{nvr} ({build_id}) failed on {}:\r\n  {top}",
@@ -339,7 +406,13 @@ pub async fn build_notification(
         }
         output.push_str("\r\n\r\n");
     }
-    let topurl = ctx.cfg.topurl.clone().unwrap_or_default();
+    // upstream's pathinfo.build(build) under topurl, with the volume's
+    // `vol/NAME` prefix for a build off the default volume
+    let mut topurl = ctx.cfg.topurl.clone().unwrap_or_default();
+    match build["volume_name"].as_str() {
+        Some(v) if v != "DEFAULT" => topurl.push_str(&format!("/vol/{v}")),
+        _ => {}
+    }
     let buildurl = format!(
         "{topurl}/packages/{pkg}/{}/{}",
         build["version"].as_str().unwrap_or_default(),
@@ -462,6 +535,19 @@ fn bare_address(a: &str) -> &str {
     }
 }
 
+/// This machine's name for EHLO (Python's `socket.getfqdn()` in smtplib;
+/// some servers refuse `localhost` from elsewhere).
+fn local_name() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: gethostname writes at most buf.len() bytes into `buf`
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let name = buf.split(|b| *b == 0).next().unwrap_or_default();
+    match (ok, std::str::from_utf8(name)) {
+        (true, Ok(n)) if !n.is_empty() => n.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
+
 /// One SMTP reply: its code and its lines.
 async fn reply<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> Result<(u16, String)> {
     let mut text = String::new();
@@ -521,11 +607,12 @@ pub async fn send_mail(
         let (rd, mut wr) = stream.into_split();
         let mut rd = BufReader::new(rd);
         expect(&mut rd, &[220], "greeting").await?;
-        wr.write_all(b"EHLO localhost\r\n").await?;
+        let me = local_name();
+        wr.write_all(format!("EHLO {me}\r\n").as_bytes()).await?;
         let (_, ehlo) = match expect(&mut rd, &[250], "EHLO").await {
             Ok(r) => r,
             Err(_) => {
-                wr.write_all(b"HELO localhost\r\n").await?;
+                wr.write_all(format!("HELO {me}\r\n").as_bytes()).await?;
                 expect(&mut rd, &[250], "HELO").await?
             }
         };
@@ -578,7 +665,12 @@ pub async fn send_mail(
         wr.write_all(b"DATA\r\n").await?;
         expect(&mut rd, &[354], "DATA").await?;
         let mut data = String::with_capacity(message.len() + 64);
-        for line in message.replace("\r\n", "\n").split('\n') {
+        // CRLF line ends (a bare CR or LF ends a line too), as smtplib sends
+        for line in message
+            .replace("\r\n", "\n")
+            .replace('\r', "\n")
+            .split('\n')
+        {
             if line.starts_with('.') {
                 data.push('.');
             }
@@ -713,6 +805,50 @@ mod tests {
             format!("{e:#}").contains("AUTH extension not supported"),
             "{e:#}"
         );
+    }
+
+    #[test]
+    fn task_labels_as_upstream() {
+        assert_eq!(
+            module_info("git+https://src.example.org/rpms/bash.git?#abc123"),
+            "/rpms/bash.git:abc123"
+        );
+        assert_eq!(module_info("git://h/repo?mod/x#rev"), "/repo:mod/x:rev");
+        assert_eq!(
+            module_info("git://h/rpms/bash.git#main"),
+            "/rpms/bash.git:main"
+        );
+        assert_eq!(
+            task_label(
+                "build",
+                "noarch",
+                &json!(["work/1/hello-2.0-1.src.rpm", "f40-candidate", {}])
+            ),
+            "build (f40-candidate, hello-2.0-1.src.rpm)"
+        );
+        assert_eq!(
+            task_label(
+                "buildArch",
+                "x86_64",
+                &json!(["tasks/2/hello-2.0-1.src.rpm", 3, "x86_64", true, {}])
+            ),
+            "buildArch (hello-2.0-1.src.rpm, x86_64)"
+        );
+        assert_eq!(
+            task_label("tagBuild", "noarch", &json!([1, 2])),
+            "tagBuild (noarch)"
+        );
+    }
+
+    #[test]
+    fn long_times_name_the_zone() {
+        // (the test process's zone: TZ unset is the machine's, usually UTC)
+        let t = time_long(&json!(0.0));
+        assert!(
+            t.starts_with("Thu, 01 Jan 1970") || t.starts_with("Wed, 31 Dec 1969"),
+            "{t}"
+        );
+        assert!(!t.ends_with("+00:00"), "{t}");
     }
 
     #[test]

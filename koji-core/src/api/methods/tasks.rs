@@ -815,13 +815,13 @@ fn register_builds(r: &mut Registry) {
         "A builder reports a tag operation; a tagNotification task tells the recipients.",
         |cx, a| {
             let change = crate::hub::notifications::TagChange {
-                successful: crate::api::truthy(a.raw("is_successful")),
+                is_successful: a.raw("is_successful").clone(),
                 tag: a.raw("tag_id").clone(),
                 from_tag: a.raw("from_id").clone(),
                 build: a.raw("build_id").clone(),
                 user: a.raw("user_id").clone(),
-                ignore_success: a.flag("ignore_success"),
-                failure_msg: crate::util::py_str(a.raw("failure_msg")),
+                ignore_success: a.raw("ignore_success").clone(),
+                failure_msg: a.raw("failure_msg").clone(),
             };
             cx.hub
                 .notifications()

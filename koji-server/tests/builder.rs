@@ -1405,6 +1405,103 @@ fn kojid_mails_notifications() {
     }
 }
 
+/// What an upstream-style builder does with a build task it cannot
+/// build: opens it, makes the build (`host.initBuild`), fails it
+/// (`host.failBuild`) and the task, then leaves (not ready).
+const FAIL_BUILD_SCRIPT: &str = r#"
+import os, time, koji
+import xmlrpc.client
+s = koji.ClientSession(os.environ['KOJI_URL'])
+s.opts['user'] = 'fake1'
+s.opts['password'] = 'pw'
+s.login()
+s.exclusiveSession()
+s.host.updateHost(0.0, True)
+for i in range(200):
+    tasks = s.host.getTasks()
+    if tasks:
+        break
+    time.sleep(0.1)
+[t] = tasks
+tid = t['id']
+s.host.openTask(tid)
+data = koji.get_header_fields(os.environ['SRPM'], ['name', 'version', 'release', 'epoch'])
+data['task_id'] = tid
+build_id = s.host.initBuild(data)
+s.host.failBuild(tid, build_id)
+s.host.failTask(tid, xmlrpc.client.dumps(xmlrpc.client.Fault(1000, 'it broke'),
+                                         methodresponse=1, allow_none=1))
+s.host.updateHost(0.0, False)
+s.logout()
+print(tid)
+"#;
+
+/// A failed build's notification mail: the hub makes a buildNotification
+/// task when the builder fails the build; kojid (another host) writes
+/// upstream's message and sends it.
+#[test]
+fn kojid_mails_a_build_notification() {
+    let built = rpms::build("hello", "2.0", "1");
+    for backend in koji_core::testing::backends() {
+        let conf_dir = tempfile::tempdir().expect("tmp");
+        let conf = conf_dir.path().join("hub.conf");
+        std::fs::write(
+            &conf,
+            "[hub]\nEmailDomain = example.com\nKojiWebURL = http://koji.example.com/koji\n",
+        )
+        .expect("hub.conf");
+        let h = &Hub::start_with(backend, &["--config", conf.to_str().expect("utf-8")]);
+        let (port, mails) = fake_smtp();
+        ok(h, &["add-tag", "f40"]);
+        ok(h, &["add-tag", "f40-build", "--arches", "x86_64"]);
+        ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "hello"]);
+        h.add_host("fake1", "x86_64", "pw");
+        let srpm = built.srpm.to_str().expect("utf-8");
+        let task = created_task(&ok(
+            h,
+            &["build", "--nowait", "--noprogress", "f40-candidate", srpm],
+        ));
+        let code = format!("import os\nos.environ['SRPM'] = {srpm:?}\n{FAIL_BUILD_SCRIPT}");
+        let out = h.python(&code);
+        assert_eq!(out.code, 0, "[{}] {out:?}", h.label());
+        assert_eq!(out.stdout.trim(), task.to_string(), "[{}]", h.label());
+        assert_eq!(json(h, &["getBuild", "hello-2.0-1"])["state"], 3, "FAILED");
+        // now a kojid to send the mail
+        add_host(h, "k1");
+        let kd = tempfile::tempdir().expect("tmp");
+        let k = spawn_kojid_with(
+            h,
+            "k1",
+            kd.path(),
+            1,
+            &format!("buildroot = none\nsmtphost = 127.0.0.1:{port}\n"),
+            &[],
+        );
+        let mail = mails.recv_timeout(std::time::Duration::from_secs(20));
+        let log = std::fs::read_to_string(kd.path().join("kojid.log")).unwrap_or_default();
+        stop(k, "TERM");
+        let mail = mail.unwrap_or_else(|e| panic!("[{}] no mail: {e}\n{log}", h.label()));
+        let build_id = json(h, &["getBuild", "hello-2.0-1"])["id"].clone();
+        for want in [
+            "MAIL FROM:<buildsys@example.com>\r\n".to_string(),
+            "RCPT TO:<admin@example.com>\r\n".into(),
+            "From: Koji Build System <buildsys@example.com>\r\n".into(),
+            "Subject: Package: hello-2.0-1 Tag: f40 Status: failed Built by: admin\r\n".into(),
+            "X-Koji-Tag: f40\r\nX-Koji-Package: hello\r\nX-Koji-Builder: admin\r\n\
+             X-Koji-Status: failed\r\nX-Koji-Draft: False\r\n"
+                .into(),
+            format!("Package: hello-2.0-1\r\nTag: f40\r\nStatus: failed\r\nBuilt by: admin\r\nID: {build_id}\r\n"),
+            format!("hello-2.0-1 ({build_id}) failed on fake1 (noarch):\r\n  it broke"),
+            format!("Failed tasks:\r\n-------------\r\n\r\nTask {task} on fake1\r\nTask Type: build (f40-candidate, hello-2.0-1.src.rpm)\r\n"),
+            format!("Task Info: http://koji.example.com/koji/taskinfo?taskID={task}\r\n"),
+            format!("Build Info: http://koji.example.com/koji/buildinfo?buildID={build_id}\r\n"),
+        ] {
+            assert!(mail.contains(&want), "[{}] {want:?} not in {mail}", h.label());
+        }
+    }
+}
+
 /// Host `name` for this machine's arch, password `pw`.
 fn add_host(h: &Hub, name: &str) {
     h.add_host(name, &machine_arch(), "pw");

@@ -136,38 +136,12 @@ impl Notifications<'_> {
 
     /// `getBuildNotification(id, strict=False)`.
     pub async fn get(&self, id: &Json, strict: bool) -> Result<Option<Json>> {
-        let id = id_arg(id)?;
-        let row = fetch_opt(
-            self.0.db().conn(),
-            &format!("SELECT {NOTIF_COLUMNS} FROM build_notifications WHERE id = ?"),
-            params![id],
-        )
-        .await?;
-        match row {
-            Some(r) => Ok(Some(notification_json(&r)?)),
-            None if strict => Err(Error::Generic(format!(
-                "No notification with ID {id} found"
-            ))),
-            None => Ok(None),
-        }
+        SUBSCRIPTIONS.get(self.0, id, strict).await
     }
 
     /// `getBuildNotificationBlock(id, strict=False)`.
     pub async fn get_block(&self, id: &Json, strict: bool) -> Result<Option<Json>> {
-        let id = id_arg(id)?;
-        let row = fetch_opt(
-            self.0.db().conn(),
-            &format!("SELECT {BLOCK_COLUMNS} FROM build_notifications_block WHERE id = ?"),
-            params![id],
-        )
-        .await?;
-        match row {
-            Some(r) => Ok(Some(block_json(&r)?)),
-            None if strict => Err(Error::Generic(format!(
-                "No notification block with ID {id} found"
-            ))),
-            None => Ok(None),
-        }
+        BLOCKS.get(self.0, id, strict).await
     }
 
     /// Upstream's check before changing a subscription or block: the
@@ -286,16 +260,7 @@ impl Notifications<'_> {
 
     /// `deleteNotification(id)`: the owner of the subscription or an admin.
     pub async fn delete(&self, caller: &Caller, id: &Json) -> Result<()> {
-        let n = self.get(id, true).await?.unwrap_or_default();
-        Self::assert_owner(caller, &n, "delete notifications")?;
-        let tx = self.0.db().begin().await?;
-        exec(
-            &*tx,
-            "DELETE FROM build_notifications WHERE id = ?",
-            params![n["id"].as_i64()],
-        )
-        .await?;
-        tx.commit().await
+        SUBSCRIPTIONS.delete(self.0, caller, id).await
     }
 
     /// `createNotificationBlock(user_id, package_id=None, tag_id=None)`.
@@ -326,13 +291,76 @@ impl Notifications<'_> {
 
     /// `deleteNotificationBlock(id)`: the owner of the block or an admin.
     pub async fn delete_block(&self, caller: &Caller, id: &Json) -> Result<()> {
-        let b = self.get_block(id, true).await?.unwrap_or_default();
-        Self::assert_owner(caller, &b, "delete notification blocks")?;
-        let tx = self.0.db().begin().await?;
+        BLOCKS.delete(self.0, caller, id).await
+    }
+}
+
+/// One of the two tables: subscriptions or blocks, which upstream reads
+/// and deletes the same way.
+struct Table {
+    table: &'static str,
+    columns: &'static str,
+    row: fn(&sea_orm::QueryResult) -> Result<Json>,
+    /// How messages name a row (`No notification block with ID ...`).
+    noun: &'static str,
+    /// What its owner may do (`cannot delete notification blocks ...`).
+    plural: &'static str,
+}
+
+const SUBSCRIPTIONS: Table = Table {
+    table: "build_notifications",
+    columns: NOTIF_COLUMNS,
+    row: notification_json,
+    noun: "notification",
+    plural: "notifications",
+};
+
+const BLOCKS: Table = Table {
+    table: "build_notifications_block",
+    columns: BLOCK_COLUMNS,
+    row: block_json,
+    noun: "notification block",
+    plural: "notification blocks",
+};
+
+impl Table {
+    /// The row `id`; with `strict`, upstream's error when there is none.
+    async fn get(&self, hub: &Hub, id: &Json, strict: bool) -> Result<Option<Json>> {
+        let id = id_arg(id)?;
+        let sql = format!("SELECT {} FROM {} WHERE id = ?", self.columns, self.table);
+        match fetch_opt(hub.db().conn(), &sql, params![id]).await? {
+            Some(r) => Ok(Some((self.row)(&r)?)),
+            None if strict => Err(Error::Generic(format!(
+                "No {} with ID {id} found",
+                self.noun
+            ))),
+            None => Ok(None),
+        }
+    }
+
+    /// A user's rows, oldest first.
+    async fn of_user<C: ConnectionTrait>(&self, c: &C, user_id: i64) -> Result<Vec<Json>> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE user_id = ? ORDER BY id",
+            self.columns, self.table
+        );
+        fetch_all(c, &sql, params![user_id])
+            .await?
+            .iter()
+            .map(self.row)
+            .collect()
+    }
+
+    /// Deletes the row `id`, which must exist and be the caller's (or
+    /// the caller an admin).
+    async fn delete(&self, hub: &Hub, caller: &Caller, id: &Json) -> Result<()> {
+        let row = self.get(hub, id, true).await?.unwrap_or_default();
+        Notifications::assert_owner(caller, &row, &format!("delete {}", self.plural))?;
+        let tx = hub.db().begin().await?;
         exec(
             &*tx,
-            "DELETE FROM build_notifications_block WHERE id = ?",
-            params![b["id"].as_i64()],
+            &format!("DELETE FROM {} WHERE id = ?", self.table),
+            params![row["id"].as_i64()],
         )
         .await?;
         tx.commit().await
@@ -340,29 +368,11 @@ impl Notifications<'_> {
 }
 
 async fn list_in<C: ConnectionTrait>(c: &C, user_id: i64) -> Result<Vec<Json>> {
-    fetch_all(
-        c,
-        &format!("SELECT {NOTIF_COLUMNS} FROM build_notifications WHERE user_id = ? ORDER BY id"),
-        params![user_id],
-    )
-    .await?
-    .iter()
-    .map(notification_json)
-    .collect()
+    SUBSCRIPTIONS.of_user(c, user_id).await
 }
 
 async fn blocks_in<C: ConnectionTrait>(c: &C, user_id: i64) -> Result<Vec<Json>> {
-    fetch_all(
-        c,
-        &format!(
-            "SELECT {BLOCK_COLUMNS} FROM build_notifications_block WHERE user_id = ? ORDER BY id"
-        ),
-        params![user_id],
-    )
-    .await?
-    .iter()
-    .map(block_json)
-    .collect()
+    BLOCKS.of_user(c, user_id).await
 }
 
 /// Upstream refuses a second subscription with the same package, tag and

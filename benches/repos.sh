@@ -116,9 +116,17 @@ label, t, c, r = (sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.
 cr = [x for x in c if x["method"] == "createrepo"][0]
 n = sum(len(open(p).readlines())
         for p in glob.glob(f"{sys.argv[5]}/repos/bench/{r['id']}/*/pkglist"))
+log = open(f"{sys.argv[5]}/work/tasks/{cr['id'] % 10000}/{cr['id']}/createrepo.log").read()
+steps = [l[20:] for l in log.splitlines()
+         if " took " in l or "spliced in" in l or "chunked in" in l]
 print(f"{label}: repo {r['id']} with {n} packages: newRepo "
       f"{t['completion_ts'] - t['start_ts']:.2f} s, "
-      f"createrepo {cr['completion_ts'] - cr['start_ts']:.2f} s")
+      f"createrepo {cr['completion_ts'] - cr['start_ts']:.2f} s ({'; '.join(steps)})")
+ms = lambda a, b: f"{(b - a) * 1000:.0f} ms"
+print(f"  newRepo started -> createrepo made {ms(t['start_ts'], cr['create_ts'])}, "
+      f"-> opened {ms(cr['create_ts'], cr['start_ts'])}, "
+      f"-> closed {ms(cr['start_ts'], cr['completion_ts'])}, "
+      f"-> newRepo closed {ms(cr['completion_ts'], t['completion_ts'])}")
 PY
   }
   regen "full (first repo)"

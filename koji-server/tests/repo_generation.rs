@@ -389,6 +389,46 @@ fn repos_regenerate_by_themselves_and_old_ones_go() {
             list.contains("hello-1.0-1") && list.contains("bye-2.0-3"),
             "{list}"
         );
+        // made from the first repo's metadata chunks plus createrepo_c's
+        // entries for bye's packages alone (no sqlite databases), and dnf
+        // reads it: both builds' packages
+        let task = json(h, &["repoInfo", &second.to_string()])["task_id"].clone();
+        let children = json(h, &["getTaskChildren", &task.to_string()]);
+        let cr = children[0]["id"].as_i64().unwrap();
+        let log = std::fs::read_to_string(
+            h.topdir()
+                .join(format!("work/tasks/{}/{cr}/createrepo.log", cr % 10000)),
+        )
+        .unwrap_or_default();
+        assert!(
+            log.contains(&format!("repos/f40-build/{first}/{arch}/repodata (")),
+            "spliced from repo {first}: {log}"
+        );
+        let added = log
+            .lines()
+            .find(|l| l.contains("-i") && l.contains("added.pkglist"))
+            .unwrap_or_else(|| panic!("createrepo_c over the new packages: {log}"));
+        assert!(!added.contains("--update"), "{added}");
+        let data = h
+            .topdir()
+            .join(format!("repos/f40-build/{second}/{arch}/repodata"));
+        assert!(data.join("koji-rs-chunks.json").is_file());
+        let names: Vec<String> = std::fs::read_dir(&data)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(!names.iter().any(|n| n.contains("sqlite")), "{names:?}");
+        let cache = tempfile::tempdir().unwrap();
+        let listed = dnf_available(
+            &format!(
+                "http://127.0.0.1:{}/kojifiles/repos/f40-build/{second}/{arch}",
+                h.port()
+            ),
+            cache.path(),
+        );
+        assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
+        assert!(listed.contains(&format!("bye.{arch}")), "{listed}");
         assert_eq!(
             std::fs::read_link(h.topdir().join("repos/f40-build/latest")).unwrap(),
             std::path::Path::new(&second.to_string())

@@ -76,7 +76,8 @@ pub fn read_repo(archdir: &Path) -> Result<Vec<RepoPkg>> {
     let raw = std::fs::read(archdir.join(&href)).with_context(|| format!("cannot read {href}"))?;
     let xml = if href.ends_with(".gz") {
         let mut out = vec![];
-        flate2::read::GzDecoder::new(&raw[..])
+        // every member: chunked metadata is a series of gzip members
+        flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .with_context(|| format!("cannot decompress {href}"))?;
         out

@@ -105,6 +105,14 @@ pub struct Config {
     /// package whose path is unchanged without looking at the file
     /// (`--skip-stat`; the content store never rewrites a package in place).
     pub createrepo_skip_stat: bool,
+    /// `createrepo_splice` (ours, on by default): keep a repo's primary,
+    /// filelists and other as chunked gzip files (`koji_worker::repodata`)
+    /// and make the next repo from the previous one's chunks plus
+    /// createrepo_c's entries for the new packages, so that its cost
+    /// follows the change, not the tag; no sqlite databases (as
+    /// createrepo_c 1.0's default). Off: createrepo_c `--update` over the
+    /// whole package list, as upstream.
+    pub createrepo_splice: bool,
     /// `distrepo_skip_stat`: the same for dist repos (off by default, as
     /// upstream's; a dist repo's `createrepo_skip_stat` option overrides it).
     pub distrepo_skip_stat: bool,
@@ -143,6 +151,7 @@ impl Default for Config {
             distribution: "Koji".into(),
             createrepo_update: true,
             createrepo_skip_stat: true,
+            createrepo_splice: true,
             distrepo_skip_stat: false,
             mock: MockOpts::default(),
             smtphost: None,
@@ -237,6 +246,7 @@ impl Config {
             "distribution" => self.distribution = value.to_string(),
             "createrepo_update" => self.createrepo_update = boolean(key, value)?,
             "createrepo_skip_stat" => self.createrepo_skip_stat = boolean(key, value)?,
+            "createrepo_splice" => self.createrepo_splice = boolean(key, value)?,
             "distrepo_skip_stat" => self.distrepo_skip_stat = boolean(key, value)?,
             "buildroot" | "buildroot_backend" => self.backend = Backend::parse(value)?,
             "mockdir" => self.mock.mockdir = value.to_string(),
@@ -523,10 +533,12 @@ mod tests {
             &p,
             "[kojid]\nserver = http://hub/kojihub\nuser = b1\npassword = pw\nmaxjobs = 3\n\
              sleeptime = 5\nallowed_scms = example.com:/repos/*\n  !evil.com:*\nmockdir = /x\n\
-             createrepo_skip_stat = no\n",
+             createrepo_skip_stat = no\ncreaterepo_splice = no\n",
         )
         .expect("write");
         let c = Config::read(&p).expect("config");
+        assert!(!c.createrepo_splice);
+        assert!(Config::default().createrepo_splice);
         assert_eq!(c.server, "http://hub/kojihub");
         assert_eq!(c.maxjobs, 3);
         assert!(!c.createrepo_skip_stat);

@@ -484,6 +484,7 @@ impl Daemon {
                 "KOJID_CREATEREPO_SKIP_STAT",
                 flag(self.cfg.createrepo_skip_stat),
             )
+            .env("KOJID_CREATEREPO_SPLICE", flag(self.cfg.createrepo_splice))
             .env(
                 "KOJID_DISTREPO_SKIP_STAT",
                 flag(self.cfg.distrepo_skip_stat),
@@ -560,6 +561,9 @@ pub fn config_from_env() -> Config {
     }
     if let Some(v) = var("KOJID_CREATEREPO_SKIP_STAT") {
         c.createrepo_skip_stat = !v.is_empty();
+    }
+    if let Some(v) = var("KOJID_CREATEREPO_SPLICE") {
+        c.createrepo_splice = !v.is_empty();
     }
     if let Some(v) = var("KOJID_DISTREPO_SKIP_STAT") {
         c.distrepo_skip_stat = !v.is_empty();

@@ -33,4 +33,5 @@ pub mod daemon;
 pub mod handlers;
 pub mod host_link;
 pub mod push;
+pub mod repodata;
 pub mod runner;

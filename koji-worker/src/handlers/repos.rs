@@ -275,55 +275,6 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
     ctx.stream_log(&log).await.map_err(anyhow::Error::from)?;
 
     std::fs::create_dir_all(&outdir)?;
-    let mut cmd = tokio::process::Command::new("createrepo_c");
-    cmd.args(["--error-exit-val", "-v", "-o"]).arg(&outdir);
-    if let Some(list) = &pkglist {
-        cmd.arg("-i").arg(list);
-    }
-    if groupdata.is_file() {
-        cmd.arg("-g").arg(&groupdata);
-    }
-    if pkglist.is_some() && !oldrepo.is_null() && ctx.cfg.createrepo_update {
-        let old = ctx
-            .hub
-            .call(
-                "repoInfo",
-                vec![oldrepo["id"].clone(), kw(json!({"strict": true}))],
-            )
-            .await?;
-        let olddata = repo_dir(
-            &top,
-            old["id"].as_i64().unwrap_or_default(),
-            &component(&old["tag_name"], "tag name")?,
-        )
-        .join(&arch)
-        .join("repodata");
-        if olddata.is_dir() {
-            copy_dir(&olddata, &datadir)?;
-            // rewritten by mergerepo_c when there are external repos
-            let _ = std::fs::remove_file(datadir.join("pkgorigins.gz"));
-            cmd.arg("--update");
-            if ctx.cfg.createrepo_skip_stat {
-                cmd.arg("--skip-stat");
-            }
-        } else {
-            note(
-                &log,
-                &format!("old repodata is missing: {}", olddata.display()),
-            );
-        }
-    }
-    cmd.arg(if pkglist.is_some() { &repodir } else { &outdir });
-    cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
-    note(&log, &format!("running {cmd:?}"));
-    let status = run_logged(cmd, &log, Duration::from_secs(ctx.cfg.rpmbuild_timeout)).await?;
-    if !status.success() {
-        return Err(fail(
-            GENERIC,
-            format!("failed to create repo: createrepo_c exited with {status}"),
-        ));
-    }
-
     let external = ctx
         .hub
         .call(
@@ -337,6 +288,88 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // chunked metadata (see `koji_worker::repodata`) where mergerepo_c
+    // does not rewrite it
+    let splice = ctx.cfg.createrepo_splice && external.is_empty() && pkglist.is_some();
+    let mut olddata = None;
+    if pkglist.is_some() && !oldrepo.is_null() && ctx.cfg.createrepo_update {
+        let old = ctx
+            .hub
+            .call(
+                "repoInfo",
+                vec![oldrepo["id"].clone(), kw(json!({"strict": true}))],
+            )
+            .await?;
+        let dir = repo_dir(
+            &top,
+            old["id"].as_i64().unwrap_or_default(),
+            &component(&old["tag_name"], "tag name")?,
+        )
+        .join(&arch)
+        .join("repodata");
+        if dir.is_dir() {
+            olddata = Some(dir);
+        } else {
+            note(&log, &format!("old repodata is missing: {}", dir.display()));
+        }
+    }
+    let plan = match (&olddata, &pkglist) {
+        (Some(old), Some(list)) if splice => {
+            let lines: Vec<String> = std::fs::read_to_string(list)?
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            crate::repodata::plan(old, &repodir, &lines, ctx.cfg.createrepo_skip_stat)?
+        }
+        _ => None,
+    };
+    let mut spliced = false;
+    if let (Some(plan), Some(old)) = (plan, &olddata) {
+        note(
+            &log,
+            &format!(
+                "reusing the metadata of {} ({} packages to add)",
+                old.display(),
+                plan.added.len()
+            ),
+        );
+        match splice_repo(ctx, plan, &repodir, &groupdata, &datadir, &log).await {
+            Ok(()) => spliced = true,
+            Err(e) => {
+                // createrepo_c --update, then
+                note(&log, &format!("cannot reuse the old chunks: {e:#}"));
+                let _ = std::fs::remove_dir_all(&datadir);
+            }
+        }
+    }
+    if !spliced {
+        let mut cmd = createrepo_cmd(&outdir, pkglist.as_deref(), &groupdata, splice);
+        if let Some(old) = &olddata {
+            copy_dir(old, &datadir)?;
+            // rewritten by mergerepo_c when there are external repos
+            let _ = std::fs::remove_file(datadir.join("pkgorigins.gz"));
+            let _ = std::fs::remove_file(datadir.join(crate::repodata::INDEX_NAME));
+            cmd.arg("--update");
+            if ctx.cfg.createrepo_skip_stat {
+                cmd.arg("--skip-stat");
+            }
+        }
+        cmd.arg(if pkglist.is_some() { &repodir } else { &outdir });
+        run_createrepo(ctx, cmd, &log).await?;
+        if splice {
+            let dir = outdir.clone();
+            let t = std::time::Instant::now();
+            tokio::task::spawn_blocking(move || crate::repodata::chunk(&dir))
+                .await?
+                .map_err(|e| fail(GENERIC, format!("failed to chunk the repo metadata: {e:#}")))?;
+            note(
+                &log,
+                &format!("chunked in {:.3} s", t.elapsed().as_secs_f64()),
+            );
+        }
+    }
+
     if !external.is_empty() {
         merge_repos(
             ctx, repo_id, &repodir, &outdir, &arch, &groupdata, &external, &log,
@@ -364,6 +397,78 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
             .unwrap_or_default()));
     }
     Ok(json!([ctx.upload_dir(), files]))
+}
+
+/// The repo's metadata from the old repo's chunks and createrepo_c's
+/// entries for the packages `plan` adds (see `koji_worker::repodata`).
+async fn splice_repo(
+    ctx: &TaskCtx,
+    plan: crate::repodata::Plan,
+    repodir: &Path,
+    groupdata: &Path,
+    datadir: &Path,
+    log: &Path,
+) -> Result<()> {
+    let fresh = ctx.workdir.join("added");
+    std::fs::create_dir_all(&fresh)?;
+    let list = (!plan.added.is_empty()).then(|| ctx.workdir.join("added.pkglist"));
+    if let Some(l) = &list {
+        std::fs::write(l, plan.added.join("\n") + "\n")?;
+    }
+    let mut cmd = createrepo_cmd(&fresh, list.as_deref(), groupdata, true);
+    cmd.arg(if list.is_some() { repodir } else { &fresh });
+    run_createrepo(ctx, cmd, log).await?;
+    std::fs::create_dir_all(datadir)?;
+    let to = datadir.to_path_buf();
+    let t = std::time::Instant::now();
+    tokio::task::spawn_blocking(move || crate::repodata::splice(plan, &fresh, &to)).await??;
+    note(
+        log,
+        &format!("spliced in {:.3} s", t.elapsed().as_secs_f64()),
+    );
+    Ok(())
+}
+
+/// createrepo_c writing into `outdir` (upstream kojid's options), over
+/// `pkglist` when given, with the comps; without sqlite databases for
+/// chunked metadata. The directory to index is the caller's last
+/// argument.
+fn createrepo_cmd(
+    outdir: &Path,
+    pkglist: Option<&Path>,
+    groupdata: &Path,
+    no_database: bool,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new("createrepo_c");
+    cmd.args(["--error-exit-val", "-v", "-o"]).arg(outdir);
+    if no_database {
+        cmd.arg("--no-database");
+    }
+    if let Some(list) = pkglist {
+        cmd.arg("-i").arg(list);
+    }
+    if groupdata.is_file() {
+        cmd.arg("-g").arg(groupdata);
+    }
+    cmd
+}
+
+async fn run_createrepo(ctx: &TaskCtx, mut cmd: tokio::process::Command, log: &Path) -> Result<()> {
+    cmd.stdin(std::process::Stdio::null()).kill_on_drop(true);
+    note(log, &format!("running {cmd:?}"));
+    let t = std::time::Instant::now();
+    let status = run_logged(cmd, log, Duration::from_secs(ctx.cfg.rpmbuild_timeout)).await?;
+    if !status.success() {
+        return Err(fail(
+            GENERIC,
+            format!("failed to create repo: createrepo_c exited with {status}"),
+        ));
+    }
+    note(
+        log,
+        &format!("createrepo_c took {:.3} s", t.elapsed().as_secs_f64()),
+    );
+    Ok(())
 }
 
 /// Merges the tag's external repos into the local metadata with

@@ -1,0 +1,679 @@
+//! Repo metadata that a regeneration can update in proportion to the
+//! change instead of the tag.
+//!
+//! createrepo_c makes every package's metadata (a full run, or a run over
+//! just the packages a new repo adds). Its `primary`, `filelists` and
+//! `other` files are then kept as *chunked* gzip files: a member for the
+//! XML head, one member per chunk of about [`CHUNK_TARGET`] bytes of
+//! `<package>` elements, a member for the tail. Concatenated gzip members
+//! are one valid gzip file (RFC 1952; zlib's `gzread`, which libsolv,
+//! createrepo_c and mergerepo_c use, and Python's `gzip` read them whole),
+//! so clients see ordinary repodata. The chunk layout is recorded in
+//! [`INDEX_NAME`] beside `repomd.xml`.
+//!
+//! The next repo of the tag ([`splice`]) copies every chunk whose packages
+//! all stay byte for byte, recompresses only chunks that lose a package,
+//! puts the new packages (createrepo_c's entries for them) in the last
+//! chunk or a new one, and writes a new head (the package count) and
+//! `repomd.xml`. The result holds exactly the `<package>` entries a full
+//! createrepo_c run over the new package list would write; only their
+//! order and the gzip framing differ.
+//!
+//! No sqlite databases: dnf reads the XML, and createrepo_c 1.0 no
+//! longer makes them by default either.
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use std::collections::{HashMap, HashSet};
+use std::io::{Read as _, Write as _};
+use std::path::{Path, PathBuf};
+
+/// The chunk layout of a repodata directory, beside its `repomd.xml`.
+pub const INDEX_NAME: &str = "koji-rs-chunks.json";
+/// Bytes of uncompressed `primary` per chunk; deflate looks back 32 KiB,
+/// so chunks this size compress as well as one stream.
+pub const CHUNK_TARGET: usize = 256 * 1024;
+const KINDS: [&str; 3] = ["primary", "filelists", "other"];
+const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Pkg {
+    pub pkgid: String,
+    /// As in the `location href` (relative to the repo directory, as in
+    /// the pkglist createrepo_c was given).
+    pub href: String,
+    /// `<size package>` and `<time file>`, which createrepo_c `--update`
+    /// compares with the file unless `--skip-stat`.
+    pub size: u64,
+    pub mtime: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Member {
+    /// Offset and length of the gzip member in the file.
+    offset: u64,
+    len: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Chunk {
+    pkgs: Vec<Pkg>,
+    /// One member per kind, in [`KINDS`] order.
+    members: Vec<Member>,
+    /// Uncompressed bytes of the chunk's primary.
+    primary_len: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Index {
+    version: u32,
+    /// The file of each kind (name in `repodata/`) and its sha256.
+    files: Vec<(String, String)>,
+    chunks: Vec<Chunk>,
+}
+
+/// One metadata file split into its head, `<package>` elements and tail.
+struct Split<'a> {
+    head: &'a [u8],
+    elems: Vec<&'a [u8]>,
+    tail: &'a [u8],
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    memchr::memmem::find(hay, needle)
+}
+
+/// Splits createrepo_c's XML into its parts. Text and attributes escape
+/// `<`, so `<package` and `</package>` only occur as tags.
+fn split(xml: &[u8]) -> Result<Split<'_>> {
+    let start = |from: usize| -> Option<usize> {
+        let mut at = from;
+        while let Some(i) = find(&xml[at..], b"<package") {
+            let i = at + i;
+            if matches!(xml.get(i + 8), Some(b' ' | b'>' | b'\n' | b'\t')) {
+                return Some(i);
+            }
+            at = i + 8;
+        }
+        None
+    };
+    let Some(first) = start(0) else {
+        let close = xml
+            .iter()
+            .rposition(|&b| b == b'<')
+            .ok_or_else(|| anyhow!("no XML"))?;
+        return Ok(Split {
+            head: &xml[..close],
+            elems: vec![],
+            tail: &xml[close..],
+        });
+    };
+    let mut elems = vec![];
+    let mut at = first;
+    loop {
+        let end = find(&xml[at..], b"</package>")
+            .map(|e| at + e + b"</package>".len())
+            .ok_or_else(|| anyhow!("unterminated <package>"))?;
+        let end = if xml.get(end) == Some(&b'\n') {
+            end + 1
+        } else {
+            end
+        };
+        elems.push(&xml[at..end]);
+        match start(end) {
+            Some(next) if xml[end..next].iter().all(u8::is_ascii_whitespace) => at = next,
+            Some(_) => bail!("unexpected text between packages"),
+            None => {
+                return Ok(Split {
+                    head: &xml[..first],
+                    elems,
+                    tail: &xml[end..],
+                })
+            }
+        }
+    }
+}
+
+fn attr<'a>(elem: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let i = find(elem, prefix)? + prefix.len();
+    let len = elem[i..].iter().position(|&b| b == b'"')?;
+    Some(&elem[i..i + len])
+}
+
+fn unescape(s: &[u8]) -> String {
+    String::from_utf8_lossy(s)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The package a `primary` element describes.
+fn primary_pkg(elem: &[u8]) -> Result<Pkg> {
+    let bad = || anyhow!("unexpected primary entry");
+    let i = find(elem, b"pkgid=\"YES\">").ok_or_else(bad)? + 12;
+    let len = find(&elem[i..], b"<").ok_or_else(bad)?;
+    let num = |prefix: &[u8]| -> Result<i64> {
+        std::str::from_utf8(attr(elem, prefix).ok_or_else(bad)?)?
+            .parse()
+            .map_err(|_| bad())
+    };
+    Ok(Pkg {
+        pkgid: String::from_utf8_lossy(&elem[i..i + len]).into_owned(),
+        href: unescape(attr(elem, b"<location href=\"").ok_or_else(bad)?),
+        size: num(b"<size package=\"")? as u64,
+        mtime: num(b"<time file=\"")?,
+    })
+}
+
+/// The `pkgid` of a `filelists` or `other` element.
+fn other_pkgid(elem: &[u8]) -> Option<String> {
+    attr(elem, b"<package pkgid=\"").map(|s| String::from_utf8_lossy(s).into_owned())
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    // writing to a Vec cannot fail
+    let _ = enc.write_all(data);
+    enc.finish().unwrap_or_default()
+}
+
+fn gunzip(data: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() * 4);
+    flate2::read::MultiGzDecoder::new(data).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+fn hex(d: &[u8]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The head with its `packages="N"` count set to `n`.
+fn with_count(head: &[u8], n: usize) -> Vec<u8> {
+    let key = b" packages=\"";
+    match find(head, key) {
+        Some(i) => {
+            let from = i + key.len();
+            let to = from
+                + head[from..]
+                    .iter()
+                    .position(|&b| b == b'"')
+                    .unwrap_or_default();
+            let mut out = head[..from].to_vec();
+            out.extend_from_slice(n.to_string().as_bytes());
+            out.extend_from_slice(&head[to..]);
+            out
+        }
+        None => head.to_vec(),
+    }
+}
+
+/// One chunk as it goes into the new files: members copied from the old
+/// files, or XML to compress.
+enum Part {
+    Old(Vec<Member>),
+    New([Vec<u8>; 3]),
+}
+
+/// A `repomd.xml` `<data>` record of a metadata file.
+struct Record {
+    kind: &'static str,
+    name: String,
+    sha: String,
+    size: u64,
+    open_sha: String,
+    open_size: u64,
+}
+
+/// Writes the chunked files of one repo into `datadir`, the index, and
+/// `repomd.xml` with the three records replaced in `base_repomd` (the
+/// other records, e.g. comps, stay as createrepo_c wrote them).
+fn write_repo(
+    datadir: &Path,
+    old_files: &[Vec<u8>],
+    heads: &[Vec<u8>; 3],
+    tails: &[Vec<u8>; 3],
+    chunks: Vec<(Vec<Pkg>, u64, Part)>,
+    base_repomd: &str,
+) -> Result<()> {
+    // compress new chunks, two at a time (this machine kind has 2 cores)
+    let work: Vec<Option<&[Vec<u8>; 3]>> = chunks
+        .iter()
+        .map(|(_, _, p)| match p {
+            Part::New(xml) => Some(xml),
+            Part::Old(_) => None,
+        })
+        .collect();
+    let run = |w: &[Option<&[Vec<u8>; 3]>]| -> Vec<Option<[Vec<u8>; 3]>> {
+        w.iter()
+            .map(|x| x.map(|xml| [gzip(&xml[0]), gzip(&xml[1]), gzip(&xml[2])]))
+            .collect()
+    };
+    let (a, b) = work.split_at(work.len() / 2);
+    let compressed: Vec<Option<[Vec<u8>; 3]>> = std::thread::scope(|s| {
+        let h = s.spawn(|| run(a));
+        let mut second = run(b);
+        let mut first = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        first.append(&mut second);
+        first
+    });
+    drop(work);
+
+    let mut index = Index {
+        version: VERSION,
+        files: vec![],
+        chunks: vec![],
+    };
+    let count: usize = chunks.iter().map(|(p, _, _)| p.len()).sum();
+    let mut records = vec![];
+    let mut files: Vec<Vec<u8>> = vec![vec![], vec![], vec![]];
+    let mut open: Vec<(Sha256, u64)> = (0..3).map(|_| (Sha256::new(), 0)).collect();
+    for k in 0..3 {
+        let head = with_count(&heads[k], count);
+        files[k].extend(gzip(&head));
+        open[k].0.update(&head);
+        open[k].1 += head.len() as u64;
+    }
+    for ((pkgs, primary_len, part), fresh) in chunks.into_iter().zip(compressed) {
+        let mut members = vec![];
+        for k in 0..3 {
+            let at = files[k].len() as u64;
+            match (&part, &fresh) {
+                (Part::Old(m), _) => {
+                    let src = old_files[k]
+                        .get(m[k].offset as usize..(m[k].offset + m[k].len) as usize)
+                        .ok_or_else(|| anyhow!("{INDEX_NAME} does not match the files"))?;
+                    let xml = gunzip(src)?;
+                    open[k].0.update(&xml);
+                    open[k].1 += xml.len() as u64;
+                    files[k].extend_from_slice(src);
+                }
+                (Part::New(xml), Some(gz)) => {
+                    open[k].0.update(&xml[k]);
+                    open[k].1 += xml[k].len() as u64;
+                    files[k].extend_from_slice(&gz[k]);
+                }
+                (Part::New(_), None) => unreachable!("every new chunk is compressed"),
+            }
+            members.push(Member {
+                offset: at,
+                len: files[k].len() as u64 - at,
+            });
+        }
+        index.chunks.push(Chunk {
+            pkgs,
+            members,
+            primary_len,
+        });
+    }
+    for k in 0..3 {
+        files[k].extend(gzip(&tails[k]));
+        open[k].0.update(&tails[k]);
+        open[k].1 += tails[k].len() as u64;
+    }
+    for (k, (data, (open_sha, open_size))) in files.iter().zip(open).enumerate() {
+        let sha = hex(&Sha256::digest(data));
+        let name = format!("{sha}-{}.xml.gz", KINDS[k]);
+        std::fs::write(datadir.join(&name), data)?;
+        index.files.push((name.clone(), sha.clone()));
+        records.push(Record {
+            kind: KINDS[k],
+            name,
+            sha,
+            size: data.len() as u64,
+            open_sha: hex(&open_sha.finalize()),
+            open_size,
+        });
+    }
+    std::fs::write(datadir.join(INDEX_NAME), serde_json::to_vec(&index)?)?;
+    std::fs::write(datadir.join("repomd.xml"), repomd(base_repomd, &records)?)?;
+    Ok(())
+}
+
+/// `base` (createrepo_c's `repomd.xml`) with the records of [`KINDS`]
+/// replaced by `records`, in createrepo_c's layout.
+fn repomd(base: &str, records: &[Record]) -> Result<String> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let start = base
+        .find("  <data ")
+        .or_else(|| base.find("</repomd>"))
+        .ok_or_else(|| anyhow!("unexpected repomd.xml"))?;
+    let mut out = base[..start].to_string();
+    for r in records {
+        out.push_str(&format!(
+            "  <data type=\"{kind}\">\n    <checksum type=\"sha256\">{sha}</checksum>\n    \
+             <open-checksum type=\"sha256\">{osha}</open-checksum>\n    \
+             <location href=\"repodata/{name}\"/>\n    <timestamp>{now}</timestamp>\n    \
+             <size>{size}</size>\n    <open-size>{osize}</open-size>\n  </data>\n",
+            kind = r.kind,
+            sha = r.sha,
+            osha = r.open_sha,
+            name = r.name,
+            size = r.size,
+            osize = r.open_size,
+        ));
+    }
+    // the other records as they were
+    let mut rest = &base[start..];
+    while let Some(i) = rest.find("  <data type=\"") {
+        let end = rest[i..]
+            .find("</data>\n")
+            .map(|e| i + e + "</data>\n".len())
+            .ok_or_else(|| anyhow!("unexpected repomd.xml"))?;
+        let block = &rest[i..end];
+        let kind = block["  <data type=\"".len()..]
+            .split('"')
+            .next()
+            .unwrap_or_default();
+        if !KINDS.contains(&kind) {
+            out.push_str(block);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str("</repomd>\n");
+    Ok(out)
+}
+
+/// The `location href` of each record of a `repomd.xml`, by type.
+fn locations(repomd: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for block in repomd.split("<data type=\"").skip(1) {
+        let kind = block.split('"').next().unwrap_or_default();
+        if let Some(i) = block.find("<location href=\"") {
+            let href = block[i + 16..].split('"').next().unwrap_or_default();
+            out.insert(kind.to_string(), href.to_string());
+        }
+    }
+    out
+}
+
+/// createrepo_c's output in `repodir` (`repodata/` inside it): the
+/// decompressed primary, filelists and other, and the repomd text.
+fn read_createrepo(repodir: &Path) -> Result<([Vec<u8>; 3], String)> {
+    let repomd = std::fs::read_to_string(repodir.join("repodata/repomd.xml"))?;
+    let locs = locations(&repomd);
+    let mut xml: [Vec<u8>; 3] = Default::default();
+    for (k, kind) in KINDS.iter().enumerate() {
+        let href = locs
+            .get(*kind)
+            .ok_or_else(|| anyhow!("no {kind} in repomd.xml"))?;
+        if !href.ends_with(".gz") {
+            bail!("{href} is not gzip");
+        }
+        xml[k] = gunzip(&std::fs::read(repodir.join(href))?)?;
+    }
+    Ok((xml, repomd))
+}
+
+/// The packages of createrepo_c's three files, checked to be in the
+/// same order in each: per package its `Pkg` and three elements.
+type Entries<'a> = Vec<(Pkg, [&'a [u8]; 3])>;
+
+fn entries<'a>(splits: &[Split<'a>; 3]) -> Result<Entries<'a>> {
+    let n = splits[0].elems.len();
+    if splits.iter().any(|s| s.elems.len() != n) {
+        bail!("primary, filelists and other differ in their number of packages");
+    }
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let pkg = primary_pkg(splits[0].elems[i])?;
+        for s in &splits[1..] {
+            if other_pkgid(s.elems[i]).as_deref() != Some(pkg.pkgid.as_str()) {
+                bail!("primary, filelists and other list packages in different orders");
+            }
+        }
+        out.push((
+            pkg,
+            [splits[0].elems[i], splits[1].elems[i], splits[2].elems[i]],
+        ));
+    }
+    Ok(out)
+}
+
+/// Groups entries into new chunks of about `target` bytes of primary.
+fn new_chunks(entries: Entries<'_>, target: usize, out: &mut Vec<(Vec<Pkg>, u64, Part)>) {
+    let mut cur: (Vec<Pkg>, [Vec<u8>; 3]) = Default::default();
+    let flush = |cur: &mut (Vec<Pkg>, [Vec<u8>; 3]), out: &mut Vec<(Vec<Pkg>, u64, Part)>| {
+        if !cur.0.is_empty() {
+            let (pkgs, xml) = std::mem::take(cur);
+            out.push((pkgs, xml[0].len() as u64, Part::New(xml)));
+        }
+    };
+    for (pkg, elems) in entries {
+        cur.0.push(pkg);
+        for (buf, e) in cur.1.iter_mut().zip(elems) {
+            buf.extend_from_slice(e);
+        }
+        if cur.1[0].len() >= target {
+            flush(&mut cur, out);
+        }
+    }
+    flush(&mut cur, out);
+}
+
+/// Turns createrepo_c's output in `repodir/repodata` into chunked files
+/// (replacing its primary, filelists and other, and its `repomd.xml`).
+pub fn chunk(repodir: &Path) -> Result<()> {
+    chunk_sized(repodir, CHUNK_TARGET)
+}
+
+/// [`chunk`] with chunks of about `target` bytes of primary.
+pub fn chunk_sized(repodir: &Path, target: usize) -> Result<()> {
+    let datadir = repodir.join("repodata");
+    let (xml, repomd_text) = read_createrepo(repodir)?;
+    let splits = [split(&xml[0])?, split(&xml[1])?, split(&xml[2])?];
+    let all = entries(&splits)?;
+    let mut chunks = vec![];
+    new_chunks(all, target, &mut chunks);
+    let heads = splits.each_ref().map(|s| s.head.to_vec());
+    let tails = splits.each_ref().map(|s| s.tail.to_vec());
+    let old_names: Vec<String> = locations(&repomd_text)
+        .into_iter()
+        .filter(|(k, _)| KINDS.contains(&k.as_str()))
+        .map(|(_, href)| href)
+        .collect();
+    write_repo(&datadir, &[], &heads, &tails, chunks, &repomd_text)?;
+    for href in old_names {
+        let _ = std::fs::remove_file(repodir.join(href));
+    }
+    Ok(())
+}
+
+/// What [`plan`] found: the old repo's chunks and which of its packages
+/// stay, and the package list's entries it does not have.
+pub struct Plan {
+    old_datadir: PathBuf,
+    index: Index,
+    keep: HashSet<String>,
+    /// pkglist lines to give createrepo_c, in pkglist order.
+    pub added: Vec<String>,
+    /// Bytes of primary per chunk ([`CHUNK_TARGET`]).
+    pub target: usize,
+}
+
+/// Compares the old repo's chunk index with the new pkglist. `None` when
+/// the old repodata has no usable index (then createrepo_c `--update`
+/// does the work). Unless `skip_stat`, a package whose file's size or
+/// mtime differ from its metadata counts as new, as createrepo_c does.
+pub fn plan(
+    old_datadir: &Path,
+    repodir: &Path,
+    pkglist: &[String],
+    skip_stat: bool,
+) -> Result<Option<Plan>> {
+    let Ok(raw) = std::fs::read(old_datadir.join(INDEX_NAME)) else {
+        return Ok(None);
+    };
+    let index: Index = match serde_json::from_slice(&raw) {
+        Ok(
+            i @ Index {
+                version: VERSION, ..
+            },
+        ) => i,
+        _ => return Ok(None),
+    };
+    let mut old: HashMap<&str, &Pkg> = HashMap::new();
+    for p in index.chunks.iter().flat_map(|c| &c.pkgs) {
+        if old.insert(p.href.as_str(), p).is_some() {
+            return Ok(None);
+        }
+    }
+    let mut keep = HashSet::new();
+    let mut added = vec![];
+    let mut seen = HashSet::new();
+    for line in pkglist {
+        if !seen.insert(line.as_str()) {
+            // a package listed twice: leave it to createrepo_c
+            return Ok(None);
+        }
+        let unchanged = old.get(line.as_str()).is_some_and(|p| {
+            skip_stat || {
+                std::fs::metadata(repodir.join(line)).is_ok_and(|m| {
+                    use std::os::unix::fs::MetadataExt as _;
+                    m.len() == p.size && m.mtime() == p.mtime
+                })
+            }
+        });
+        if unchanged {
+            keep.insert(line.clone());
+        } else {
+            added.push(line.clone());
+        }
+    }
+    Ok(Some(Plan {
+        old_datadir: old_datadir.to_path_buf(),
+        index,
+        keep,
+        added,
+        target: CHUNK_TARGET,
+    }))
+}
+
+/// The old repo's three files, checked against the index's checksums.
+fn read_old(plan: &Plan) -> Result<Vec<Vec<u8>>> {
+    let mut out = vec![];
+    for (name, sha) in &plan.index.files {
+        let data = std::fs::read(plan.old_datadir.join(name))
+            .with_context(|| format!("reading {name}"))?;
+        if hex(&Sha256::digest(&data)) != *sha {
+            bail!("{name} does not match {INDEX_NAME}");
+        }
+        out.push(data);
+    }
+    if out.len() != 3 {
+        bail!("{INDEX_NAME} does not name three files");
+    }
+    Ok(out)
+}
+
+/// A member of an old file, decompressed.
+fn old_member(file: &[u8], m: &Member) -> Result<Vec<u8>> {
+    let src = file
+        .get(m.offset as usize..(m.offset + m.len) as usize)
+        .ok_or_else(|| anyhow!("{INDEX_NAME} does not match the files"))?;
+    gunzip(src)
+}
+
+/// Writes the new repo's chunked metadata into `datadir` from the old
+/// repo's (per `plan`) and `fresh`, createrepo_c's output over the added
+/// packages; its other records (the comps) and their files are taken as
+/// they are.
+pub fn splice(plan: Plan, fresh: &Path, datadir: &Path) -> Result<()> {
+    let (xml, repomd_text) = read_createrepo(fresh)?;
+    let splits = [split(&xml[0])?, split(&xml[1])?, split(&xml[2])?];
+    let mut added = entries(&splits)?;
+    let want: HashSet<&str> = plan.added.iter().map(String::as_str).collect();
+    if added.len() != want.len() || added.iter().any(|(p, _)| !want.contains(p.href.as_str())) {
+        bail!("createrepo_c did not write the packages it was given");
+    }
+    let old = read_old(&plan)?;
+    let mut chunks: Vec<(Vec<Pkg>, u64, Part)> = vec![];
+    let mut rebuilt = 0;
+    for c in &plan.index.chunks {
+        let kept: Vec<Pkg> = c
+            .pkgs
+            .iter()
+            .filter(|p| plan.keep.contains(&p.href))
+            .cloned()
+            .collect();
+        if kept.len() == c.pkgs.len() {
+            chunks.push((kept, c.primary_len, Part::Old(c.members.clone())));
+            continue;
+        }
+        if kept.is_empty() {
+            continue;
+        }
+        // the chunk loses packages: the others, recompressed
+        rebuilt += 1;
+        let ids: HashSet<&str> = kept.iter().map(|p| p.pkgid.as_str()).collect();
+        let mut xml: [Vec<u8>; 3] = Default::default();
+        for k in 0..3 {
+            let text = old_member(&old[k], &c.members[k])?;
+            for e in split(&text)?.elems {
+                let id = if k == 0 {
+                    primary_pkg(e)?.pkgid
+                } else {
+                    other_pkgid(e).unwrap_or_default()
+                };
+                if ids.contains(id.as_str()) {
+                    xml[k].extend_from_slice(e);
+                }
+            }
+        }
+        chunks.push((kept, xml[0].len() as u64, Part::New(xml)));
+    }
+    tracing::debug!(
+        "splice: {rebuilt} chunks rebuilt, {} packages added",
+        added.len()
+    );
+    // the new packages fill up the last chunk while it has room
+    let last_has_room = chunks
+        .last()
+        .is_some_and(|(_, len, _)| (*len as usize) < plan.target);
+    if last_has_room && !added.is_empty() {
+        if let Some((mut pkgs, _, part)) = chunks.pop() {
+            let mut xml = match part {
+                Part::New(xml) => xml,
+                Part::Old(m) => [
+                    old_member(&old[0], &m[0])?,
+                    old_member(&old[1], &m[1])?,
+                    old_member(&old[2], &m[2])?,
+                ],
+            };
+            let mut rest = added.into_iter();
+            for (pkg, elems) in rest.by_ref() {
+                pkgs.push(pkg);
+                for (buf, e) in xml.iter_mut().zip(elems) {
+                    buf.extend_from_slice(e);
+                }
+                if xml[0].len() >= plan.target {
+                    break;
+                }
+            }
+            added = rest.collect();
+            chunks.push((pkgs, xml[0].len() as u64, Part::New(xml)));
+        }
+    }
+    new_chunks(added, plan.target, &mut chunks);
+    let heads = splits.each_ref().map(|s| s.head.to_vec());
+    let tails = splits.each_ref().map(|s| s.tail.to_vec());
+    write_repo(datadir, &old, &heads, &tails, chunks, &repomd_text)?;
+    for (kind, href) in locations(&repomd_text) {
+        if KINDS.contains(&kind.as_str()) {
+            continue;
+        }
+        let name = Path::new(&href)
+            .file_name()
+            .ok_or_else(|| anyhow!("unexpected location {href}"))?;
+        std::fs::copy(fresh.join(&href), datadir.join(name))?;
+    }
+    Ok(())
+}

@@ -31,6 +31,8 @@ pub struct LocalBuilder {
     /// `bwrap` or `none`.
     pub backend: String,
     pub allowed_scms: String,
+    /// Other kojid.conf options, `KEY=VALUE`.
+    pub opts: Vec<String>,
 }
 
 /// Registers the builder's host and runs it until `stop`.
@@ -65,6 +67,9 @@ pub async fn run_local(
         ..Config::default()
     };
     cfg.set("buildroot", &b.backend)?;
+    for o in &b.opts {
+        cfg.set_option(o).map_err(|e| e.context("--builder-opt"))?;
+    }
     if matches!(cfg.backend, Backend::Bwrap | Backend::Mock) {
         koji_worker::config::probe_bwrap(
             std::path::Path::new("bwrap"),

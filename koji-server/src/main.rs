@@ -52,6 +52,10 @@ enum Cmd {
         /// "git.example.com:/rpms/*:no:"; see kojid's allowed_scms).
         #[arg(long, default_value = "")]
         builder_allowed_scms: String,
+        /// Any other kojid.conf option of the builder, as KEY=VALUE
+        /// (kojid's -o), e.g. createrepo_splice=no; repeatable.
+        #[arg(long = "builder-opt", value_name = "KEY=VALUE")]
+        builder_opts: Vec<String>,
         /// Do not keep repos current (`RepoRegen = false`): for running
         /// upstream's kojira against this hub instead.
         #[arg(long)]
@@ -405,6 +409,7 @@ async fn main() -> Result<()> {
             builder_workdir,
             builder_backend,
             builder_allowed_scms,
+            builder_opts,
             no_repo_regen,
             repo_regen_interval,
             tls,
@@ -493,6 +498,7 @@ async fn main() -> Result<()> {
                 workdir,
                 backend: builder_backend,
                 allowed_scms: builder_allowed_scms,
+                opts: builder_opts,
             };
             let run = tokio::spawn({
                 let mut stop = stop_rx.clone();

@@ -392,14 +392,7 @@ fn repos_regenerate_by_themselves_and_old_ones_go() {
         // made from the first repo's metadata chunks plus createrepo_c's
         // entries for bye's packages alone (no sqlite databases), and dnf
         // reads it: both builds' packages
-        let task = json(h, &["repoInfo", &second.to_string()])["task_id"].clone();
-        let children = json(h, &["getTaskChildren", &task.to_string()]);
-        let cr = children[0]["id"].as_i64().unwrap();
-        let log = std::fs::read_to_string(
-            h.topdir()
-                .join(format!("work/tasks/{}/{cr}/createrepo.log", cr % 10000)),
-        )
-        .unwrap_or_default();
+        let log = createrepo_log(h, second);
         assert!(
             log.contains(&format!("repos/f40-build/{first}/{arch}/repodata (")),
             "spliced from repo {first}: {log}"
@@ -497,6 +490,89 @@ fn repos_regenerate_by_themselves_and_old_ones_go() {
         assert_eq!(got["id"], custom);
         assert_eq!(json(h, &["repo.get", "f40-build"])["id"], second);
     }
+}
+
+/// The createrepo log of the `createrepo` subtask that made `repo`.
+fn createrepo_log(h: &Hub, repo: i64) -> String {
+    let task = json(h, &["repoInfo", &repo.to_string()])["task_id"].clone();
+    let children = json(h, &["getTaskChildren", &task.to_string()]);
+    let cr = children[0]["id"].as_i64().unwrap();
+    std::fs::read_to_string(
+        h.topdir()
+            .join(format!("work/tasks/{}/{cr}/createrepo.log", cr % 10000)),
+    )
+    .unwrap_or_default()
+}
+
+/// With the builder's `createrepo_splice` off, regeneration is upstream's:
+/// createrepo_c `--update --skip-stat` over the whole package list from
+/// the previous repo's metadata, with createrepo_c's sqlite databases.
+#[test]
+fn without_splicing_createrepo_c_updates_the_old_metadata() {
+    let arch = machine_arch();
+    let hello = rpms::build("hello", "1.0", "1");
+    let bye = rpms::build("bye", "2.0", "3");
+    let backend = koji_core::testing::backends().into_iter().next().unwrap();
+    let conf = tempfile::tempdir().unwrap();
+    let hub = start_regen_with(
+        backend,
+        conf.path(),
+        &["--builder-opt", "createrepo_splice=no"],
+    );
+    let h = &hub;
+    ok(h, &["add-tag", "f40-build", "--arches", &arch]);
+    ok(h, &["add-tag", "f40"]);
+    ok(
+        h,
+        &["add-pkg", "--owner", "admin", "f40-build", "hello", "bye"],
+    );
+    import_and_tag(h, &hello, "f40-build", "hello-1.0-1");
+    ok(h, &["add-target", "f40-candidate", "f40-build", "f40"]);
+    assert!(
+        wait_until(60, || !json(h, &["getRepo", "f40-build"]).is_null()),
+        "no repo: {}",
+        hub.log()
+    );
+    let first = json(h, &["getRepo", "f40-build"])["id"].as_i64().unwrap();
+    import_and_tag(h, &bye, "f40-build", "bye-2.0-3");
+    let out = ok(
+        h,
+        &[
+            "wait-repo",
+            "--request",
+            "f40-build",
+            "--build",
+            "bye-2.0-3",
+        ],
+    );
+    let second = got_repo(&out);
+    assert!(second > first);
+    let log = createrepo_log(h, second);
+    let run = log
+        .lines()
+        .find(|l| l.contains("running") && l.contains("createrepo_c"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        run.contains("--update") && run.contains("--skip-stat") && !run.contains("--no-database"),
+        "{run}"
+    );
+    assert!(!log.contains("reusing the metadata"), "{log}");
+    let data = h
+        .topdir()
+        .join(format!("repos/f40-build/{second}/{arch}/repodata"));
+    assert!(!data.join("koji-rs-chunks.json").exists());
+    let repomd = std::fs::read_to_string(data.join("repomd.xml")).unwrap();
+    assert!(repomd.contains("type=\"primary_db\""), "{repomd}");
+    let cache = tempfile::tempdir().unwrap();
+    let listed = dnf_available(
+        &format!(
+            "http://127.0.0.1:{}/kojifiles/repos/f40-build/{second}/{arch}",
+            h.port()
+        ),
+        cache.path(),
+    );
+    assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
+    assert!(listed.contains(&format!("bye.{arch}")), "{listed}");
 }
 
 /// Upstream's kojira (koji==1.36.1, beside the client) keeping repos

@@ -79,10 +79,7 @@ fn config(o: &Opts) -> Result<Config> {
         None => Config::default(),
     };
     for kv in &o.options {
-        let Some((k, v)) = kv.split_once('=') else {
-            anyhow::bail!("--option {kv}: expected KEY=VALUE");
-        };
-        c.set(k.trim(), v.trim())?;
+        c.set_option(kv).context("--option")?;
     }
     if let Some(v) = &o.server {
         c.server = v.clone();

@@ -220,6 +220,14 @@ impl Config {
         Ok(c)
     }
 
+    /// One option as `KEY=VALUE` (kojid's `-o`, `serve --builder-opt`).
+    pub fn set_option(&mut self, kv: &str) -> Result<()> {
+        let Some((k, v)) = kv.split_once('=') else {
+            anyhow::bail!("{kv}: expected KEY=VALUE");
+        };
+        self.set(k.trim(), v.trim())
+    }
+
     /// Sets one option from its text.
     pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
         let int = |v: &str| -> Result<u64> {

@@ -143,6 +143,8 @@ pub async fn serve(
             },
             _ = &mut shutdown => return Ok(()),
         };
+        // no Nagle, as on the plain listener
+        let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {

@@ -185,11 +185,12 @@ impl TaskCtx {
                 }
             }
             // short subtasks (tagBuild, createrepo of a small change) are
-            // seen done within 50 ms; long ones are asked every 300 ms
-            let pause = if start.elapsed() < Duration::from_secs(3) {
-                50
-            } else {
-                300
+            // seen done within 10 ms, then within 50 ms; long ones are
+            // asked every 300 ms
+            let pause = match start.elapsed().as_millis() {
+                0..1000 => 10,
+                1000..3000 => 50,
+                _ => 300,
             };
             tokio::time::sleep(Duration::from_millis(pause)).await;
         }

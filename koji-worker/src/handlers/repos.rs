@@ -360,13 +360,18 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
         if splice {
             let dir = outdir.clone();
             let t = std::time::Instant::now();
-            tokio::task::spawn_blocking(move || crate::repodata::chunk(&dir))
-                .await?
-                .map_err(|e| fail(GENERIC, format!("failed to chunk the repo metadata: {e:#}")))?;
-            note(
-                &log,
-                &format!("chunked in {:.3} s", t.elapsed().as_secs_f64()),
-            );
+            match tokio::task::spawn_blocking(move || crate::repodata::chunk(&dir)).await? {
+                Ok(()) => note(
+                    &log,
+                    &format!("chunked in {:.3} s", t.elapsed().as_secs_f64()),
+                ),
+                Err(e) => {
+                    // createrepo_c's metadata stands as it is; the next
+                    // repo runs createrepo_c --update
+                    note(&log, &format!("cannot chunk the metadata: {e:#}"));
+                    let _ = std::fs::remove_file(datadir.join(crate::repodata::INDEX_NAME));
+                }
+            }
         }
     }
 
@@ -430,19 +435,19 @@ async fn splice_repo(
 }
 
 /// createrepo_c writing into `outdir` (upstream kojid's options), over
-/// `pkglist` when given, with the comps; without sqlite databases for
-/// chunked metadata. The directory to index is the caller's last
-/// argument.
+/// `pkglist` when given, with the comps; for chunked metadata without
+/// sqlite databases and in gzip whatever createrepo_c's default (1.0's
+/// is zstd). The directory to index is the caller's last argument.
 fn createrepo_cmd(
     outdir: &Path,
     pkglist: Option<&Path>,
     groupdata: &Path,
-    no_database: bool,
+    chunked: bool,
 ) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new("createrepo_c");
     cmd.args(["--error-exit-val", "-v", "-o"]).arg(outdir);
-    if no_database {
-        cmd.arg("--no-database");
+    if chunked {
+        cmd.args(["--no-database", "--general-compress-type=gz"]);
     }
     if let Some(list) = pkglist {
         cmd.arg("-i").arg(list);

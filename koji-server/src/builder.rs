@@ -52,12 +52,10 @@ pub async fn run_local(
             s
         })
     };
-    let arch = machine_arch();
-    hub.hosts().bootstrap(name, &[&arch], &password).await?;
     let mut cfg = Config {
         server: server.to_string(),
         user: Some(name.to_string()),
-        password: Some(password),
+        password: Some(password.clone()),
         topdir: Some(topdir.to_path_buf()),
         workdir: workdir.to_path_buf(),
         sleeptime: 5.0,
@@ -67,9 +65,12 @@ pub async fn run_local(
         ..Config::default()
     };
     cfg.set("buildroot", &b.backend)?;
+    // before the host is registered: a wrong option registers nothing
     for o in &b.opts {
         cfg.set_option(o).map_err(|e| e.context("--builder-opt"))?;
     }
+    let arch = machine_arch();
+    hub.hosts().bootstrap(name, &[&arch], &password).await?;
     if matches!(cfg.backend, Backend::Bwrap | Backend::Mock) {
         koji_worker::config::probe_bwrap(
             std::path::Path::new("bwrap"),

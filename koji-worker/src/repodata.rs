@@ -12,10 +12,10 @@
 //! [`INDEX_NAME`] beside `repomd.xml`.
 //!
 //! The next repo of the tag ([`splice`]) copies every chunk whose packages
-//! all stay byte for byte, recompresses only chunks that lose a package,
-//! puts the new packages (createrepo_c's entries for them) in the last
-//! chunk or a new one, and writes a new head (the package count) and
-//! `repomd.xml`. The result holds exactly the `<package>` entries a full
+//! all stay byte for byte, recompresses chunks that lose a package (merged
+//! with a neighbour when they become small), puts the new packages
+//! (createrepo_c's entries for them) in the last chunk or a new one, and
+//! writes a new head (the package count) and `repomd.xml`. The result holds exactly the `<package>` entries a full
 //! createrepo_c run over the new package list would write; only their
 //! order and the gzip framing differ.
 //!
@@ -54,6 +54,15 @@ struct Member {
     /// Offset and length of the gzip member in the file.
     offset: u64,
     len: u64,
+}
+
+impl Member {
+    /// The member's bytes in `file`.
+    fn bytes<'a>(&self, file: &'a [u8]) -> Result<&'a [u8]> {
+        let end = self.offset.checked_add(self.len);
+        end.and_then(|e| file.get(self.offset as usize..e as usize))
+            .ok_or_else(|| anyhow!("{INDEX_NAME} does not match the files"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,13 +150,43 @@ fn attr<'a>(elem: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     Some(&elem[i..i + len])
 }
 
+/// An attribute's text: XML's named and numeric character references.
 fn unescape(s: &[u8]) -> String {
-    String::from_utf8_lossy(s)
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    let s = String::from_utf8_lossy(s);
+    let mut out = String::with_capacity(s.len());
+    let mut rest = &*s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';') else { break };
+        let ent = &rest[1..end];
+        let ch = match ent {
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            "amp" => Some('&'),
+            _ => ent
+                .strip_prefix("#x")
+                .or_else(|| ent.strip_prefix("#X"))
+                .map(|h| u32::from_str_radix(h, 16))
+                .or_else(|| ent.strip_prefix('#').map(str::parse))
+                .and_then(Result::ok)
+                .and_then(char::from_u32),
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The package a `primary` element describes.
@@ -241,7 +280,7 @@ fn write_repo(
     chunks: Vec<(Vec<Pkg>, u64, Part)>,
     base_repomd: &str,
 ) -> Result<()> {
-    // compress new chunks, two at a time (this machine kind has 2 cores)
+    // new chunks compressed on two threads
     let work: Vec<Option<&[Vec<u8>; 3]>> = chunks
         .iter()
         .map(|(_, _, p)| match p {
@@ -262,7 +301,6 @@ fn write_repo(
         first.append(&mut second);
         first
     });
-    drop(work);
 
     let mut index = Index {
         version: VERSION,
@@ -270,7 +308,6 @@ fn write_repo(
         chunks: vec![],
     };
     let count: usize = chunks.iter().map(|(p, _, _)| p.len()).sum();
-    let mut records = vec![];
     let mut files: Vec<Vec<u8>> = vec![vec![], vec![], vec![]];
     let mut open: Vec<(Sha256, u64)> = (0..3).map(|_| (Sha256::new(), 0)).collect();
     for k in 0..3 {
@@ -285,9 +322,7 @@ fn write_repo(
             let at = files[k].len() as u64;
             match (&part, &fresh) {
                 (Part::Old(m), _) => {
-                    let src = old_files[k]
-                        .get(m[k].offset as usize..(m[k].offset + m[k].len) as usize)
-                        .ok_or_else(|| anyhow!("{INDEX_NAME} does not match the files"))?;
+                    let src = m[k].bytes(&old_files[k])?;
                     let xml = gunzip(src)?;
                     open[k].0.update(&xml);
                     open[k].1 += xml.len() as u64;
@@ -316,10 +351,40 @@ fn write_repo(
         open[k].0.update(&tails[k]);
         open[k].1 += tails[k].len() as u64;
     }
+    let mut written = vec![];
+    let res = write_files(datadir, files, open, index, base_repomd, &mut written);
+    if res.is_err() {
+        for p in written {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+    res
+}
+
+/// The files of [`write_repo`]: each written aside and renamed into place,
+/// `repomd.xml` last; `written` gets what a failure must take away.
+fn write_files(
+    datadir: &Path,
+    files: Vec<Vec<u8>>,
+    open: Vec<(Sha256, u64)>,
+    mut index: Index,
+    base_repomd: &str,
+    written: &mut Vec<PathBuf>,
+) -> Result<()> {
+    let put = |name: &str, data: &[u8], written: &mut Vec<PathBuf>| -> Result<()> {
+        let tmp = datadir.join(format!(".{name}.part"));
+        written.push(tmp.clone());
+        std::fs::write(&tmp, data)?;
+        let path = datadir.join(name);
+        std::fs::rename(&tmp, &path)?;
+        written.push(path);
+        Ok(())
+    };
+    let mut records = vec![];
     for (k, (data, (open_sha, open_size))) in files.iter().zip(open).enumerate() {
         let sha = hex(&Sha256::digest(data));
         let name = format!("{sha}-{}.xml.gz", KINDS[k]);
-        std::fs::write(datadir.join(&name), data)?;
+        put(&name, data, written)?;
         index.files.push((name.clone(), sha.clone()));
         records.push(Record {
             kind: KINDS[k],
@@ -330,8 +395,13 @@ fn write_repo(
             open_size,
         });
     }
-    std::fs::write(datadir.join(INDEX_NAME), serde_json::to_vec(&index)?)?;
-    std::fs::write(datadir.join("repomd.xml"), repomd(base_repomd, &records)?)?;
+    let repomd = repomd(base_repomd, &records)?;
+    put(INDEX_NAME, &serde_json::to_vec(&index)?, written)?;
+    // (repomd.xml replaced, not added: nothing to take away after this)
+    let tmp = datadir.join(".repomd.xml.part");
+    written.push(tmp.clone());
+    std::fs::write(&tmp, repomd)?;
+    std::fs::rename(&tmp, datadir.join("repomd.xml"))?;
     Ok(())
 }
 
@@ -344,8 +414,7 @@ fn repomd(base: &str, records: &[Record]) -> Result<String> {
         .unwrap_or_default();
     let start = base
         .find("  <data ")
-        .or_else(|| base.find("</repomd>"))
-        .ok_or_else(|| anyhow!("unexpected repomd.xml"))?;
+        .ok_or_else(|| anyhow!("no data records in createrepo_c's repomd.xml"))?;
     let mut out = base[..start].to_string();
     for r in records {
         out.push_str(&format!(
@@ -373,8 +442,13 @@ fn repomd(base: &str, records: &[Record]) -> Result<String> {
             .split('"')
             .next()
             .unwrap_or_default();
-        if !KINDS.contains(&kind) {
-            out.push_str(block);
+        match kind {
+            k if KINDS.contains(&k) => {}
+            // the comps, which do not depend on the packages
+            "group" | "group_gz" => out.push_str(block),
+            // e.g. sqlite databases or zchunk files of the packages given
+            // to createrepo_c, which would not describe the whole repo
+            other => bail!("cannot splice metadata of type {other}"),
         }
         rest = &rest[end..];
     }
@@ -520,6 +594,23 @@ pub fn plan(
         ) => i,
         _ => return Ok(None),
     };
+    // the index must describe the files the old repomd.xml names (not
+    // files an update in place left behind), three members per chunk
+    let repomd = std::fs::read_to_string(old_datadir.join("repomd.xml")).unwrap_or_default();
+    let locs = locations(&repomd);
+    let named = KINDS.iter().map(|k| {
+        locs.get(*k)
+            .and_then(|h| Path::new(h).file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+    });
+    if index.files.len() != 3
+        || !named
+            .zip(&index.files)
+            .all(|(n, f)| n.as_ref() == Some(&f.0))
+        || index.chunks.iter().any(|c| c.members.len() != 3)
+    {
+        return Ok(None);
+    }
     let mut old: HashMap<&str, &Pkg> = HashMap::new();
     for p in index.chunks.iter().flat_map(|c| &c.pkgs) {
         if old.insert(p.href.as_str(), p).is_some() {
@@ -576,10 +667,19 @@ fn read_old(plan: &Plan) -> Result<Vec<Vec<u8>>> {
 
 /// A member of an old file, decompressed.
 fn old_member(file: &[u8], m: &Member) -> Result<Vec<u8>> {
-    let src = file
-        .get(m.offset as usize..(m.offset + m.len) as usize)
-        .ok_or_else(|| anyhow!("{INDEX_NAME} does not match the files"))?;
-    gunzip(src)
+    gunzip(m.bytes(file)?)
+}
+
+/// A chunk's XML, decompressed from the old files when it is theirs.
+fn part_xml(part: Part, old: &[Vec<u8>]) -> Result<[Vec<u8>; 3]> {
+    Ok(match part {
+        Part::New(xml) => xml,
+        Part::Old(m) => [
+            old_member(&old[0], &m[0])?,
+            old_member(&old[1], &m[1])?,
+            old_member(&old[2], &m[2])?,
+        ],
+    })
 }
 
 /// Writes the new repo's chunked metadata into `datadir` from the old
@@ -598,11 +698,13 @@ pub fn splice(plan: Plan, fresh: &Path, datadir: &Path) -> Result<()> {
     let mut chunks: Vec<(Vec<Pkg>, u64, Part)> = vec![];
     let mut rebuilt = 0;
     for c in &plan.index.chunks {
+        let keep: Vec<bool> = c.pkgs.iter().map(|p| plan.keep.contains(&p.href)).collect();
         let kept: Vec<Pkg> = c
             .pkgs
             .iter()
-            .filter(|p| plan.keep.contains(&p.href))
-            .cloned()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| p.clone())
             .collect();
         if kept.len() == c.pkgs.len() {
             chunks.push((kept, c.primary_len, Part::Old(c.members.clone())));
@@ -611,25 +713,52 @@ pub fn splice(plan: Plan, fresh: &Path, datadir: &Path) -> Result<()> {
         if kept.is_empty() {
             continue;
         }
-        // the chunk loses packages: the others, recompressed
+        // the chunk loses packages: the others (its elements are in the
+        // order of its packages), recompressed
         rebuilt += 1;
-        let ids: HashSet<&str> = kept.iter().map(|p| p.pkgid.as_str()).collect();
         let mut xml: [Vec<u8>; 3] = Default::default();
-        for k in 0..3 {
+        for (k, out) in xml.iter_mut().enumerate() {
             let text = old_member(&old[k], &c.members[k])?;
-            for e in split(&text)?.elems {
+            let elems = split(&text)?.elems;
+            if elems.len() != c.pkgs.len() {
+                bail!("{INDEX_NAME} does not match the files");
+            }
+            for ((e, p), k2) in elems.iter().zip(&c.pkgs).zip(&keep) {
                 let id = if k == 0 {
-                    primary_pkg(e)?.pkgid
+                    Some(primary_pkg(e)?.pkgid)
                 } else {
-                    other_pkgid(e).unwrap_or_default()
+                    other_pkgid(e)
                 };
-                if ids.contains(id.as_str()) {
-                    xml[k].extend_from_slice(e);
+                if id.as_deref() != Some(p.pkgid.as_str()) {
+                    bail!("{INDEX_NAME} does not match the files");
+                }
+                if *k2 {
+                    out.extend_from_slice(e);
                 }
             }
         }
         chunks.push((kept, xml[0].len() as u64, Part::New(xml)));
     }
+    // a chunk grown small merges with its neighbour
+    let mut merged: Vec<(Vec<Pkg>, u64, Part)> = vec![];
+    for c in chunks {
+        let small = |len: u64| (len as usize) < plan.target / 2;
+        match merged.last_mut() {
+            Some(prev)
+                if (small(prev.1) || small(c.1)) && (prev.1 + c.1) as usize <= plan.target =>
+            {
+                let mut xml = part_xml(std::mem::replace(&mut prev.2, Part::Old(vec![])), &old)?;
+                for (buf, more) in xml.iter_mut().zip(part_xml(c.2, &old)?) {
+                    buf.extend(more);
+                }
+                prev.0.extend(c.0);
+                prev.1 = xml[0].len() as u64;
+                prev.2 = Part::New(xml);
+            }
+            _ => merged.push(c),
+        }
+    }
+    let mut chunks = merged;
     tracing::debug!(
         "splice: {rebuilt} chunks rebuilt, {} packages added",
         added.len()
@@ -640,14 +769,7 @@ pub fn splice(plan: Plan, fresh: &Path, datadir: &Path) -> Result<()> {
         .is_some_and(|(_, len, _)| (*len as usize) < plan.target);
     if last_has_room && !added.is_empty() {
         if let Some((mut pkgs, _, part)) = chunks.pop() {
-            let mut xml = match part {
-                Part::New(xml) => xml,
-                Part::Old(m) => [
-                    old_member(&old[0], &m[0])?,
-                    old_member(&old[1], &m[1])?,
-                    old_member(&old[2], &m[2])?,
-                ],
-            };
+            let mut xml = part_xml(part, &old)?;
             let mut rest = added.into_iter();
             for (pkg, elems) in rest.by_ref() {
                 pkgs.push(pkg);
@@ -676,4 +798,37 @@ pub fn splice(plan: Plan, fresh: &Path, datadir: &Path) -> Result<()> {
         std::fs::copy(fresh.join(&href), datadir.join(name))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_text_unescaped() {
+        assert_eq!(
+            unescape(b"a&amp;b&lt;&#38;&#x26;&#10;&bogus;&"),
+            "a&b<&&\n&bogus;&"
+        );
+        let elem = b"<package type=\"rpm\">\n  <checksum type=\"sha256\" pkgid=\"YES\">abc</checksum>\n  \
+                     <time file=\"7\" build=\"8\"/>\n  <size package=\"9\" installed=\"1\" archive=\"2\"/>\n  \
+                     <location href=\"a&amp;b/x&#x2B;y.rpm\"/>\n</package>\n";
+        let p = primary_pkg(elem).unwrap();
+        assert_eq!(
+            p,
+            Pkg {
+                pkgid: "abc".into(),
+                href: "a&b/x+y.rpm".into(),
+                size: 9,
+                mtime: 7
+            }
+        );
+        let xml = b"<head>\n<package a=\"1\"><packager>p</packager>x</package>\n<package>y</package>\n</t>";
+        let s = split(xml).unwrap();
+        assert_eq!(s.elems.len(), 2);
+        assert_eq!(s.elems[1], b"<package>y</package>\n");
+        assert!(split(b"<h>\n<package>x</package>\ntext<package>y</package>\n</t>").is_err());
+        assert_eq!(s.head, b"<head>\n");
+        assert_eq!(s.tail, b"</t>");
+    }
 }

@@ -4,7 +4,6 @@
 //! checksums, and splices chain.
 
 use sha2::{Digest as _, Sha256};
-use std::collections::BTreeSet;
 use std::io::Read as _;
 use std::path::Path;
 use std::process::Command;
@@ -66,8 +65,15 @@ fn build(top: &Path, name: &str, release: &str, count: usize) -> Vec<String> {
 fn createrepo(out: &Path, list: &[String], dir: &Path, comps: Option<&Path>) {
     std::fs::create_dir_all(out).unwrap();
     let mut cmd = Command::new("createrepo_c");
-    cmd.args(["--error-exit-val", "-q", "--no-database", "-o"])
-        .arg(out);
+    // as kojid runs it for chunked metadata
+    cmd.args([
+        "--error-exit-val",
+        "-q",
+        "--no-database",
+        "--general-compress-type=gz",
+        "-o",
+    ])
+    .arg(out);
     if let Some(c) = comps {
         cmd.arg("-g").arg(c);
     }
@@ -155,15 +161,46 @@ fn metadata(dir: &Path) -> Vec<(String, String, usize)> {
     out
 }
 
-/// Each package entry of a kind, and the text around them.
-fn entries(xml: &str) -> (String, BTreeSet<String>, String) {
+/// Each package entry of a kind (sorted), and the text around them.
+fn entries(xml: &str) -> (String, Vec<String>, String) {
     let first = xml.find("<package").unwrap_or(xml.rfind('<').unwrap());
     let last = xml.rfind("</package>\n").map(|i| i + 11).unwrap_or(first);
-    let set = xml[first..last]
+    let mut all: Vec<String> = xml[first..last]
         .split_inclusive("</package>\n")
         .map(str::to_owned)
         .collect();
-    (xml[..first].to_string(), set, xml[last..].to_string())
+    all.sort();
+    (xml[..first].to_string(), all, xml[last..].to_string())
+}
+
+/// Each chunk of a chunked repo: its packages' hrefs, its primary
+/// member's bytes and its uncompressed primary's length.
+fn chunk_members(dir: &Path) -> Vec<(Vec<String>, Vec<u8>, u64)> {
+    let data = dir.join("repodata");
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data.join("koji-rs-chunks.json")).unwrap()).unwrap();
+    let primary = std::fs::read(data.join(index["files"][0][0].as_str().unwrap())).unwrap();
+    index["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let hrefs = c["pkgs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["href"].as_str().unwrap().to_string())
+                .collect();
+            let m = &c["members"][0];
+            let off = m["offset"].as_u64().unwrap() as usize;
+            let len = m["len"].as_u64().unwrap() as usize;
+            (
+                hrefs,
+                primary[off..off + len].to_vec(),
+                c["primary_len"].as_u64().unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// Our metadata and createrepo_c's for the same packages: the same
@@ -184,7 +221,7 @@ fn same_packages(ours: &Path, theirs: &Path) -> usize {
         assert_eq!(ha, hb, "{kind} head");
         assert_eq!(ta, tb, "{kind} tail");
         assert_eq!(ea.len(), eb.len(), "{kind}");
-        assert!(ea == eb, "{kind}: the same package entries");
+        assert!(ea == eb, "{kind}: the same package entries, each once");
         if kind == "primary" {
             members = *n;
         }
@@ -220,8 +257,12 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
     let members = same_packages(&repo1, &whole1);
     assert!(members > 8, "chunked: {members} members");
 
-    // the next repo: two of many go, extra's new build replaces the old
-    let gone = [many[4].clone(), many[30].clone()];
+    // the next repo: eight of many in a row go (a whole chunk among
+    // them), one more, and three of every four of many[20..36] (chunks
+    // grown small, to be merged); extra's new build replaces the old
+    let mut gone: Vec<String> = many[10..18].to_vec();
+    gone.push(many[4].clone());
+    gone.extend((20..36).filter(|i| i % 4 != 3).map(|i| many[i].clone()));
     let list2: Vec<String> = many
         .iter()
         .filter(|p| !gone.contains(p))
@@ -241,10 +282,39 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
     let whole2 = top.join("whole2");
     createrepo(&whole2, &list2, top, Some(&comps));
     same_packages(&repo2, &whole2);
+    // chunks whose packages all stay keep the old repo's bytes; chunks
+    // grown small are merged
+    let before = chunk_members(&repo1);
+    let after = chunk_members(&repo2);
+    let copied = after.iter().filter(|c| before.contains(c)).count();
+    assert!(copied >= 1, "{copied} chunks copied of {}", after.len());
+    // no two neighbours that would fit in one chunk while one is under
+    // half of it
+    for w in after.windows(2) {
+        let (a, b) = (w[0].2, w[1].2);
+        assert!(
+            !((a < 2048 || b < 2048) && a + b <= 4096),
+            "chunks of {a} and {b} bytes not merged"
+        );
+    }
 
-    // and the one after, from the spliced repo: nothing new, one gone;
-    // a file changed in place counts as new unless stat is skipped
+    // and the one after, from the spliced repo: nothing new, one gone
     let list3: Vec<String> = list2[1..].to_vec();
+    let mut plan = koji_worker::repodata::plan(&repo2.join("repodata"), top, &list3, true)
+        .unwrap()
+        .unwrap();
+    plan.target = 4096;
+    assert!(plan.added.is_empty(), "{:?}", plan.added);
+    let fresh = top.join("fresh3a");
+    createrepo(&fresh, &[], top, None);
+    let repo3a = top.join("repo3a");
+    std::fs::create_dir_all(repo3a.join("repodata")).unwrap();
+    koji_worker::repodata::splice(plan, &fresh, &repo3a.join("repodata")).unwrap();
+    let whole3a = top.join("whole3a");
+    createrepo(&whole3a, &list3, top, None);
+    same_packages(&repo3a, &whole3a);
+
+    // a file whose mtime changed counts as new unless stat is skipped
     let touched = top.join(&list3[0]);
     let f = std::fs::File::options()
         .append(true)
@@ -269,7 +339,10 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
     createrepo(&whole3, &list3, top, None);
     same_packages(&repo3, &whole3);
 
-    // createrepo_c --update reads chunked metadata as its own
+    // createrepo_c --update reads chunked metadata as its own: a package
+    // whose file is gone can only come from the old metadata
+    let away = top.join("away.rpm");
+    std::fs::rename(top.join(&list3[5]), &away).unwrap();
     let upd = top.join("upd");
     std::fs::create_dir_all(upd.join("repodata")).unwrap();
     for e in std::fs::read_dir(repo3.join("repodata")).unwrap().flatten() {
@@ -290,6 +363,7 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
         .arg("-i")
         .arg(&listfile)
         .arg(top));
+    std::fs::rename(&away, top.join(&list3[5])).unwrap();
     same_packages(&upd, &whole3);
 }
 

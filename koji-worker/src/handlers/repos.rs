@@ -360,7 +360,8 @@ async fn createrepo(ctx: &TaskCtx, repo_id: &Json, arch: &Json, oldrepo: &Json) 
         if splice {
             let dir = outdir.clone();
             let t = std::time::Instant::now();
-            match tokio::task::spawn_blocking(move || crate::repodata::chunk(&dir)).await? {
+            let res = tokio::task::spawn_blocking(move || crate::repodata::chunk(&dir)).await;
+            match res.map_err(anyhow::Error::from).and_then(|r| r) {
                 Ok(()) => note(
                     &log,
                     &format!("chunked in {:.3} s", t.elapsed().as_secs_f64()),
@@ -435,9 +436,10 @@ async fn splice_repo(
 }
 
 /// createrepo_c writing into `outdir` (upstream kojid's options), over
-/// `pkglist` when given, with the comps; for chunked metadata without
-/// sqlite databases and in gzip whatever createrepo_c's default (1.0's
-/// is zstd). The directory to index is the caller's last argument.
+/// `pkglist` when given, with the comps and (upstream's `-d`) sqlite
+/// databases; for chunked metadata without databases and in gzip whatever
+/// createrepo_c's default (1.0's is zstd). The directory to index is the
+/// caller's last argument.
 fn createrepo_cmd(
     outdir: &Path,
     pkglist: Option<&Path>,
@@ -448,6 +450,8 @@ fn createrepo_cmd(
     cmd.args(["--error-exit-val", "-v", "-o"]).arg(outdir);
     if chunked {
         cmd.args(["--no-database", "--general-compress-type=gz"]);
+    } else {
+        cmd.arg("-d");
     }
     if let Some(list) = pkglist {
         cmd.arg("-i").arg(list);

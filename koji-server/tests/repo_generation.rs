@@ -412,16 +412,7 @@ fn repos_regenerate_by_themselves_and_old_ones_go() {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         assert!(!names.iter().any(|n| n.contains("sqlite")), "{names:?}");
-        let cache = tempfile::tempdir().unwrap();
-        let listed = dnf_available(
-            &format!(
-                "http://127.0.0.1:{}/kojifiles/repos/f40-build/{second}/{arch}",
-                h.port()
-            ),
-            cache.path(),
-        );
-        assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
-        assert!(listed.contains(&format!("bye.{arch}")), "{listed}");
+        dnf_lists_hello_and_bye(h, second, &arch);
         assert_eq!(
             std::fs::read_link(h.topdir().join("repos/f40-build/latest")).unwrap(),
             std::path::Path::new(&second.to_string())
@@ -490,6 +481,21 @@ fn repos_regenerate_by_themselves_and_old_ones_go() {
         assert_eq!(got["id"], custom);
         assert_eq!(json(h, &["repo.get", "f40-build"])["id"], second);
     }
+}
+
+/// Debian's dnf, reading f40-build's repo `repo` over HTTP, lists the
+/// arch packages of hello and bye.
+fn dnf_lists_hello_and_bye(h: &Hub, repo: i64, arch: &str) {
+    let cache = tempfile::tempdir().unwrap();
+    let listed = dnf_available(
+        &format!(
+            "http://127.0.0.1:{}/kojifiles/repos/f40-build/{repo}/{arch}",
+            h.port()
+        ),
+        cache.path(),
+    );
+    assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
+    assert!(listed.contains(&format!("bye.{arch}")), "{listed}");
 }
 
 /// The createrepo log of the `createrepo` subtask that made `repo`.
@@ -563,16 +569,7 @@ fn without_splicing_createrepo_c_updates_the_old_metadata() {
     assert!(!data.join("koji-rs-chunks.json").exists());
     let repomd = std::fs::read_to_string(data.join("repomd.xml")).unwrap();
     assert!(repomd.contains("type=\"primary_db\""), "{repomd}");
-    let cache = tempfile::tempdir().unwrap();
-    let listed = dnf_available(
-        &format!(
-            "http://127.0.0.1:{}/kojifiles/repos/f40-build/{second}/{arch}",
-            h.port()
-        ),
-        cache.path(),
-    );
-    assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
-    assert!(listed.contains(&format!("bye.{arch}")), "{listed}");
+    dnf_lists_hello_and_bye(h, second, &arch);
 }
 
 /// Upstream's kojira (koji==1.36.1, beside the client) keeping repos

@@ -229,6 +229,33 @@ fn same_packages(ours: &Path, theirs: &Path) -> usize {
     members
 }
 
+/// The repo of `list` spliced from `old` (chunks of about 4 KiB) and
+/// checked against a full createrepo_c run over `list`: answers it and
+/// the packages createrepo_c ran over.
+fn next_repo(
+    top: &Path,
+    old: &Path,
+    list: &[String],
+    skip_stat: bool,
+    comps: Option<&Path>,
+    name: &str,
+) -> (std::path::PathBuf, Vec<String>) {
+    let mut plan = koji_worker::repodata::plan(&old.join("repodata"), top, list, skip_stat)
+        .unwrap()
+        .expect("an index to splice from");
+    plan.target = 4096;
+    let added = plan.added.clone();
+    let fresh = top.join(format!("{name}-added"));
+    createrepo(&fresh, &added, top, comps);
+    let repo = top.join(name);
+    std::fs::create_dir_all(repo.join("repodata")).unwrap();
+    koji_worker::repodata::splice(plan, &fresh, &repo.join("repodata")).unwrap();
+    let whole = top.join(format!("{name}-whole"));
+    createrepo(&whole, list, top, comps);
+    same_packages(&repo, &whole);
+    (repo, added)
+}
+
 #[test]
 fn spliced_metadata_equals_a_full_createrepo_run() {
     let top = tempfile::tempdir().unwrap();
@@ -269,19 +296,8 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
         .chain(&extra2)
         .cloned()
         .collect();
-    let mut plan = koji_worker::repodata::plan(&repo1.join("repodata"), top, &list2, true)
-        .unwrap()
-        .expect("an index to splice from");
-    plan.target = 4096;
-    assert_eq!(plan.added, extra2);
-    let fresh = top.join("fresh2");
-    createrepo(&fresh, &plan.added, top, Some(&comps));
-    let repo2 = top.join("repo2");
-    std::fs::create_dir_all(repo2.join("repodata")).unwrap();
-    koji_worker::repodata::splice(plan, &fresh, &repo2.join("repodata")).unwrap();
-    let whole2 = top.join("whole2");
-    createrepo(&whole2, &list2, top, Some(&comps));
-    same_packages(&repo2, &whole2);
+    let (repo2, added) = next_repo(top, &repo1, &list2, true, Some(&comps), "repo2");
+    assert_eq!(added, extra2);
     // chunks whose packages all stay keep the old repo's bytes; chunks
     // grown small are merged
     let before = chunk_members(&repo1);
@@ -300,19 +316,8 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
 
     // and the one after, from the spliced repo: nothing new, one gone
     let list3: Vec<String> = list2[1..].to_vec();
-    let mut plan = koji_worker::repodata::plan(&repo2.join("repodata"), top, &list3, true)
-        .unwrap()
-        .unwrap();
-    plan.target = 4096;
-    assert!(plan.added.is_empty(), "{:?}", plan.added);
-    let fresh = top.join("fresh3a");
-    createrepo(&fresh, &[], top, None);
-    let repo3a = top.join("repo3a");
-    std::fs::create_dir_all(repo3a.join("repodata")).unwrap();
-    koji_worker::repodata::splice(plan, &fresh, &repo3a.join("repodata")).unwrap();
-    let whole3a = top.join("whole3a");
-    createrepo(&whole3a, &list3, top, None);
-    same_packages(&repo3a, &whole3a);
+    let (_, added) = next_repo(top, &repo2, &list3, true, None, "repo3a");
+    assert!(added.is_empty(), "{added:?}");
 
     // a file whose mtime changed counts as new unless stat is skipped
     let touched = top.join(&list3[0]);
@@ -326,18 +331,8 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
         .unwrap()
         .unwrap();
     assert!(plan.added.is_empty(), "{:?}", plan.added);
-    let plan = koji_worker::repodata::plan(&repo2.join("repodata"), top, &list3, false)
-        .unwrap()
-        .unwrap();
-    assert_eq!(plan.added, vec![list3[0].clone()]);
-    let fresh = top.join("fresh3");
-    createrepo(&fresh, &plan.added, top, None);
-    let repo3 = top.join("repo3");
-    std::fs::create_dir_all(repo3.join("repodata")).unwrap();
-    koji_worker::repodata::splice(plan, &fresh, &repo3.join("repodata")).unwrap();
-    let whole3 = top.join("whole3");
-    createrepo(&whole3, &list3, top, None);
-    same_packages(&repo3, &whole3);
+    let (repo3, added) = next_repo(top, &repo2, &list3, false, None, "repo3");
+    assert_eq!(added, vec![list3[0].clone()]);
 
     // createrepo_c --update reads chunked metadata as its own: a package
     // whose file is gone can only come from the old metadata
@@ -364,7 +359,7 @@ fn spliced_metadata_equals_a_full_createrepo_run() {
         .arg(&listfile)
         .arg(top));
     std::fs::rename(&away, top.join(&list3[5])).unwrap();
-    same_packages(&upd, &whole3);
+    same_packages(&upd, &top.join("repo3-whole"));
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub mod hub;
 pub mod ini;
 pub mod mock;
 pub mod model;
+pub mod multilib;
 pub mod pathinfo;
 pub mod policy;
 pub mod task;

@@ -1265,3 +1265,159 @@ fn dist_repo_deltas_and_zchunk() {
         assert!(log.contains("--update"), "seeded from repo {first}: {log}");
     }
 }
+
+/// `koji dist-repo --multilib CONFIG`: the i386 repo is made first, then
+/// the x86_64 repo takes the i686 builds of what python-multilib's devel
+/// method chooses (the library by its file in /usr/lib64, the -devel
+/// package) with what they require from the i386 repo, and nothing else
+/// (not the tools); the config's black list is obeyed; a config that
+/// cannot be read fails the call itself.
+#[test]
+fn dist_repo_multilib_takes_32_bit_libraries() {
+    let b = rpms::build_multilib();
+    let conf_dir = tempfile::tempdir().unwrap();
+    let conf = |name: &str, text: &str| {
+        let p = conf_dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let plain = conf(
+        "multilib.conf",
+        "[runtime]\nwhite =\nblack = httpd\n    php\n\n[devel]\nwhite =\nblack = php-devel\n",
+    );
+    let no_devel = conf(
+        "no-devel.conf",
+        "[runtime]\nwhite =\nblack =\n[devel]\nwhite =\nblack = httpd-devel\n    libml-devel\n",
+    );
+    let broken = conf("broken.conf", "[runtime]\nwhite =\nblack =\n");
+    for backend in koji_core::testing::backends() {
+        let hub = start(backend);
+        let h = &hub;
+        ok(h, &["add-tag", "f40", "--arches", "i686 x86_64"]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "libml"]);
+        import_and_tag(h, &b, "f40", "libml-1.0-1");
+        let dist = |conf: &str| -> std::path::PathBuf {
+            let out = ok(
+                h,
+                &[
+                    "dist-repo",
+                    "f40",
+                    "--allow-missing-signatures",
+                    "--multilib",
+                    conf,
+                    "--wait",
+                ],
+            );
+            assert!(out.contains("Creating dist repo for tag f40"), "{out}");
+            let repo = json(h, &["getRepo", "f40", "dist=True"]);
+            assert_eq!(repo["state"], 1, "{repo}");
+            h.topdir()
+                .join(format!("repos-dist/f40/{}", repo["id"].as_i64().unwrap()))
+        };
+        let files = |dir: &std::path::Path| -> Vec<String> {
+            let kojipkgs: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("kojipkgs")).unwrap())
+                    .unwrap();
+            let mut names: Vec<String> = kojipkgs
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| {
+                    let ml = if v["_multilib"] == true {
+                        " (multilib)"
+                    } else {
+                        ""
+                    };
+                    format!("{k}{ml}")
+                })
+                .collect();
+            names.sort();
+            names
+        };
+
+        let dir = dist(&plain);
+        assert_eq!(
+            files(&dir.join("i386")),
+            [
+                "libml-1.0-1.i686.rpm",
+                "libml-data-1.0-1.noarch.rpm",
+                "libml-devel-1.0-1.i686.rpm",
+                "libml-tools-1.0-1.i686.rpm",
+            ]
+        );
+        assert_eq!(
+            files(&dir.join("x86_64")),
+            [
+                "libml-1.0-1.i686.rpm (multilib)",
+                "libml-1.0-1.x86_64.rpm",
+                "libml-data-1.0-1.noarch.rpm",
+                "libml-devel-1.0-1.i686.rpm (multilib)",
+                "libml-devel-1.0-1.x86_64.rpm",
+                "libml-tools-1.0-1.x86_64.rpm",
+            ]
+        );
+        assert!(dir.join("x86_64/Packages/l/libml-1.0-1.i686.rpm").is_file());
+        // the i386 repo's task ran before the x86_64 one began
+        let tasks = json(
+            h,
+            &[
+                "--python",
+                "listTasks",
+                "opts={'method': 'createdistrepo'}",
+                "queryOpts={'order': 'id'}",
+            ],
+        );
+        let tasks = tasks.as_array().unwrap();
+        let (i386, x86_64) = (&tasks[tasks.len() - 2], &tasks[tasks.len() - 1]);
+        assert_eq!(i386["label"], "i386", "{tasks:?}");
+        assert_eq!(x86_64["label"], "x86_64", "{tasks:?}");
+        assert!(
+            i386["completion_ts"].as_f64().unwrap() <= x86_64["create_ts"].as_f64().unwrap(),
+            "{tasks:?}"
+        );
+        let cache = tempfile::tempdir().unwrap();
+        let listed = dnf_list(
+            &format!(
+                "http://127.0.0.1:{}/kojifiles/repos-dist/f40/latest/x86_64",
+                h.port()
+            ),
+            cache.path(),
+            &["--forcearch=x86_64"],
+        );
+        for want in [
+            "libml.i686",
+            "libml-devel.i686",
+            "libml.x86_64",
+            "libml-tools.x86_64",
+        ] {
+            assert!(listed.contains(want), "{want}: {listed}");
+        }
+        assert!(!listed.contains("libml-tools.i686"), "{listed}");
+
+        // black-listed: the -devel package stays 64-bit only
+        let dir = dist(&no_devel);
+        let x = files(&dir.join("x86_64"));
+        assert!(
+            x.contains(&"libml-1.0-1.i686.rpm (multilib)".to_string()),
+            "{x:?}"
+        );
+        assert!(
+            !x.iter().any(|f| f.starts_with("libml-devel-1.0-1.i686")),
+            "{x:?}"
+        );
+
+        // a config without its [devel] section: the call fails, no task
+        let before = json(h, &["listTasks"]).as_array().unwrap().len();
+        let out = h.koji(&[
+            "dist-repo",
+            "f40",
+            "--allow-missing-signatures",
+            "--multilib",
+            &broken,
+            "--wait",
+        ]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(out.stderr.contains("no section [devel]"), "{out:?}");
+        assert_eq!(json(h, &["listTasks"]).as_array().unwrap().len(), before);
+    }
+}

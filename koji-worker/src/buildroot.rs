@@ -81,10 +81,21 @@ pub fn read_repo(archdir: &Path) -> Result<Vec<RepoPkg>> {
             .read_to_end(&mut out)
             .with_context(|| format!("cannot decompress {href}"))?;
         out
+    } else if href.ends_with(".zst") {
+        // createrepo_c 1.0's default; frame after frame
+        let mut out = vec![];
+        let mut input = &raw[..];
+        while !input.is_empty() {
+            let mut dec = ruzstd::decoding::StreamingDecoder::new(&mut input)
+                .map_err(|e| anyhow!("cannot decompress {href}: {e}"))?;
+            dec.read_to_end(&mut out)
+                .with_context(|| format!("cannot decompress {href}"))?;
+        }
+        out
     } else if href.ends_with(".xml") {
         raw
     } else {
-        bail!("unsupported compression of {href} (createrepo_c --general-compress-type=gz)");
+        bail!("unsupported compression of {href} (gzip and zstd are read)");
     };
     parse_primary(&xml)
 }
@@ -413,13 +424,38 @@ pub struct Resolution {
 /// then the newest; requirements no package provides are left to the
 /// builder's system.
 pub fn resolve(pkgs: &[RepoPkg], wanted: &[Dep], arch: &str) -> Resolution {
+    resolve_among(pkgs, &[], wanted, &[arch])
+}
+
+/// [`resolve`] with packages already chosen (`start`, indexes into
+/// `pkgs`, whose requirements are resolved too) and a list of arches,
+/// best first (noarch is always usable, and comes last).
+pub fn resolve_among(
+    pkgs: &[RepoPkg],
+    start: &[usize],
+    wanted: &[Dep],
+    arches: &[&str],
+) -> Resolution {
+    let rank = |a: &str| {
+        arches
+            .iter()
+            .position(|x| *x == a)
+            .map_or(0, |p| arches.len() - p)
+    };
     let usable: Vec<usize> = (0..pkgs.len())
-        .filter(|&i| pkgs[i].arch == arch || pkgs[i].arch == "noarch")
+        .filter(|&i| arches.contains(&pkgs[i].arch.as_str()) || pkgs[i].arch == "noarch")
         .collect();
     let mut chosen: Vec<usize> = vec![];
     let mut chosen_set = HashSet::new();
     let mut from_host: Vec<String> = vec![];
-    let mut queue: std::collections::VecDeque<Dep> = wanted.iter().cloned().collect();
+    let mut queue: std::collections::VecDeque<Dep> = std::collections::VecDeque::new();
+    for &i in start {
+        if chosen_set.insert(i) {
+            chosen.push(i);
+            queue.extend(pkgs[i].requires.iter().cloned());
+        }
+    }
+    queue.extend(wanted.iter().cloned());
     let mut seen_req: HashSet<String> = HashSet::new();
     while let Some(req) = queue.pop_front() {
         if req.name.starts_with("rpmlib(") || req.name.starts_with('(') {
@@ -446,7 +482,7 @@ pub fn resolve(pkgs: &[RepoPkg], wanted: &[Dep], arch: &str) -> Resolution {
                             (&pb.epoch, &pb.version, Some(&pb.release)),
                         )
                     })
-                    .then_with(|| (pa.arch == arch).cmp(&(pb.arch == arch)))
+                    .then_with(|| rank(&pa.arch).cmp(&rank(&pb.arch)))
             });
         match best {
             Some(i) => {
@@ -735,6 +771,73 @@ mod tests {
         // other arches are not usable
         let r = resolve(&pkgs, &[Dep::named("other-arch")], "x86_64");
         assert!(r.install.is_empty());
+    }
+
+    #[test]
+    fn zstd_and_gzip_primaries_are_read() {
+        let t = tempfile::tempdir().unwrap();
+        for (name, data) in [
+            (
+                "p-primary.xml.zst",
+                // the document in two frames, as a multi-frame writer makes it
+                PRIMARY
+                    .as_bytes()
+                    .chunks(PRIMARY.len() / 2 + 1)
+                    .flat_map(|b| {
+                        ruzstd::encoding::compress_to_vec(
+                            b,
+                            ruzstd::encoding::CompressionLevel::Fastest,
+                        )
+                    })
+                    .collect::<Vec<u8>>(),
+            ),
+            ("p-primary.xml", PRIMARY.as_bytes().to_vec()),
+        ] {
+            let dir = t.path().join(name);
+            std::fs::create_dir_all(dir.join("repodata")).unwrap();
+            std::fs::write(dir.join("repodata").join(name), &data).unwrap();
+            std::fs::write(
+                dir.join("repodata/repomd.xml"),
+                format!("<repomd><data type=\"primary\"><location href=\"repodata/{name}\"/></data></repomd>"),
+            )
+            .unwrap();
+            let pkgs = read_repo(&dir).unwrap();
+            assert_eq!(pkgs.len(), 5, "{name}");
+            assert_eq!(pkgs[0].nvra(), "liba-1.0-1.x86_64");
+        }
+        let dir = t.path().join("bz");
+        std::fs::create_dir_all(dir.join("repodata")).unwrap();
+        std::fs::write(
+            dir.join("repodata/repomd.xml"),
+            "<repomd><data type=\"primary\"><location href=\"repodata/p.xml.bz2\"/></data></repomd>",
+        )
+        .unwrap();
+        std::fs::write(dir.join("repodata/p.xml.bz2"), b"x").unwrap();
+        let err = read_repo(&dir).unwrap_err().to_string();
+        assert!(err.contains("unsupported compression"), "{err}");
+    }
+
+    #[test]
+    fn packages_chosen_first_bring_their_requirements_from_the_listed_arches() {
+        let mut pkgs = parse_primary(PRIMARY.as_bytes()).unwrap();
+        // the same liba 2.0 for i686 and i586: the first listed arch wins
+        for arch in ["i586", "i686"] {
+            let mut p = pkgs[1].clone();
+            p.arch = arch.into();
+            pkgs.push(p);
+        }
+        let devel = 2;
+        let r = resolve_among(&pkgs, &[devel], &[], &["i686", "i586"]);
+        let names: Vec<String> = r.install.iter().map(|&i| pkgs[i].nvra()).collect();
+        assert_eq!(
+            names,
+            [
+                "liba-devel-2.0-1.x86_64",
+                "liba-2.0-1.i686",
+                "tools-1-1.noarch"
+            ]
+        );
+        assert!(r.from_host.is_empty(), "{:?}", r.from_host);
     }
 
     #[test]

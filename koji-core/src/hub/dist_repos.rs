@@ -106,6 +106,14 @@ impl Repos<'_> {
             Some(c) => Some(work_file(&pathinfo.work(None), c)?),
             None => None,
         };
+        // a multilib config the builders cannot read fails here, not in a task
+        if let Some(m) = opts.get("multilib").filter(|c| crate::api::truthy(c)) {
+            let p = work_file(&pathinfo.work(None), m)?;
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| io_err("cannot read the multilib config", &p, e))?;
+            crate::multilib::Config::parse(&text)
+                .map_err(|e| Error::Generic(format!("multilib config {}: {e}", py_str(m))))?;
+        }
         // distrepo.cancel_others: only the newest dist repo task of a tag runs
         let cancel_others = hub
             .tags()

@@ -86,6 +86,52 @@ pub fn build(name: &str, version: &str, release: &str) -> Built {
     b
 }
 
+/// The RPMs of `tests/fixtures/libml.spec` built for x86_64 and for i686
+/// (`rpmbuild --target`), and its source RPM: one build of two arches,
+/// for the multilib tests.
+#[allow(dead_code)]
+pub fn build_multilib() -> Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let top = workdir().join("libml");
+            let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/libml.spec");
+            for args in [
+                &["-bs"][..],
+                &["-bb", "--target", "x86_64"][..],
+                &["-bb", "--target", "i686"][..],
+            ] {
+                let out = Command::new("rpmbuild")
+                    .args(args)
+                    .arg("--define")
+                    .arg(format!("_topdir {}", top.display()))
+                    .arg(&spec)
+                    .output()
+                    .expect("rpmbuild (apt-get install rpm)");
+                assert!(
+                    out.status.success(),
+                    "rpmbuild {args:?} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            let mut rpms = vec![];
+            for sub in ["RPMS/noarch", "RPMS/x86_64", "RPMS/i686"] {
+                for e in std::fs::read_dir(top.join(sub)).expect(sub).flatten() {
+                    rpms.push(e.path());
+                }
+            }
+            rpms.sort();
+            let srpm = std::fs::read_dir(top.join("SRPMS"))
+                .expect("SRPMS")
+                .flatten()
+                .map(|e| e.path())
+                .next()
+                .expect("no source rpm built");
+            Built { srpm, rpms }
+        })
+        .clone()
+}
+
 /// A gpg key made for this test process.
 pub struct Key {
     pub gnupghome: PathBuf,

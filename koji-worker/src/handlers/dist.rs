@@ -6,8 +6,11 @@
 //!
 //! Delta RPMs (`delta`: dist repos to delta against) and zchunk metadata
 //! (`zck`, `zck_dict_dir`) as upstream's options; the metadata is seeded
-//! from the tag's previous dist repo (`--update`). Not supported yet
-//! (refused with a clear error): multilib.
+//! from the tag's previous dist repo (`--update`). With `multilib` (a
+//! python-multilib config file the client uploaded), a 64-bit arch's repo
+//! also takes the 32-bit packages the config chooses, with what they
+//! require, from the 32-bit arch's repo made just before (see
+//! [`koji_core::multilib`]).
 
 use super::builder;
 use super::{note, run_logged};
@@ -49,18 +52,6 @@ builtin!(
     |c, p| create_dist_repo(c, &p.tag, &p.repo_id, &p.arch, &p.keys, &p.opts)
 );
 
-fn refuse_unsupported(opts: &Map<String, Json>) -> Result<()> {
-    for (k, what) in [("multilib", "multilib")] {
-        if opts.get(k).is_some_and(koji_core::api::truthy) {
-            return Err(fail(
-                GENERIC,
-                format!("{what} in dist repos is not supported by this builder"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 async fn dist_repo(
     ctx: &TaskCtx,
     tag: &Json,
@@ -69,7 +60,6 @@ async fn dist_repo(
     task_opts: &Json,
 ) -> Result<Json> {
     let mut opts = task_opts.as_object().cloned().unwrap_or_default();
-    refuse_unsupported(&opts)?;
     let tinfo = ctx
         .hub
         .call(
@@ -104,36 +94,52 @@ async fn dist_repo(
     let mut canon: Vec<String> = arches.iter().map(|a| super::canon_arch(a)).collect();
     canon.sort();
     canon.dedup();
-    let mut subtasks = vec![];
-    for arch in &canon {
-        let t = ctx
-            .subtask(
-                "createdistrepo",
-                vec![
-                    tag.clone(),
-                    repo_id.clone(),
-                    json!(arch),
-                    keys.clone(),
-                    Json::Object(opts.clone()),
-                ],
-                json!({"label": arch, "arch": "noarch"}),
-            )
-            .await?;
-        subtasks.push((arch.clone(), t));
-    }
-    let ids: Vec<i64> = subtasks.iter().map(|(_, t)| *t).collect();
-    ctx.wait_all(&ids, true).await?;
-    for (arch, t) in &subtasks {
-        ctx.hub
-            .call(
-                "host.distRepoMove",
-                vec![
-                    repo_id.clone(),
-                    json!(koji_core::pathinfo::PathInfo::taskrelpath(*t)),
-                    json!(arch),
-                ],
-            )
-            .await?;
+    // with multilib, the arches that are not multilib arches (i386 for
+    // x86_64) first: a 64-bit repo takes 32-bit packages from theirs, in
+    // place
+    let multilib = opts.get("multilib").is_some_and(koji_core::api::truthy);
+    let (first, second): (Vec<String>, Vec<String>) = if multilib {
+        canon
+            .into_iter()
+            .partition(|a| !koji_core::multilib::is_multilib_arch(a))
+    } else {
+        (canon, vec![])
+    };
+    for group in [first, second] {
+        if group.is_empty() {
+            continue;
+        }
+        let mut subtasks = vec![];
+        for arch in &group {
+            let t = ctx
+                .subtask(
+                    "createdistrepo",
+                    vec![
+                        tag.clone(),
+                        repo_id.clone(),
+                        json!(arch),
+                        keys.clone(),
+                        Json::Object(opts.clone()),
+                    ],
+                    json!({"label": arch, "arch": "noarch"}),
+                )
+                .await?;
+            subtasks.push((arch.clone(), t));
+        }
+        let ids: Vec<i64> = subtasks.iter().map(|(_, t)| *t).collect();
+        ctx.wait_all(&ids, true).await?;
+        for (arch, t) in &subtasks {
+            ctx.hub
+                .call(
+                    "host.distRepoMove",
+                    vec![
+                        repo_id.clone(),
+                        json!(koji_core::pathinfo::PathInfo::taskrelpath(*t)),
+                        json!(arch),
+                    ],
+                )
+                .await?;
+        }
     }
     ctx.hub
         .call("host.repoDone", vec![repo_id.clone(), json!({})])
@@ -280,7 +286,6 @@ async fn create_dist_repo(
     opts: &Json,
 ) -> Result<Json> {
     let opts = opts.as_object().cloned().unwrap_or_default();
-    refuse_unsupported(&opts)?;
     let rinfo = super::repos::init_repo_info(ctx, repo_id).await?;
     let top = ctx
         .cfg
@@ -489,6 +494,25 @@ async fn create_dist_repo(
             ));
         }
     }
+    if flag("multilib") && koji_core::multilib::is_multilib_arch(&arch) {
+        let distdir = top
+            .join("repos-dist")
+            .join(&tag_name)
+            .join(rinfo["id"].to_string());
+        let split = flag("split_debuginfo");
+        add_multilib(
+            ctx,
+            &top,
+            &distdir,
+            &arch,
+            &opts,
+            &log,
+            &mut kojipkgs,
+            &mut paths,
+            split,
+        )
+        .await?;
+    }
     // Packages/<letter>/<file> links for createrepo_c, and the pkglists
     let mut pkglist = String::new();
     let mut debuglist = String::new();
@@ -605,4 +629,210 @@ async fn create_dist_repo(
     std::fs::write(&mf, serde_json::to_string_pretty(&Json::Array(manifest))?)?;
     upload_in(ctx, &mf, "").await?;
     Ok(Json::Null)
+}
+
+/// The 32-bit packages a 64-bit dist repo takes (kojid's `do_multilib`):
+/// each package of the repo that the config's `devel` method chooses
+/// brings its 32-bit build (the same file name with the 32-bit arch) from
+/// the 32-bit arch's repo of this dist repo, and those bring what they
+/// require from that repo. They join `kojipkgs` (marked `_multilib`) and
+/// `paths` (their links in the 32-bit repo). Missing files are listed in
+/// `missing_multilib.log` and fail the task; so do requirements that
+/// repo cannot satisfy, as dnf's depsolving fails upstream.
+#[allow(clippy::too_many_arguments)]
+async fn add_multilib(
+    ctx: &TaskCtx,
+    top: &Path,
+    distdir: &Path,
+    arch: &str,
+    opts: &Map<String, Json>,
+    log: &Path,
+    kojipkgs: &mut Map<String, Json>,
+    paths: &mut Vec<(String, PathBuf, bool)>,
+    split_debuginfo: bool,
+) -> Result<()> {
+    let conf_rel = opts
+        .get("multilib")
+        .and_then(Json::as_str)
+        .unwrap_or_default();
+    let rel = Path::new(conf_rel);
+    if conf_rel.is_empty()
+        || rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(fail(
+            GENERIC,
+            format!("invalid multilib config path: {conf_rel:?} (a file of the work directory)"),
+        ));
+    }
+    let conf_path = top.join("work").join(rel);
+    let text = std::fs::read_to_string(&conf_path).map_err(|e| {
+        fail(
+            GENERIC,
+            format!("cannot read the multilib config {conf_rel}: {e}"),
+        )
+    })?;
+    let conf = koji_core::multilib::Config::parse(&text)
+        .map_err(|e| fail(GENERIC, format!("multilib config {conf_rel}: {e}")))?;
+    let (ml_rpm_arch, ml_dir) = koji_core::multilib::ml_arch(arch)
+        .ok_or_else(|| fail(GENERIC, format!("no multilib arch is known for {arch}")))?;
+    let mldir = distdir.join(ml_dir);
+    let ml_pkgs: Map<String, Json> = std::fs::read_to_string(mldir.join("kojipkgs"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .ok_or_else(|| {
+            fail(
+                GENERIC,
+                format!(
+                    "the multilib arch's repo is missing: {} (the dist repo must include {ml_rpm_arch})",
+                    mldir.join("kojipkgs").display()
+                ),
+            )
+        })?;
+    note(
+        log,
+        &format!("Resolving multilib for {arch} using method devel"),
+    );
+
+    // step 1: the packages the method chooses, from their headers
+    let native: Vec<(String, PathBuf)> = paths
+        .iter()
+        .map(|(f, p, _)| (f.clone(), p.clone()))
+        .collect();
+    let chosen = tokio::task::spawn_blocking(move || -> Result<Vec<String>> {
+        use koji_core::hub::rpms::header::RpmHeaders;
+        let list = |h: &RpmHeaders, f: &str| -> Vec<String> {
+            h.field(f)
+                .map(|v| {
+                    v.list()
+                        .iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut out = vec![];
+        for (file, path) in native {
+            let h = RpmHeaders::read(&path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            let one = |f: &str| {
+                h.field(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            };
+            let pkg = koji_core::multilib::Pkg {
+                name: one("NAME"),
+                arch: one("ARCH"),
+                provides: list(&h, "PROVIDENAME"),
+                files: list(&h, "FILENAMES"),
+            };
+            if koji_core::multilib::select(&conf, &pkg) {
+                out.push(file);
+            }
+        }
+        Ok(out)
+    })
+    .await??;
+    let letter_path = |bnp: &str| {
+        let letter = bnp.chars().next().unwrap_or('_').to_lowercase().to_string();
+        mldir.join("Packages").join(letter).join(bnp)
+    };
+    let mut fs_missing: Vec<String> = vec![];
+    let mut ml_true: Vec<String> = vec![];
+    for bnp in &chosen {
+        let ml_bnp = bnp.replace(arch, ml_rpm_arch);
+        if ml_pkgs.contains_key(&ml_bnp) {
+            ml_true.push(ml_bnp);
+        } else {
+            note(
+                log,
+                &format!(
+                    "{} (multilib) is not on the filesystem",
+                    letter_path(&ml_bnp).display()
+                ),
+            );
+            fs_missing.push(letter_path(&ml_bnp).display().to_string());
+        }
+    }
+
+    // step 2: what they require, from the 32-bit repo
+    let repo = crate::buildroot::read_repo(&mldir)
+        .map_err(|e| fail(GENERIC, format!("cannot read the multilib repo: {e:#}")))?;
+    let base = |href: &str| href.rsplit('/').next().unwrap_or(href).to_string();
+    let mut start = vec![];
+    for bnp in &ml_true {
+        match repo.iter().position(|p| base(&p.href) == *bnp) {
+            Some(i) => start.push(i),
+            None => fs_missing.push(letter_path(bnp).display().to_string()),
+        }
+    }
+    let compat_arches = compat(ml_dir);
+    let res = crate::buildroot::resolve_among(&repo, &start, &[], &compat_arches);
+    if !res.from_host.is_empty() {
+        let msg = format!(
+            "multilib depsolving failed: nothing in {} provides {}",
+            mldir.display(),
+            res.from_host.join(", ")
+        );
+        note(log, &msg);
+        return Err(fail(GENERIC, msg));
+    }
+    let mut needed = vec![];
+    for i in res.install {
+        let bnp = base(&repo[i].href);
+        let path = letter_path(&bnp);
+        if !path.is_file() {
+            note(
+                log,
+                &format!("{} (multilib dep) not on filesystem", path.display()),
+            );
+            fs_missing.push(path.display().to_string());
+            continue;
+        }
+        needed.push((bnp, path, repo[i].arch.clone()));
+    }
+    if !fs_missing.is_empty() {
+        fs_missing.sort();
+        fs_missing.dedup();
+        let f = ctx.workdir.join("missing_multilib.log");
+        std::fs::write(
+            &f,
+            format!(
+                "The following multilib files were missing:\n{}\n",
+                fs_missing.join("\n")
+            ),
+        )?;
+        upload_in(ctx, &f, "").await?;
+        return Err(fail(
+            GENERIC,
+            "multilib packages missing. See missing_multilib.log",
+        ));
+    }
+
+    // step 3: into the repo
+    for (bnp, path, pkg_arch) in needed {
+        if kojipkgs.contains_key(&bnp) {
+            // noarch packages are in both repos
+            if pkg_arch != "noarch" {
+                note(log, &format!("Multilib duplicate: {bnp}"));
+            }
+            continue;
+        }
+        let Some(Json::Object(mut info)) = ml_pkgs.get(&bnp).cloned() else {
+            return Err(fail(
+                GENERIC,
+                format!("{bnp} is in the multilib repo's metadata but not in its kojipkgs"),
+            ));
+        };
+        info.insert("_multilib".into(), json!(true));
+        let name = info["name"].as_str().unwrap_or_default().to_string();
+        note(log, &format!("multilib: {bnp}"));
+        let debug = split_debuginfo && koji_core::hub::repo_gen::is_debuginfo(&name);
+        kojipkgs.insert(bnp.clone(), Json::Object(info));
+        paths.push((bnp, path, debug));
+    }
+    Ok(())
 }

@@ -176,6 +176,13 @@ impl PathInfo {
             .join(repo_id.to_string())
     }
 
+    /// Where a dist repo arch directory holds an RPM file:
+    /// `Packages/<first letter, lower case>/<file>`.
+    pub fn dist_package(file: &str) -> String {
+        let letter: String = file.chars().take(1).flat_map(char::to_lowercase).collect();
+        format!("Packages/{letter}/{file}")
+    }
+
     pub fn scratch(&self) -> PathBuf {
         self.topdir.join("scratch")
     }

@@ -1268,33 +1268,41 @@ fn dist_repo_deltas_and_zchunk() {
 
 /// `koji dist-repo --multilib CONFIG`: the i386 repo is made first, then
 /// the x86_64 repo takes the i686 builds of what python-multilib's devel
-/// method chooses (the library by its file in /usr/lib64, the -devel
-/// package) with what they require from the i386 repo, and nothing else
-/// (not the tools); the config's black list is obeyed; a config that
-/// cannot be read fails the call itself.
+/// method chooses with what they require from the i386 repo: here the
+/// -devel package (libml itself is black-listed for the runtime method),
+/// which brings libml by its Requires; not the tools. Lists are tested by
+/// substring as upstream does (black-listing libml-devel black-lists libml
+/// too); a chosen package without a 32-bit build fails the task with
+/// missing_multilib.log; a config that cannot be read, or a path out of
+/// the work directory, fails the call itself.
 #[test]
 fn dist_repo_multilib_takes_32_bit_libraries() {
     let b = rpms::build_multilib();
+    let hello = rpms::build("hello", "1.0", "1");
     let conf_dir = tempfile::tempdir().unwrap();
     let conf = |name: &str, text: &str| {
         let p = conf_dir.path().join(name);
         std::fs::write(&p, text).unwrap();
         p.display().to_string()
     };
-    let plain = conf(
+    let devel_only = conf(
         "multilib.conf",
-        "[runtime]\nwhite =\nblack = httpd\n    php\n\n[devel]\nwhite =\nblack = php-devel\n",
+        "[runtime]\nwhite =\nblack = httpd\n    libml\n\n[devel]\nwhite =\nblack = php-devel\n",
     );
     let no_devel = conf(
         "no-devel.conf",
         "[runtime]\nwhite =\nblack =\n[devel]\nwhite =\nblack = httpd-devel\n    libml-devel\n",
+    );
+    let with_hello = conf(
+        "hello.conf",
+        "[runtime]\nwhite = hello\nblack =\n[devel]\nwhite =\nblack =\n",
     );
     let broken = conf("broken.conf", "[runtime]\nwhite =\nblack =\n");
     for backend in koji_core::testing::backends() {
         let hub = start(backend);
         let h = &hub;
         ok(h, &["add-tag", "f40", "--arches", "i686 x86_64"]);
-        ok(h, &["add-pkg", "--owner", "admin", "f40", "libml"]);
+        ok(h, &["add-pkg", "--owner", "admin", "f40", "libml", "hello"]);
         import_and_tag(h, &b, "f40", "libml-1.0-1");
         let dist = |conf: &str| -> std::path::PathBuf {
             let out = ok(
@@ -1334,8 +1342,14 @@ fn dist_repo_multilib_takes_32_bit_libraries() {
             names.sort();
             names
         };
+        let native = [
+            "libml-1.0-1.x86_64.rpm",
+            "libml-data-1.0-1.noarch.rpm",
+            "libml-devel-1.0-1.x86_64.rpm",
+            "libml-tools-1.0-1.x86_64.rpm",
+        ];
 
-        let dir = dist(&plain);
+        let dir = dist(&devel_only);
         assert_eq!(
             files(&dir.join("i386")),
             [
@@ -1394,19 +1408,32 @@ fn dist_repo_multilib_takes_32_bit_libraries() {
         }
         assert!(!listed.contains("libml-tools.i686"), "{listed}");
 
-        // black-listed: the -devel package stays 64-bit only
+        // "libml-devel" on the black list holds "libml": nothing 32-bit
         let dir = dist(&no_devel);
-        let x = files(&dir.join("x86_64"));
+        assert_eq!(files(&dir.join("x86_64")), native);
+
+        // a chosen package without a 32-bit build fails the task
+        import_and_tag(h, &hello, "f40", "hello-1.0-1");
+        let out = h.koji(&[
+            "dist-repo",
+            "f40",
+            "--allow-missing-signatures",
+            "--multilib",
+            &with_hello,
+            "--arch",
+            "i686",
+            "--arch",
+            "x86_64",
+            "--wait",
+        ]);
+        assert_eq!(out.code, 1, "{out:?}");
         assert!(
-            x.contains(&"libml-1.0-1.i686.rpm (multilib)".to_string()),
-            "{x:?}"
-        );
-        assert!(
-            !x.iter().any(|f| f.starts_with("libml-devel-1.0-1.i686")),
-            "{x:?}"
+            out.stdout
+                .contains("multilib packages missing. See missing_multilib.log"),
+            "{out:?}"
         );
 
-        // a config without its [devel] section: the call fails, no task
+        // checked by the hub: no task
         let before = json(h, &["listTasks"]).as_array().unwrap().len();
         let out = h.koji(&[
             "dist-repo",
@@ -1418,6 +1445,17 @@ fn dist_repo_multilib_takes_32_bit_libraries() {
         ]);
         assert_eq!(out.code, 1, "{out:?}");
         assert!(out.stderr.contains("no section [devel]"), "{out:?}");
+        let out = h.koji(&[
+            "call",
+            "--python",
+            "distRepo",
+            "'f40'",
+            "[]",
+            "arch=['x86_64']",
+            "multilib='../../etc/passwd'",
+        ]);
+        assert_eq!(out.code, 1, "{out:?}");
+        assert!(out.stderr.contains("Invalid upload path"), "{out:?}");
         assert_eq!(json(h, &["listTasks"]).as_array().unwrap().len(), before);
     }
 }

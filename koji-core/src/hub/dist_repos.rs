@@ -379,12 +379,7 @@ impl Repos<'_> {
                 .await?
                 .ok_or_else(|| Error::generic("no build"))?;
             let full = build.dir(&pathinfo).join(rel);
-            let letter = bnp
-                .chars()
-                .next()
-                .map(|ch| ch.to_lowercase().to_string())
-                .unwrap_or_default();
-            links.push((full, archdir.join("Packages").join(letter).join(&bnp)));
+            links.push((full, archdir.join(PathInfo::dist_package(&bnp))));
         }
         for (src, dst) in moves {
             if let Some(d) = dst.parent() {

@@ -17,6 +17,7 @@ use super::{note, run_logged};
 use crate::client::kw;
 use crate::runner::{fail, to_core, TaskCtx};
 use anyhow::Result;
+use koji_core::pathinfo::PathInfo;
 use koji_core::task::{TaskContext, TaskHandler};
 use serde_json::{json, Map, Value as Json};
 use std::path::{Path, PathBuf};
@@ -385,7 +386,11 @@ async fn create_dist_repo(
             }
             None => (sigs[0].clone(), None),
         };
-        let name = info["name"].as_str().unwrap_or_default().to_string();
+        let name = info
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
         let (v, rel, a) = (
             info["version"].as_str().unwrap_or_default().to_string(),
             info["release"].as_str().unwrap_or_default().to_string(),
@@ -517,19 +522,16 @@ async fn create_dist_repo(
     let mut pkglist = String::new();
     let mut debuglist = String::new();
     for (file, path, debug) in &paths {
-        let letter = file
-            .chars()
-            .next()
-            .unwrap_or('_')
-            .to_lowercase()
-            .to_string();
-        let d = repodir.join("Packages").join(&letter);
-        std::fs::create_dir_all(&d)?;
-        std::os::unix::fs::symlink(path, d.join(file))?;
+        let rel = PathInfo::dist_package(file);
+        let link = repodir.join(&rel);
+        if let Some(d) = link.parent() {
+            std::fs::create_dir_all(d)?;
+        }
+        std::os::unix::fs::symlink(path, &link)?;
         if *debug {
-            debuglist.push_str(&format!("../Packages/{letter}/{file}\n"));
+            debuglist.push_str(&format!("../{rel}\n"));
         } else {
-            pkglist.push_str(&format!("Packages/{letter}/{file}\n"));
+            pkglist.push_str(&format!("{rel}\n"));
         }
     }
     std::fs::write(repodir.join("pkglist"), &pkglist)?;
@@ -655,19 +657,9 @@ async fn add_multilib(
         .get("multilib")
         .and_then(Json::as_str)
         .unwrap_or_default();
-    let rel = Path::new(conf_rel);
-    if conf_rel.is_empty()
-        || rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
-        return Err(fail(
-            GENERIC,
-            format!("invalid multilib config path: {conf_rel:?} (a file of the work directory)"),
-        ));
-    }
-    let conf_path = top.join("work").join(rel);
+    koji_core::pathinfo::check_relpath("multilib config path", conf_rel)
+        .map_err(|e| fail(GENERIC, e.to_string()))?;
+    let conf_path = top.join("work").join(conf_rel);
     let text = std::fs::read_to_string(&conf_path).map_err(|e| {
         fail(
             GENERIC,
@@ -679,18 +671,22 @@ async fn add_multilib(
     let (ml_rpm_arch, ml_dir) = koji_core::multilib::ml_arch(arch)
         .ok_or_else(|| fail(GENERIC, format!("no multilib arch is known for {arch}")))?;
     let mldir = distdir.join(ml_dir);
-    let ml_pkgs: Map<String, Json> = std::fs::read_to_string(mldir.join("kojipkgs"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| {
-            fail(
-                GENERIC,
-                format!(
-                    "the multilib arch's repo is missing: {} (the dist repo must include {ml_rpm_arch})",
-                    mldir.join("kojipkgs").display()
-                ),
-            )
-        })?;
+    let ml_pkgfile = mldir.join("kojipkgs");
+    let text = std::fs::read_to_string(&ml_pkgfile).map_err(|e| {
+        fail(
+            GENERIC,
+            format!(
+                "the multilib arch's repo is missing: {} ({e}; the dist repo must include {ml_rpm_arch})",
+                ml_pkgfile.display()
+            ),
+        )
+    })?;
+    let ml_pkgs: Map<String, Json> = serde_json::from_str(&text).map_err(|e| {
+        fail(
+            GENERIC,
+            format!("cannot read {}: {e}", ml_pkgfile.display()),
+        )
+    })?;
     note(
         log,
         &format!("Resolving multilib for {arch} using method devel"),
@@ -736,10 +732,7 @@ async fn add_multilib(
         Ok(out)
     })
     .await??;
-    let letter_path = |bnp: &str| {
-        let letter = bnp.chars().next().unwrap_or('_').to_lowercase().to_string();
-        mldir.join("Packages").join(letter).join(bnp)
-    };
+    let letter_path = |bnp: &str| mldir.join(PathInfo::dist_package(bnp));
     let mut fs_missing: Vec<String> = vec![];
     let mut ml_true: Vec<String> = vec![];
     for bnp in &chosen {
@@ -759,23 +752,50 @@ async fn add_multilib(
     }
 
     // step 2: what they require, from the 32-bit repo
-    let repo = crate::buildroot::read_repo(&mldir)
+    // the packages of its metadata, its debuginfo subrepo's too
+    let mut repo = crate::buildroot::read_repo(&mldir)
         .map_err(|e| fail(GENERIC, format!("cannot read the multilib repo: {e:#}")))?;
+    if mldir.join("debug/repodata").is_dir() {
+        repo.extend(
+            crate::buildroot::read_repo(&mldir.join("debug")).map_err(|e| {
+                fail(
+                    GENERIC,
+                    format!("cannot read the multilib repo's debug subrepo: {e:#}"),
+                )
+            })?,
+        );
+    }
     let base = |href: &str| href.rsplit('/').next().unwrap_or(href).to_string();
     let mut start = vec![];
     for bnp in &ml_true {
         match repo.iter().position(|p| base(&p.href) == *bnp) {
             Some(i) => start.push(i),
-            None => fs_missing.push(letter_path(bnp).display().to_string()),
+            None => {
+                note(
+                    log,
+                    &format!("{bnp} is in the multilib repo's kojipkgs but not in its metadata"),
+                );
+                fs_missing.push(letter_path(bnp).display().to_string())
+            }
         }
     }
     let compat_arches = compat(ml_dir);
     let res = crate::buildroot::resolve_among(&repo, &start, &[], &compat_arches);
-    if !res.from_host.is_empty() {
+    // a file requirement may be met by a path only filelists lists (dnf
+    // reads them; primary lists some paths only): noted, not fatal
+    let (files, unmet): (Vec<String>, Vec<String>) =
+        res.from_host.into_iter().partition(|r| r.starts_with('/'));
+    for f in &files {
+        note(
+            log,
+            &format!("multilib: no package in the repo's primary metadata provides {f}"),
+        );
+    }
+    if !unmet.is_empty() {
         let msg = format!(
             "multilib depsolving failed: nothing in {} provides {}",
             mldir.display(),
-            res.from_host.join(", ")
+            unmet.join(", ")
         );
         note(log, &msg);
         return Err(fail(GENERIC, msg));
@@ -828,7 +848,11 @@ async fn add_multilib(
             ));
         };
         info.insert("_multilib".into(), json!(true));
-        let name = info["name"].as_str().unwrap_or_default().to_string();
+        let name = info
+            .get("name")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
         note(log, &format!("multilib: {bnp}"));
         let debug = split_debuginfo && koji_core::hub::repo_gen::is_debuginfo(&name);
         kojipkgs.insert(bnp.clone(), Json::Object(info));

@@ -14,7 +14,8 @@
 //! ```
 //! `dataset` writes a Fedora-sized dataset (see [`dataset`]); `latency`
 //! calls the API in-process, one call at a time, and reports latencies;
-//! `--cold` invalidates the hub's result cache before every call.
+//! `--cold` invalidates the hub's result cache before every call;
+//! `--encode` also writes the XML-RPC response, as `/kojihub` does.
 
 mod dataset;
 mod tasks;
@@ -109,6 +110,10 @@ enum Cmd {
         /// Invalidate the result cache before every call.
         #[arg(long)]
         cold: bool,
+        /// Also write the XML-RPC response, as `/kojihub` does (the time
+        /// then covers all a call costs before the answer is sent).
+        #[arg(long)]
+        encode: bool,
         /// `method:JSON-array-of-params`; each is timed on its own.
         #[arg(long, required = true)]
         call: Vec<String>,
@@ -397,12 +402,19 @@ async fn main() -> Result<()> {
             db,
             repeat,
             cold,
+            encode,
             call,
-        } => latency(&db, repeat, cold, &call).await,
+        } => latency(&db, repeat, cold, encode, &call).await,
     }
 }
 
-async fn latency(db_url: &str, repeat: usize, cold: bool, calls: &[String]) -> Result<()> {
+async fn latency(
+    db_url: &str,
+    repeat: usize,
+    cold: bool,
+    encode: bool,
+    calls: &[String],
+) -> Result<()> {
     use koji_core::api::{Ctx, Registry};
     let hub = koji_core::Hub::open(db_url, koji_core::HubConfig::default()).await?;
     let caller = Arc::new(koji_core::Caller::anonymous("127.0.0.1"));
@@ -425,12 +437,18 @@ async fn latency(db_url: &str, repeat: usize, cold: bool, calls: &[String]) -> R
                 caller: caller.clone(),
             };
             let t = Instant::now();
+            // as the XML-RPC endpoint calls it: the answer shared with the
+            // result cache, not copied out of it
             let v = Registry::standard()
-                .dispatch(ctx, m, params.clone())
+                .dispatch_shared(ctx, m, params.clone())
                 .await
                 .map_err(|e| anyhow!("{m}: {e}"))?;
+            if encode {
+                let body = koji_core::xmlrpc::write_json_response(&v);
+                std::hint::black_box(body.len());
+            }
             lat.push(t.elapsed());
-            size = match &v {
+            size = match &*v {
                 Json::Array(a) => a.len(),
                 Json::Null => 0,
                 _ => 1,
@@ -442,7 +460,12 @@ async fn latency(db_url: &str, repeat: usize, cold: bool, calls: &[String]) -> R
         let p = |q: f64| percentile(&lat, q);
         println!(
             "{m}{} {}: n={} items={size} p50={:.1}ms p90={:.1}ms max={:.1}ms",
-            if cold { " (cold)" } else { "" },
+            match (cold, encode) {
+                (true, true) => " (cold, encoded)",
+                (true, false) => " (cold)",
+                (false, true) => " (encoded)",
+                (false, false) => "",
+            },
             p_short(p_str(&params)),
             lat.len(),
             p(0.5),

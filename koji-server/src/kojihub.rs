@@ -14,7 +14,7 @@ use axum::Router;
 use koji_core::api::{Ctx, Registry};
 use koji_core::hub::auth::{Auth, Credentials};
 use koji_core::hub::cache::ResultCache;
-use koji_core::xmlrpc::{self, Value};
+use koji_core::xmlrpc;
 use koji_core::{Caller, ClientTls, Error, Hub};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -151,7 +151,7 @@ async fn handle(
         let hostip = peer.ip().to_string();
         let raw_query = raw_query.unwrap_or_default();
         return match raw_upload(&hub, &headers, &query, &raw_query, &hostip, body).await {
-            Ok(v) => xml(xmlrpc::write_response(&Value::from(v))),
+            Ok(v) => xml(xmlrpc::write_json_response(&v)),
             Err(e) => {
                 tracing::debug!(code = e.fault_code(), error = %e, "upload fault");
                 fault(&e)
@@ -199,9 +199,9 @@ async fn handle(
         .into_iter()
         .map(serde_json::Value::from)
         .collect();
-    match registry.dispatch(ctx, &call.name, params).await {
+    match registry.dispatch_shared(ctx, &call.name, params).await {
         Ok(v) => {
-            let body = Bytes::from(xmlrpc::write_response(&Value::from(v)));
+            let body = Bytes::from(xmlrpc::write_json_response(&v));
             if cacheable {
                 let weight = body.len() / 1024;
                 let entry = Arc::new(Encoded {

@@ -109,29 +109,37 @@ impl Registry {
     /// `__starstar` carries keyword arguments). Unknown methods fail as
     /// upstream's do: `GenericError: Invalid method: NAME`.
     pub async fn call(&self, ctx: Ctx, name: &str, params: Vec<Json>) -> Result<Json> {
+        self.call_shared(ctx, name, params)
+            .await
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Registry::call`], the answer shared with the result cache (no copy
+    /// of a cached or cacheable answer is made).
+    pub async fn call_shared(&self, ctx: Ctx, name: &str, params: Vec<Json>) -> Result<Arc<Json>> {
         let method = self
             .get(name)
             .ok_or_else(|| Error::Generic(format!("Invalid method: {name}")))?;
         if !method.cacheable {
             let args = method.spec.bind(params)?;
-            return (method.handler)(ctx, args).await;
+            return (method.handler)(ctx, args).await.map(Arc::new);
         }
         // read the generation first: a commit racing with the computation
         // then leaves an entry nobody will read again, never a stale hit
         let generation = ctx.hub.db().generation();
         let key = format!("{name}\0{}", Json::Array(params.clone()));
         if let Some(hit) = ctx.hub.results().get(&key, generation) {
-            return Ok((*hit).clone());
+            return Ok(hit);
         }
         let args = method.spec.bind(params)?;
         let hub = ctx.hub.clone();
-        let value = (method.handler)(ctx, args).await?;
-        let weight = match &value {
+        let value = Arc::new((method.handler)(ctx, args).await?);
+        let weight = match &*value {
             Json::Array(items) => items.len(),
             _ => 1,
         };
         hub.results()
-            .put_weighted(key, generation, Arc::new(value.clone()), weight);
+            .put_weighted(key, generation, value.clone(), weight);
         Ok(value)
     }
 
@@ -139,6 +147,19 @@ impl Registry {
     /// here: each inner call runs in turn and its fault is reported in place
     /// (`{faultCode, faultString}`) while a success is wrapped in a list.
     pub async fn dispatch(&self, ctx: Ctx, name: &str, params: Vec<Json>) -> Result<Json> {
+        self.dispatch_shared(ctx, name, params)
+            .await
+            .map(Arc::unwrap_or_clone)
+    }
+
+    /// [`Registry::dispatch`], the answer shared with the result cache:
+    /// what a transport encodes from, without copying it first.
+    pub async fn dispatch_shared(
+        &self,
+        ctx: Ctx,
+        name: &str,
+        params: Vec<Json>,
+    ) -> Result<Arc<Json>> {
         if name == "multiCall" || name == "system.multicall" {
             let calls = match params.into_iter().next() {
                 Some(Json::Array(calls)) => calls,
@@ -160,7 +181,9 @@ impl Registry {
                             Some(Json::Array(p)) => p,
                             _ => vec![],
                         };
-                        self.call_one(ctx.clone(), &name, params).await
+                        self.call_one(ctx.clone(), &name, params)
+                            .await
+                            .map(Arc::unwrap_or_clone)
                     }
                     _ => Err(Error::Generic("multicall entries must be structs".into())),
                 };
@@ -169,14 +192,14 @@ impl Registry {
                     Err(e) => json!({"faultCode": e.fault_code(), "faultString": e.to_string()}),
                 });
             }
-            return Ok(Json::Array(out));
+            return Ok(Arc::new(Json::Array(out)));
         }
         self.call_one(ctx, name, params).await
     }
 
-    async fn call_one(&self, ctx: Ctx, name: &str, params: Vec<Json>) -> Result<Json> {
+    async fn call_one(&self, ctx: Ctx, name: &str, params: Vec<Json>) -> Result<Arc<Json>> {
         crate::hub::Auth::enforce_lock(&ctx.caller, name)?;
-        self.call(ctx, name, params).await
+        self.call_shared(ctx, name, params).await
     }
 
     /// `_listapi`: upstream's description of every method.
@@ -198,7 +221,16 @@ impl Registry {
     }
 }
 
-/// Serializes a handler's answer.
-pub fn ok<T: Serialize>(v: T) -> Result<Json> {
-    Ok(serde_json::to_value(v)?)
+/// Serializes a handler's answer. An answer that is already a JSON value
+/// is passed on as it is: `to_value` would copy it element by element
+/// (for a whole tag's listing, tens of thousands of maps).
+pub fn ok<T: Serialize + 'static>(v: T) -> Result<Json> {
+    let mut slot = Some(v);
+    if let Some(json) = (&mut slot as &mut dyn std::any::Any).downcast_mut::<Option<Json>>() {
+        return Ok(json.take().unwrap_or_default());
+    }
+    match slot {
+        Some(v) => Ok(serde_json::to_value(v)?),
+        None => Ok(Json::Null),
+    }
 }

@@ -260,6 +260,10 @@ pub async fn read_package_list_in<C: ConnectionTrait>(
             by_tag.entry(e.tag_id).or_default().push(e);
         }
     }
+    let mut remaining: HashMap<i64, usize> = HashMap::new();
+    for link in &order {
+        *remaining.entry(link.parent_id).or_default() += 1;
+    }
     let mut patterns: HashMap<String, super::pyre::Pattern> = HashMap::new();
     for link in &order {
         for pat in &link.filter {
@@ -269,23 +273,45 @@ pub async fn read_package_list_in<C: ConnectionTrait>(
         }
         let progs: Vec<&super::pyre::Pattern> =
             link.filter.iter().filter_map(|p| patterns.get(p)).collect();
-        for e in by_tag.get(&link.parent_id).into_iter().flatten() {
-            if !q.with_dups && list.contains(e.package_id) {
-                continue;
-            }
-            let mut pass = true;
-            for prog in &progs {
-                if !prog.match_start(&e.package_name)? {
-                    pass = false;
-                    break;
+        // a tag's entries are moved out the last time it is reached (one
+        // tag can be reached by several paths), copied before that
+        let left = remaining.entry(link.parent_id).or_insert(1);
+        *left -= 1;
+        if *left == 0 {
+            for e in by_tag.remove(&link.parent_id).unwrap_or_default() {
+                if admits(&list, q.with_dups, &progs, &e)? {
+                    list.put(e, q.with_dups);
                 }
             }
-            if pass {
-                list.put(e.clone(), q.with_dups);
+        } else if let Some(entries) = by_tag.get(&link.parent_id) {
+            for e in entries {
+                if admits(&list, q.with_dups, &progs, e)? {
+                    list.put(e.clone(), q.with_dups);
+                }
             }
         }
     }
     Ok(list)
+}
+
+/// Whether an inherited entry joins the list: its package not there yet
+/// (unless duplicates are asked for) and its name passing the link's
+/// package filter.
+fn admits(
+    list: &PackageList,
+    with_dups: bool,
+    progs: &[&super::pyre::Pattern],
+    e: &PackageEntry,
+) -> Result<bool> {
+    if !with_dups && list.contains(e.package_id) {
+        return Ok(false);
+    }
+    for prog in progs {
+        if !prog.match_start(&e.package_name)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The `tag_packages` rows matching `q`, restricted to `tags` when given,

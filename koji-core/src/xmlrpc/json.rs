@@ -23,7 +23,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{Map, Number, Value as Json};
 
-fn number_to_value(n: &Number) -> Value {
+pub(super) fn number_to_value(n: &Number) -> Value {
     if let Some(i) = n.as_i64() {
         Value::Int(i)
     } else if let Some(u) = n.as_u64() {
@@ -44,7 +44,7 @@ pub fn bytes_json(b: &[u8]) -> Json {
 }
 
 /// The bytes of a [`bytes_json`] object.
-fn as_bytes(map: &Map<String, Json>) -> Option<Vec<u8>> {
+pub(super) fn as_bytes(map: &Map<String, Json>) -> Option<Vec<u8>> {
     if map.len() != 1 {
         return None;
     }

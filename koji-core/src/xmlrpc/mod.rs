@@ -35,7 +35,9 @@ mod tests;
 
 pub use json::{bytes_json, BYTES_KEY};
 pub use parse::{parse_call, parse_response, MAX_DEPTH};
-pub use write::{write_call, write_fault, write_response, write_value};
+pub use write::{
+    write_call, write_fault, write_json_response, write_json_value, write_response, write_value,
+};
 
 /// An XML-RPC value.
 #[derive(Debug, Clone, PartialEq)]

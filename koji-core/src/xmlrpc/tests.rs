@@ -1372,3 +1372,36 @@ fn bytes_marker_becomes_base64() {
     let j = json!({super::BYTES_KEY: "AAH/", "x": 1});
     assert!(matches!(Value::from(&j), Value::Struct(_)));
 }
+
+#[test]
+fn json_answers_are_written_as_their_value_would_be() {
+    let samples = [
+        json!(null),
+        json!(true),
+        json!(false),
+        json!(0),
+        json!(2147483647),
+        json!(2147483648_i64),
+        json!(-2147483649_i64),
+        json!(u64::MAX),
+        json!(1.5),
+        json!(-0.0),
+        json!(1e300),
+        json!("a <b> & c\r\n\u{1}"),
+        json!([]),
+        json!({}),
+        json!([1, "x", null, [2, {"k": [true]}]]),
+        json!({"z": 1, "a": {"nested": [1.25, "t"]}, "<k&>": null}),
+        bytes_json(b"\x00\x01binary\xff"),
+        json!({"__bytes_base64__": "not base64!"}),
+        json!({"__bytes_base64__": "AAE=", "other": 1}),
+        json!([{"id": 1, "nvr": "a-1-1", "extra": {"source": {"original_url": "git://x"}}}]),
+    ];
+    for v in samples {
+        assert_eq!(
+            write_json_response(&v),
+            write_response(&Value::from(&v)),
+            "{v}"
+        );
+    }
+}

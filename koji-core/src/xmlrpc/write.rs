@@ -8,9 +8,11 @@
 //! U+FFFF) are written as U+FFFD: Python would write them raw and its own
 //! reader would then refuse the whole document.
 
+use super::json::{as_bytes, number_to_value};
 use super::Value;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use serde_json::Value as Json;
 use std::fmt::{self, Write as _};
 
 const HEADER: &str = "<?xml version='1.0'?>\n";
@@ -68,37 +70,11 @@ pub fn write_call(name: &str, params: &[Value]) -> String {
 pub fn write_value(out: &mut String, v: &Value) {
     match v {
         Value::Nil => out.push_str("<value><nil/></value>\n"),
-        Value::Bool(b) => out.push_str(if *b {
-            "<value><boolean>1</boolean></value>\n"
-        } else {
-            "<value><boolean>0</boolean></value>\n"
-        }),
-        Value::Int(i) => {
-            if i32::try_from(*i).is_ok() {
-                out.push_str("<value><int>");
-                push_int(out, *i);
-                out.push_str("</int></value>\n");
-            } else {
-                out.push_str("<value><i8>");
-                push_int(out, *i);
-                out.push_str("</i8></value>\n");
-            }
-        }
-        Value::Double(d) => {
-            out.push_str("<value><double>");
-            push_double(out, *d);
-            out.push_str("</double></value>\n");
-        }
-        Value::Str(s) => {
-            out.push_str("<value><string>");
-            escape_into(out, s);
-            out.push_str("</string></value>\n");
-        }
-        Value::Base64(b) => {
-            out.push_str("<value><base64>");
-            STANDARD.encode_string(b, out);
-            out.push_str("</base64></value>\n");
-        }
+        Value::Bool(b) => write_bool(out, *b),
+        Value::Int(i) => write_int(out, *i),
+        Value::Double(d) => write_double(out, *d),
+        Value::Str(s) => write_str(out, s),
+        Value::Base64(b) => write_base64(out, b),
         Value::DateTime(s) => {
             out.push_str("<value><dateTime.iso8601>");
             escape_into(out, s);
@@ -114,13 +90,119 @@ pub fn write_value(out: &mut String, v: &Value) {
         Value::Struct(members) => {
             out.push_str("<value><struct>\n");
             for (k, v) in members {
-                out.push_str("<member>\n<name>");
-                escape_into(out, k);
-                out.push_str("</name>\n");
+                write_name(out, k);
                 write_value(out, v);
                 out.push_str("</member>\n");
             }
             out.push_str("</struct></value>\n");
+        }
+    }
+}
+
+/// A `<methodResponse>` carrying `v`, written straight from the JSON value:
+/// the same text as `write_response(&Value::from(v))`, without building
+/// the XML-RPC value first (a whole tag's listing is tens of thousands of
+/// maps).
+pub fn write_json_response(v: &Json) -> String {
+    let mut out = String::with_capacity(128 + estimate_json(v));
+    out.push_str(HEADER);
+    out.push_str("<methodResponse>\n<params>\n<param>\n");
+    write_json_value(&mut out, v);
+    out.push_str("</param>\n</params>\n</methodResponse>\n");
+    out
+}
+
+/// [`write_value`] of `Value::from(v)`, without the conversion.
+pub fn write_json_value(out: &mut String, v: &Json) {
+    match v {
+        Json::Null => out.push_str("<value><nil/></value>\n"),
+        Json::Bool(b) => write_bool(out, *b),
+        Json::Number(n) => match number_to_value(n) {
+            Value::Int(i) => write_int(out, i),
+            Value::Double(d) => write_double(out, d),
+            other => write_value(out, &other),
+        },
+        Json::String(s) => write_str(out, s),
+        Json::Array(items) => {
+            out.push_str("<value><array><data>\n");
+            for item in items {
+                write_json_value(out, item);
+            }
+            out.push_str("</data></array></value>\n");
+        }
+        Json::Object(map) => match as_bytes(map) {
+            Some(b) => write_base64(out, &b),
+            None => {
+                out.push_str("<value><struct>\n");
+                for (k, v) in map {
+                    write_name(out, k);
+                    write_json_value(out, v);
+                    out.push_str("</member>\n");
+                }
+                out.push_str("</struct></value>\n");
+            }
+        },
+    }
+}
+
+fn write_bool(out: &mut String, b: bool) {
+    out.push_str(if b {
+        "<value><boolean>1</boolean></value>\n"
+    } else {
+        "<value><boolean>0</boolean></value>\n"
+    });
+}
+
+fn write_int(out: &mut String, i: i64) {
+    if i32::try_from(i).is_ok() {
+        out.push_str("<value><int>");
+        push_int(out, i);
+        out.push_str("</int></value>\n");
+    } else {
+        out.push_str("<value><i8>");
+        push_int(out, i);
+        out.push_str("</i8></value>\n");
+    }
+}
+
+fn write_double(out: &mut String, d: f64) {
+    out.push_str("<value><double>");
+    push_double(out, d);
+    out.push_str("</double></value>\n");
+}
+
+fn write_str(out: &mut String, s: &str) {
+    out.push_str("<value><string>");
+    escape_into(out, s);
+    out.push_str("</string></value>\n");
+}
+
+fn write_base64(out: &mut String, b: &[u8]) {
+    out.push_str("<value><base64>");
+    STANDARD.encode_string(b, out);
+    out.push_str("</base64></value>\n");
+}
+
+/// A struct member's opening and name.
+fn write_name(out: &mut String, k: &str) {
+    out.push_str("<member>\n<name>");
+    escape_into(out, k);
+    out.push_str("</name>\n");
+}
+
+/// [`estimate`] of a JSON value.
+fn estimate_json(v: &Json) -> usize {
+    match v {
+        Json::Null => 22,
+        Json::Bool(_) => 36,
+        Json::Number(_) => 50,
+        Json::String(s) => 34 + s.len(),
+        Json::Array(items) => 48 + items.iter().map(estimate_json).sum::<usize>(),
+        Json::Object(map) => {
+            36 + map
+                .iter()
+                .map(|(k, v)| 36 + k.len() + estimate_json(v))
+                .sum::<usize>()
         }
     }
 }

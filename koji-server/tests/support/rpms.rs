@@ -38,6 +38,42 @@ fn spec() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hello.spec")
 }
 
+/// `rpmbuild ARGS --define "_topdir TOP" SPEC`, which must succeed.
+fn rpmbuild(top: &Path, args: &[&str], spec: &Path) {
+    let out = Command::new("rpmbuild")
+        .args(args)
+        .arg("--define")
+        .arg(format!("_topdir {}", top.display()))
+        .arg(spec)
+        .output()
+        .expect("rpmbuild (apt-get install rpm)");
+    assert!(
+        out.status.success(),
+        "rpmbuild {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What rpmbuild made under `top`: the source RPM and the binary RPMs of
+/// the `arches` directories (sorted).
+fn collect(top: &Path, arches: &[&str]) -> Built {
+    let mut rpms = vec![];
+    for arch in arches {
+        let Ok(rd) = std::fs::read_dir(top.join("RPMS").join(arch)) else {
+            continue;
+        };
+        rpms.extend(rd.flatten().map(|e| e.path()));
+    }
+    rpms.sort();
+    let srpm = std::fs::read_dir(top.join("SRPMS"))
+        .expect("SRPMS")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".src.rpm"))
+        .expect("no source rpm built");
+    Built { srpm, rpms }
+}
+
 /// The RPMs of `name-version-release` (source, arch, noarch, debuginfo).
 pub fn build(name: &str, version: &str, release: &str) -> Built {
     static BUILT: OnceLock<Mutex<HashMap<String, Built>>> = OnceLock::new();
@@ -47,41 +83,17 @@ pub fn build(name: &str, version: &str, release: &str) -> Built {
         return b.clone();
     }
     let top = workdir().join(&nvr);
-    let out = Command::new("rpmbuild")
-        .arg("-ba")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.display()))
-        .args(["--define", &format!("pkg {name}")])
-        .args(["--define", &format!("ver {version}")])
-        .args(["--define", &format!("rel {release}")])
-        .arg(spec())
-        .output()
-        .expect("rpmbuild (apt-get install rpm)");
-    assert!(
-        out.status.success(),
-        "rpmbuild failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut rpms = vec![];
-    let mut srpm = None;
-    for sub in ["SRPMS", "RPMS/noarch", "RPMS/x86_64", "RPMS/aarch64"] {
-        let Ok(rd) = std::fs::read_dir(top.join(sub)) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if sub == "SRPMS" {
-                srpm = Some(p);
-            } else {
-                rpms.push(p);
-            }
-        }
+    let defines = [
+        format!("pkg {name}"),
+        format!("ver {version}"),
+        format!("rel {release}"),
+    ];
+    let mut args = vec!["-ba"];
+    for d in &defines {
+        args.extend(["--define", d.as_str()]);
     }
-    rpms.sort();
-    let b = Built {
-        srpm: srpm.expect("no source rpm built"),
-        rpms,
-    };
+    rpmbuild(&top, &args, &spec());
+    let b = collect(&top, &["noarch", "x86_64", "aarch64"]);
     built.insert(nvr, b.clone());
     b
 }
@@ -101,33 +113,9 @@ pub fn build_multilib() -> Built {
                 &["-bb", "--target", "x86_64"][..],
                 &["-bb", "--target", "i686"][..],
             ] {
-                let out = Command::new("rpmbuild")
-                    .args(args)
-                    .arg("--define")
-                    .arg(format!("_topdir {}", top.display()))
-                    .arg(&spec)
-                    .output()
-                    .expect("rpmbuild (apt-get install rpm)");
-                assert!(
-                    out.status.success(),
-                    "rpmbuild {args:?} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                rpmbuild(&top, args, &spec);
             }
-            let mut rpms = vec![];
-            for sub in ["RPMS/noarch", "RPMS/x86_64", "RPMS/i686"] {
-                for e in std::fs::read_dir(top.join(sub)).expect(sub).flatten() {
-                    rpms.push(e.path());
-                }
-            }
-            rpms.sort();
-            let srpm = std::fs::read_dir(top.join("SRPMS"))
-                .expect("SRPMS")
-                .flatten()
-                .map(|e| e.path())
-                .next()
-                .expect("no source rpm built");
-            Built { srpm, rpms }
+            collect(&top, &["noarch", "x86_64", "i686"])
         })
         .clone()
 }
@@ -272,22 +260,6 @@ pub fn srpm_of(label: &str, name: &str, spec: &str) -> PathBuf {
     std::fs::create_dir_all(&top).expect("mkdir");
     let spec_path = top.join(format!("{name}.spec"));
     std::fs::write(&spec_path, spec).expect("write spec");
-    let out = Command::new("rpmbuild")
-        .arg("-bs")
-        .arg("--define")
-        .arg(format!("_topdir {}", top.display()))
-        .arg(&spec_path)
-        .output()
-        .expect("rpmbuild (apt-get install rpm)");
-    assert!(
-        out.status.success(),
-        "rpmbuild -bs failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    std::fs::read_dir(top.join("SRPMS"))
-        .expect("SRPMS")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with(".src.rpm"))
-        .expect("a source rpm")
+    rpmbuild(&top, &["-bs"], &spec_path);
+    collect(&top, &[]).srpm
 }

@@ -278,6 +278,14 @@ async fn upload_in(ctx: &TaskCtx, local: &Path, reldir: &str) -> Result<()> {
     Ok(())
 }
 
+/// `text` written as `name` in the task's working directory and uploaded
+/// with the task's output.
+async fn upload_log(ctx: &TaskCtx, name: &str, text: &str) -> Result<()> {
+    let f = ctx.workdir.join(name);
+    std::fs::write(&f, text)?;
+    upload_in(ctx, &f, "").await
+}
+
 async fn create_dist_repo(
     ctx: &TaskCtx,
     tag: &Json,
@@ -463,25 +471,25 @@ async fn create_dist_repo(
             .join(&arch)
     });
     if !fs_missing.is_empty() {
-        let f = ctx.workdir.join("missing_files.log");
-        std::fs::write(
-            &f,
-            format!(
+        upload_log(
+            ctx,
+            "missing_files.log",
+            &format!(
                 "Some rpm files were missing.\nMost likely, you want to create these signed copies.\n\nMissing files:\n{}\n",
                 fs_missing.join("\n")
             ),
-        )?;
-        upload_in(ctx, &f, "").await?;
+        )
+        .await?;
         return Err(fail(
             GENERIC,
             "Packages missing from the filesystem. See missing_files.log.",
         ));
     }
     if !sig_missing.is_empty() {
-        let f = ctx.workdir.join("missing_signatures.log");
-        std::fs::write(
-            &f,
-            format!(
+        upload_log(
+            ctx,
+            "missing_signatures.log",
+            &format!(
                 "Some rpms were missing requested signatures.\n{}Requested keys: {keys:?}\n\n# RPM name: available keys\n{}\n",
                 if flag("skip_missing_signatures") {
                     "The skip_missing_signatures option was specified, so these files were excluded.\n"
@@ -490,8 +498,8 @@ async fn create_dist_repo(
                 },
                 sig_missing.join("\n")
             ),
-        )?;
-        upload_in(ctx, &f, "").await?;
+        )
+        .await?;
         if !flag("skip_missing_signatures") && !flag("allow_missing_signatures") {
             return Err(fail(
                 GENERIC,
@@ -817,15 +825,15 @@ async fn add_multilib(
     if !fs_missing.is_empty() {
         fs_missing.sort();
         fs_missing.dedup();
-        let f = ctx.workdir.join("missing_multilib.log");
-        std::fs::write(
-            &f,
-            format!(
+        upload_log(
+            ctx,
+            "missing_multilib.log",
+            &format!(
                 "The following multilib files were missing:\n{}\n",
                 fs_missing.join("\n")
             ),
-        )?;
-        upload_in(ctx, &f, "").await?;
+        )
+        .await?;
         return Err(fail(
             GENERIC,
             "multilib packages missing. See missing_multilib.log",

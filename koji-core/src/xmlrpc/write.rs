@@ -19,10 +19,16 @@ const HEADER: &str = "<?xml version='1.0'?>\n";
 
 /// A `<methodResponse>` carrying one value.
 pub fn write_response(v: &Value) -> String {
-    let mut out = String::with_capacity(128 + estimate(v));
+    response(estimate(v), |out| write_value(out, v))
+}
+
+/// A `<methodResponse>` around the value `write` appends (about `size`
+/// bytes).
+fn response(size: usize, write: impl FnOnce(&mut String)) -> String {
+    let mut out = String::with_capacity(128 + size);
     out.push_str(HEADER);
     out.push_str("<methodResponse>\n<params>\n<param>\n");
-    write_value(&mut out, v);
+    write(&mut out);
     out.push_str("</param>\n</params>\n</methodResponse>\n");
     out
 }
@@ -104,12 +110,7 @@ pub fn write_value(out: &mut String, v: &Value) {
 /// the XML-RPC value first (a whole tag's listing is tens of thousands of
 /// maps).
 pub fn write_json_response(v: &Json) -> String {
-    let mut out = String::with_capacity(128 + estimate_json(v));
-    out.push_str(HEADER);
-    out.push_str("<methodResponse>\n<params>\n<param>\n");
-    write_json_value(&mut out, v);
-    out.push_str("</param>\n</params>\n</methodResponse>\n");
-    out
+    response(estimate_json(v), |out| write_json_value(out, v))
 }
 
 /// [`write_value`] of `Value::from(v)`, without the conversion.

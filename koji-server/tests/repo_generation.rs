@@ -56,19 +56,16 @@ fn import_and_tag(h: &Hub, b: &rpms::Built, tag: &str, nvr: &str) {
     }
 }
 
-/// `dnf list available` of `url` (a repo's arch directory), with a cache
-/// of its own; the package names it lists.
-fn dnf_available(url: &str, cache: &std::path::Path) -> String {
-    dnf_list(url, cache, &[])
-}
-
-/// `dnf list --available` with `extra` options.
-fn dnf_list(url: &str, cache: &std::path::Path, extra: &[&str]) -> String {
+/// `dnf list --available` (with `extra` options, a cache of its own) of
+/// the repo at `path` below the hub's `/kojifiles/`: what it lists.
+fn dnf_list(h: &Hub, path: &str, extra: &[&str]) -> String {
+    let cache = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{}/kojifiles/{path}", h.port());
     let out = std::process::Command::new("dnf")
         .args([
             "-q",
             "--setopt=reposdir=/nonexistent",
-            &format!("--setopt=cachedir={}", cache.display()),
+            &format!("--setopt=cachedir={}", cache.path().display()),
             "--setopt=gpgcheck=0",
             &format!("--repofrompath=k,{url}"),
             "--repo=k",
@@ -193,14 +190,7 @@ fn a_new_repo_task_makes_a_repo_dnf_reads() {
         );
 
         // Debian's dnf reads it over HTTP, packages through toplink
-        let cache = tempfile::tempdir().unwrap();
-        let listed = dnf_available(
-            &format!(
-                "http://127.0.0.1:{}/kojifiles/repos/f40-build/latest/{arch}",
-                h.port()
-            ),
-            cache.path(),
-        );
+        let listed = dnf_list(h, &format!("repos/f40-build/latest/{arch}"), &[]);
         assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
         assert!(listed.contains("hello-doc.noarch"), "{listed}");
         assert!(!listed.contains("debuginfo"), "{listed}");
@@ -486,14 +476,7 @@ fn repos_regenerate_by_themselves_and_old_ones_go() {
 /// Debian's dnf, reading f40-build's repo `repo` over HTTP, lists the
 /// arch packages of hello and bye.
 fn dnf_lists_hello_and_bye(h: &Hub, repo: i64, arch: &str) {
-    let cache = tempfile::tempdir().unwrap();
-    let listed = dnf_available(
-        &format!(
-            "http://127.0.0.1:{}/kojifiles/repos/f40-build/{repo}/{arch}",
-            h.port()
-        ),
-        cache.path(),
-    );
+    let listed = dnf_list(h, &format!("repos/f40-build/{repo}/{arch}"), &[]);
     assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
     assert!(listed.contains(&format!("bye.{arch}")), "{listed}");
 }
@@ -1010,14 +993,7 @@ fn a_chain_builds_against_its_own_repo() {
                 "libb-1.0-1",
             ],
         );
-        let cache = tempfile::tempdir().unwrap();
-        let listed = dnf_available(
-            &format!(
-                "http://127.0.0.1:{}/kojifiles/repos/f40-build/latest/{arch}",
-                h.port()
-            ),
-            cache.path(),
-        );
+        let listed = dnf_list(h, &format!("repos/f40-build/latest/{arch}"), &[]);
         assert!(listed.contains(&format!("liba.{arch}")), "{listed}");
         assert!(listed.contains(&format!("libb.{arch}")), "{listed}");
     }
@@ -1068,13 +1044,9 @@ fn external_repos_are_merged_in_each_mode() {
             ok(h, &["regen-repo", "--make-task", "--wait", &tag]);
             let repo = json(h, &["getRepo", &tag]);
             assert_eq!(repo["state"], 1, "[{mode}] {repo}");
-            let cache = tempfile::tempdir().unwrap();
             let listed = dnf_list(
-                &format!(
-                    "http://127.0.0.1:{}/kojifiles/repos/{tag}/latest/{arch}",
-                    h.port()
-                ),
-                cache.path(),
+                h,
+                &format!("repos/{tag}/latest/{arch}"),
                 &["--showduplicates"],
             );
             let has = |nevr: &str| {
@@ -1182,14 +1154,7 @@ fn dist_repo_holds_signed_rpms_dnf_reads() {
             key.as_str()
         );
 
-        let cache = tempfile::tempdir().unwrap();
-        let listed = dnf_available(
-            &format!(
-                "http://127.0.0.1:{}/kojifiles/repos-dist/f40/latest/{arch}",
-                h.port()
-            ),
-            cache.path(),
-        );
+        let listed = dnf_list(h, &format!("repos-dist/f40/latest/{arch}"), &[]);
         assert!(listed.contains(&format!("hello.{arch}")), "{listed}");
         assert!(listed.contains("hello-doc.noarch"), "{listed}");
         assert!(!listed.contains("debuginfo"), "{listed}");
@@ -1389,15 +1354,7 @@ fn dist_repo_multilib_takes_32_bit_libraries() {
             i386["completion_ts"].as_f64().unwrap() <= x86_64["create_ts"].as_f64().unwrap(),
             "{tasks:?}"
         );
-        let cache = tempfile::tempdir().unwrap();
-        let listed = dnf_list(
-            &format!(
-                "http://127.0.0.1:{}/kojifiles/repos-dist/f40/latest/x86_64",
-                h.port()
-            ),
-            cache.path(),
-            &["--forcearch=x86_64"],
-        );
+        let listed = dnf_list(h, "repos-dist/f40/latest/x86_64", &["--forcearch=x86_64"]);
         for want in [
             "libml.i686",
             "libml-devel.i686",

@@ -10,7 +10,11 @@ pub mod schema;
 mod sql;
 pub mod versioned;
 
-pub use sql::{exec, fetch_all, fetch_one, fetch_opt, RowExt, Where};
+pub(crate) use sql::parse_ts;
+pub use sql::{
+    exec, fetch_all, fetch_json_rows, fetch_json_rows_with, fetch_one, fetch_opt, json_bool,
+    json_opt_bool, RowExt, Where,
+};
 
 use crate::error::{Error, Result};
 use sea_orm::{
@@ -76,6 +80,13 @@ impl Db {
                         .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                         .foreign_keys(true)
                         .busy_timeout(Duration::from_secs(10))
+                        // sorts and temporary b-trees (a whole tag's latest
+                        // builds: a window over every listing) in memory,
+                        // not in temporary files
+                        .pragma("temp_store", "memory")
+                        // 32 MiB of page cache per connection (SQLite's
+                        // default is 2 MiB)
+                        .pragma("cache_size", "-32768")
                 });
                 if url.contains(":memory:") {
                     // a second connection would see a different, empty database

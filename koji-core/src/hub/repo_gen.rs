@@ -14,9 +14,9 @@ use super::packages::{read_package_list_in, PackageListQuery};
 use super::repos::{set_state_in, Repos, REPO_EXPIRED, REPO_INIT, REPO_READY};
 use super::tagging::{
     read_tagged_rpms_in, tag_first_change_event_in, tag_last_change_event_in, RpmFilter,
-    TaggedQuery,
+    TaggedQuery, TaggedRpm,
 };
-use super::tags::{get_tag_in, py_json_dumps, TagEvent, TagInfo};
+use super::tags::{dump_into, dump_str, get_tag_in, TagEvent, TagInfo};
 use super::tasks::{make_task_in, TaskOpts};
 use super::Caller;
 use crate::db::{backend_of, exec, fetch_opt, Backend, RowExt, Tx};
@@ -323,6 +323,46 @@ pub(crate) async fn repo_done_hook_in(tx: &Tx, repo: &Json) -> Result<u64> {
     Ok(n)
 }
 
+/// One line of `rpmlist.jsonl`: the RPM as Python's `json.dumps` writes
+/// upstream's dict (its keys, order and separators), and a newline.
+fn rpmlist_line(rpm: &TaggedRpm, out: &mut String) {
+    use std::fmt::Write as _;
+    let opt_int = |v: Option<i64>| v.map_or_else(|| "null".to_string(), |n| n.to_string());
+    let opt_bool = |v: Option<bool>| match v {
+        None => "null",
+        Some(true) => "true",
+        Some(false) => "false",
+    };
+    out.push_str("{\"name\": ");
+    dump_str(&rpm.name, out);
+    out.push_str(", \"version\": ");
+    dump_str(&rpm.version, out);
+    out.push_str(", \"release\": ");
+    dump_str(&rpm.release, out);
+    out.push_str(", \"arch\": ");
+    dump_str(&rpm.arch, out);
+    let _ = write!(
+        out,
+        ", \"id\": {}, \"epoch\": {}, \"draft\": {}, \"payloadhash\": ",
+        rpm.id,
+        opt_int(rpm.epoch),
+        opt_bool(rpm.draft)
+    );
+    dump_str(&rpm.payloadhash, out);
+    let _ = write!(
+        out,
+        ", \"size\": {}, \"buildtime\": {}, \"buildroot_id\": {}, \"build_id\": {}, \
+         \"metadata_only\": {}, \"extra\": ",
+        rpm.size,
+        rpm.buildtime,
+        opt_int(rpm.buildroot_id),
+        rpm.build_id,
+        rpm.metadata_only
+    );
+    dump_into(rpm.extra.as_ref().unwrap_or(&Json::Null), out);
+    out.push_str("}\n");
+}
+
 impl Repos<'_> {
     /// `host.repoInit(tag, task_id=None, event=None, opts=None)`: a new
     /// INIT repo of the tag as of `event` (now by default) with its
@@ -468,6 +508,9 @@ impl Repos<'_> {
             blocklist,
             toplink: vec![".."; 3 + tinfo.name.split('/').count()].join("/"),
         };
+        let mut line = String::new();
+        let mut info = String::new();
+        let mut targets: Vec<&str> = vec![];
         for rpm in &rpms {
             if !flag("debuginfo") && is_debuginfo(&rpm.name) {
                 continue;
@@ -475,48 +518,40 @@ impl Repos<'_> {
             let Some(dir) = builddirs.get(&rpm.build_id) else {
                 continue;
             };
-            let line = format!(
-                "{dir}/{}\n",
-                PathInfo::rpm(RpmPath {
-                    name: &rpm.name,
-                    version: &rpm.version,
-                    release: &rpm.release,
-                    arch: &rpm.arch,
-                })
-            );
-            // one line of Python's json.dumps: upstream's keys, order and
-            // separators
-            let mut info = py_json_dumps(&json!({
-                "name": rpm.name, "version": rpm.version, "release": rpm.release,
-                "arch": rpm.arch, "id": rpm.id, "epoch": rpm.epoch, "draft": rpm.draft,
-                "payloadhash": rpm.payloadhash, "size": rpm.size, "buildtime": rpm.buildtime,
-                "buildroot_id": rpm.buildroot_id, "build_id": rpm.build_id,
-                "metadata_only": rpm.metadata_only, "extra": rpm.extra,
+            line.clear();
+            line.push_str(dir);
+            line.push('/');
+            line.push_str(&PathInfo::rpm(RpmPath {
+                name: &rpm.name,
+                version: &rpm.version,
+                release: &rpm.release,
+                arch: &rpm.arch,
             }));
-            info.push('\n');
-            let targets: Vec<String> = match rpm.arch.as_str() {
+            line.push('\n');
+            info.clear();
+            rpmlist_line(rpm, &mut info);
+            targets.clear();
+            match rpm.arch.as_str() {
                 "src" => {
-                    let mut t = vec![];
                     if flag("src") {
-                        t.extend(arches.iter().cloned());
+                        targets.extend(arches.iter().map(String::as_str));
                     }
                     if flag("separate_src") {
-                        t.push("src".into());
+                        targets.push("src");
                     }
-                    t
                 }
-                "noarch" => arches.iter().filter(|a| *a != "src").cloned().collect(),
+                "noarch" => {
+                    targets.extend(arches.iter().map(String::as_str).filter(|a| *a != "src"))
+                }
                 other => {
                     let a = canon_arch(other);
-                    if arches.iter().any(|x| x == a) {
-                        vec![a.to_string()]
-                    } else {
-                        vec![]
+                    if let Some(x) = arches.iter().find(|x| *x == a) {
+                        targets.push(x);
                     }
                 }
-            };
-            for a in targets {
-                if let Some((p, r)) = files.arch_mut(&a) {
+            }
+            for a in &targets {
+                if let Some((p, r)) = files.arch_mut(a) {
                     p.push_str(&line);
                     r.push_str(&info);
                 }
@@ -769,5 +804,54 @@ pub(crate) fn symlink_latest(pathinfo: &PathInfo, repo: &Json) {
     let res = std::os::unix::fs::symlink(&id, &tmp).and_then(|_| std::fs::rename(&tmp, &link));
     if let Err(e) = res {
         tracing::error!("Unable to create latest link {}: {e}", link.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::tags::py_json_dumps;
+
+    /// The line writer says what `json.dumps` of upstream's dict says.
+    #[test]
+    fn rpmlist_lines_are_python_json_dumps() {
+        let mut rpm = TaggedRpm {
+            arch: "x86_64".into(),
+            build_id: 7,
+            buildroot_id: None,
+            buildtime: 1_700_000_000,
+            draft: None,
+            epoch: Some(2),
+            extra: Some(json!({"k": ["é\"\n", 1, null, true], "x": {}})),
+            id: 42,
+            metadata_only: true,
+            name: "na\\me".into(),
+            payloadhash: "0123abcd".into(),
+            release: "1.fc42".into(),
+            sigkey: None,
+            size: 12345,
+            version: "1.0~rc1".into(),
+        };
+        let expect = |rpm: &TaggedRpm| {
+            py_json_dumps(&json!({
+                "name": rpm.name, "version": rpm.version, "release": rpm.release,
+                "arch": rpm.arch, "id": rpm.id, "epoch": rpm.epoch, "draft": rpm.draft,
+                "payloadhash": rpm.payloadhash, "size": rpm.size, "buildtime": rpm.buildtime,
+                "buildroot_id": rpm.buildroot_id, "build_id": rpm.build_id,
+                "metadata_only": rpm.metadata_only, "extra": rpm.extra,
+            })) + "\n"
+        };
+        let mut out = String::new();
+        rpmlist_line(&rpm, &mut out);
+        assert_eq!(out, expect(&rpm));
+        rpm.epoch = None;
+        rpm.draft = Some(false);
+        rpm.buildroot_id = Some(3);
+        rpm.extra = None;
+        rpm.metadata_only = false;
+        out.clear();
+        rpmlist_line(&rpm, &mut out);
+        assert_eq!(out, expect(&rpm));
+        assert!(out.contains("\"extra\": null}"));
     }
 }

@@ -37,13 +37,16 @@ use super::tags::{
 };
 use super::{Caller, Hub};
 use crate::api::{py_type_of, truthy};
-use crate::db::{fetch_all, fetch_opt, versioned, RowExt, Tx, Value, Where};
+use crate::db::{
+    fetch_all, fetch_json_rows, fetch_json_rows_with, fetch_opt, versioned, RowExt, Tx, Value,
+    Where,
+};
 use crate::error::{Error, Result};
 use crate::hub::query_opts::{Columns, QueryOpts};
 use crate::model::BuildState;
 use crate::params;
 use crate::util::{format_time, py_repr, py_str};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use serde_json::{Map, Value as Json};
 use std::collections::{HashMap, HashSet};
@@ -298,23 +301,16 @@ async fn read_tagged_builds_with<C: ConnectionTrait>(
         wh.and(draft_clause(d, "build"), vec![]);
     }
     let mut sel_joins: Vec<&str> = vec![];
-    let mut extra_cols: Vec<&str> = vec![];
     match q.btype.as_deref() {
         None => {}
         Some("maven") => {
             hit_joins
                 .push("JOIN maven_builds ON maven_builds.build_id = tag_listing.build_id".into());
             sel_joins.push("JOIN maven_builds ON maven_builds.build_id = build.id");
-            extra_cols.extend([
-                "maven_builds.group_id AS maven_group_id",
-                "maven_builds.artifact_id AS maven_artifact_id",
-                "maven_builds.version AS maven_version",
-            ]);
         }
         Some("win") => {
             hit_joins.push("JOIN win_builds ON win_builds.build_id = tag_listing.build_id".into());
             sel_joins.push("JOIN win_builds ON win_builds.build_id = build.id");
-            extra_cols.push("win_builds.platform AS platform");
         }
         Some("image") => {
             hit_joins
@@ -329,9 +325,6 @@ async fn read_tagged_builds_with<C: ConnectionTrait>(
                 bt.id
             ));
         }
-    }
-    if q.extra {
-        extra_cols.push("build.extra");
     }
     params.extend(wh.params.iter().cloned());
     let rn = if q.latest.is_some() {
@@ -351,40 +344,182 @@ async fn read_tagged_builds_with<C: ConnectionTrait>(
         outer = " WHERE hits.rn <= ?".into();
         params.push(n.into());
     }
-    let extra_sel = extra_cols
-        .iter()
-        .map(|c| format!(", {c}"))
-        .collect::<String>();
-    let sql = format!(
-        "WITH {} SELECT hits.tag_id, tag.name AS tag_name, build.id, build.version, \
-         build.release, build.epoch, build.state, build.completion_time, build.promotion_time, \
-         build.start_time, build.task_id, build.draft, users.id AS owner_id, \
-         users.name AS owner_name, promoter.id AS promoter_id, promoter.name AS promoter_name, \
-         events.id AS creation_event_id, events.time AS creation_time, volume.id AS volume_id, \
-         volume.name AS volume_name, package.id AS package_id, package.name AS package_name, \
-         hits.create_event{extra_sel} \
-         FROM hits JOIN tag ON tag.id = hits.tag_id \
+    let maven = q.btype.as_deref() == Some("maven");
+    let win = q.btype.as_deref() == Some("win");
+    let cols = [
+        "hits.tag_id",
+        "tag.name",
+        "build.id",
+        "build.version",
+        "build.release",
+        "build.epoch",
+        "build.state",
+        "build.completion_time",
+        "build.promotion_time",
+        "build.start_time",
+        "build.task_id",
+        "build.draft",
+        "users.id",
+        "users.name",
+        "promoter.id",
+        "promoter.name",
+        "events.id",
+        "events.time",
+        "volume.id",
+        "volume.name",
+        "package.id",
+        "package.name",
+        "hits.create_event",
+        if q.extra { "build.extra" } else { "NULL" },
+        if maven {
+            "maven_builds.group_id"
+        } else {
+            "NULL"
+        },
+        if maven {
+            "maven_builds.artifact_id"
+        } else {
+            "NULL"
+        },
+        if maven {
+            "maven_builds.version"
+        } else {
+            "NULL"
+        },
+        if win { "win_builds.platform" } else { "NULL" },
+    ];
+    let from = format!(
+        "FROM hits JOIN tag ON tag.id = hits.tag_id \
          JOIN build ON build.id = hits.build_id \
          JOIN events ON events.id = build.create_event \
          JOIN package ON package.id = build.pkg_id \
          JOIN volume ON volume.id = build.volume_id \
          JOIN users ON users.id = build.owner \
-         LEFT JOIN users AS promoter ON promoter.id = build.promoter {}{outer} \
-         ORDER BY hits.pos, hits.create_event DESC, hits.build_id DESC",
-        with.join(", "),
+         LEFT JOIN users AS promoter ON promoter.id = build.promoter {}{outer}",
         sel_joins.join(" ")
     );
-    let rows = fetch_all(c, &sql, params).await?;
-    let maven = q.btype.as_deref() == Some("maven");
-    let win = q.btype.as_deref() == Some("win");
+    // a whole tag's latest builds are tens of thousands of rows: read as
+    // one document, not row by row
+    let rows: Vec<BuildRow> = fetch_json_rows_with(
+        c,
+        &with.join(", "),
+        &cols,
+        &from,
+        "hits.pos, hits.create_event DESC, hits.build_id DESC",
+        params,
+    )
+    .await?;
     let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        if !allowed.contains(&r.int("package_id")?) {
+    for r in rows {
+        if !allowed.contains(&r.package_id) {
             continue;
         }
-        out.push(tagged_build_from_row(r, q.extra, maven, win)?);
+        out.push(r.into_tagged(q.extra, maven, win)?);
     }
     Ok(out)
+}
+
+/// The columns [`read_tagged_builds_with`] reads, in its query's order.
+#[derive(serde::Deserialize)]
+struct BuildRow {
+    tag_id: i64,
+    tag_name: String,
+    id: i64,
+    version: String,
+    release: String,
+    epoch: Option<i64>,
+    state: i64,
+    completion_time: Option<String>,
+    promotion_time: Option<String>,
+    start_time: Option<String>,
+    task_id: Option<i64>,
+    #[serde(deserialize_with = "crate::db::json_bool")]
+    draft: bool,
+    owner_id: i64,
+    owner_name: String,
+    promoter_id: Option<i64>,
+    promoter_name: Option<String>,
+    creation_event_id: i64,
+    creation_time: String,
+    volume_id: i64,
+    volume_name: String,
+    package_id: i64,
+    package_name: String,
+    create_event: i64,
+    extra: Option<String>,
+    maven_group_id: Option<String>,
+    maven_artifact_id: Option<String>,
+    maven_version: Option<String>,
+    platform: Option<String>,
+}
+
+impl BuildRow {
+    fn into_tagged(self, extra: bool, maven: bool, win: bool) -> Result<TaggedBuild> {
+        let time = |t: Option<String>| -> Result<Option<String>> {
+            t.map(|s| {
+                crate::db::parse_ts(&s)
+                    .map(format_time)
+                    .ok_or_else(|| Error::Db(format!("unexpected time: {s}")))
+            })
+            .transpose()
+        };
+        let required = |v: Option<String>, what: &str| {
+            v.ok_or_else(|| Error::Db(format!("column {what} is NULL")))
+        };
+        Ok(TaggedBuild {
+            build_id: self.id,
+            completion_time: time(self.completion_time)?,
+            create_event: self.create_event,
+            creation_event_id: self.creation_event_id,
+            creation_time: time(Some(self.creation_time))?.unwrap_or_default(),
+            draft: self.draft,
+            epoch: self.epoch,
+            extra: if extra {
+                Some(parse_extra(self.extra)?.unwrap_or(Json::Null))
+            } else {
+                None
+            },
+            id: self.id,
+            maven_artifact_id: if maven {
+                Some(required(self.maven_artifact_id, "maven_artifact_id")?)
+            } else {
+                None
+            },
+            maven_group_id: if maven {
+                Some(required(self.maven_group_id, "maven_group_id")?)
+            } else {
+                None
+            },
+            maven_version: if maven {
+                Some(required(self.maven_version, "maven_version")?)
+            } else {
+                None
+            },
+            nvr: format!("{}-{}-{}", self.package_name, self.version, self.release),
+            owner_id: self.owner_id,
+            owner_name: self.owner_name,
+            package_id: self.package_id,
+            name: self.package_name.clone(),
+            package_name: self.package_name,
+            platform: if win {
+                Some(required(self.platform, "platform")?)
+            } else {
+                None
+            },
+            promoter_id: self.promoter_id,
+            promoter_name: self.promoter_name,
+            promotion_time: time(self.promotion_time)?,
+            release: self.release,
+            start_time: time(self.start_time)?,
+            state: self.state,
+            tag_id: self.tag_id,
+            tag_name: self.tag_name,
+            task_id: self.task_id,
+            version: self.version,
+            volume_id: self.volume_id,
+            volume_name: self.volume_name,
+        })
+    }
 }
 
 /// The packages listed and not blocked in the tag (upstream's
@@ -458,75 +593,6 @@ async fn allowed_packages<C: ConnectionTrait>(
         .collect())
 }
 
-fn time_col(r: &QueryResult, col: &str) -> Result<Option<String>> {
-    Ok(r.ts(col)?.map(format_time))
-}
-
-fn tagged_build_from_row(
-    r: &QueryResult,
-    extra: bool,
-    maven: bool,
-    win: bool,
-) -> Result<TaggedBuild> {
-    let name = r.string("package_name")?;
-    let version = r.string("version")?;
-    let release = r.string("release")?;
-    let id = r.int("id")?;
-    Ok(TaggedBuild {
-        build_id: id,
-        completion_time: time_col(r, "completion_time")?,
-        create_event: r.int("create_event")?,
-        creation_event_id: r.int("creation_event_id")?,
-        creation_time: format_time(r.ts("creation_time")?.unwrap_or_default()),
-        draft: r.boolean("draft")?,
-        epoch: r.opt_int("epoch")?,
-        extra: if extra {
-            Some(parse_extra(r.opt_string("extra")?)?.unwrap_or(Json::Null))
-        } else {
-            None
-        },
-        id,
-        maven_artifact_id: if maven {
-            Some(r.string("maven_artifact_id")?)
-        } else {
-            None
-        },
-        maven_group_id: if maven {
-            Some(r.string("maven_group_id")?)
-        } else {
-            None
-        },
-        maven_version: if maven {
-            Some(r.string("maven_version")?)
-        } else {
-            None
-        },
-        nvr: format!("{name}-{version}-{release}"),
-        owner_id: r.int("owner_id")?,
-        owner_name: r.string("owner_name")?,
-        package_id: r.int("package_id")?,
-        package_name: name.clone(),
-        name,
-        platform: if win {
-            Some(r.string("platform")?)
-        } else {
-            None
-        },
-        promoter_id: r.opt_int("promoter_id")?,
-        promoter_name: r.opt_string("promoter_name")?,
-        promotion_time: time_col(r, "promotion_time")?,
-        release,
-        start_time: time_col(r, "start_time")?,
-        state: r.int("state")?,
-        tag_id: r.int("tag_id")?,
-        tag_name: r.string("tag_name")?,
-        task_id: r.opt_int("task_id")?,
-        version,
-        volume_id: r.int("volume_id")?,
-        volume_name: r.string("volume_name")?,
-    })
-}
-
 /// Upstream's `draft_clause`.
 fn draft_clause(draft: bool, table: &str) -> String {
     if draft {
@@ -559,6 +625,28 @@ fn file_order(
         );
     }
     idx
+}
+
+/// The columns [`read_tagged_rpms_in`] reads, in its query's order.
+#[derive(serde::Deserialize)]
+struct RpmRow {
+    name: String,
+    version: String,
+    release: String,
+    arch: String,
+    id: i64,
+    epoch: Option<i64>,
+    #[serde(deserialize_with = "crate::db::json_opt_bool")]
+    draft: Option<bool>,
+    payloadhash: String,
+    size: i64,
+    buildtime: i64,
+    buildroot_id: Option<i64>,
+    build_id: i64,
+    #[serde(deserialize_with = "crate::db::json_bool")]
+    metadata_only: bool,
+    extra: Option<String>,
+    sigkey: Option<String>,
 }
 
 /// Upstream's `readTaggedRPMS(tag, ...)` for a tag id: `(rpms, builds)`.
@@ -598,15 +686,28 @@ pub async fn read_tagged_rpms_in<C: ConnectionTrait>(
     let pos = file_order(tag_id, &order, q.inherit, &builds);
     let mut ids: Vec<i64> = pos.keys().copied().collect();
     ids.sort_unstable();
-    let (sig_col, sig_join) = if f.rpmsigs {
-        (
-            ", rpmsigs.sigkey",
-            " LEFT OUTER JOIN rpmsigs ON rpminfo.id = rpmsigs.rpm_id",
-        )
+    let sig_join = if f.rpmsigs {
+        " LEFT OUTER JOIN rpmsigs ON rpminfo.id = rpmsigs.rpm_id"
     } else {
-        ("", "")
+        ""
     };
-    let extra_col = if f.extra { ", rpminfo.extra" } else { "" };
+    let cols = [
+        "rpminfo.name",
+        "rpminfo.version",
+        "rpminfo.release",
+        "rpminfo.arch",
+        "rpminfo.id",
+        "rpminfo.epoch",
+        "rpminfo.draft",
+        "rpminfo.payloadhash",
+        "rpminfo.size",
+        "rpminfo.buildtime",
+        "rpminfo.buildroot_id",
+        "rpminfo.build_id",
+        "rpminfo.metadata_only",
+        if f.extra { "rpminfo.extra" } else { "NULL" },
+        if f.rpmsigs { "rpmsigs.sigkey" } else { "NULL" },
+    ];
     let mut rpms: Vec<(usize, TaggedRpm)> = vec![];
     for chunk in ids.chunks(500) {
         let mut w = Where::new();
@@ -620,41 +721,38 @@ pub async fn read_tagged_rpms_in<C: ConnectionTrait>(
         for (cl, p) in &filters {
             w.and(cl.clone(), p.clone());
         }
-        let sql = format!(
-            "SELECT rpminfo.name, rpminfo.version, rpminfo.release, rpminfo.arch, rpminfo.id, \
-             rpminfo.epoch, rpminfo.draft, rpminfo.payloadhash, rpminfo.size, rpminfo.buildtime, \
-             rpminfo.buildroot_id, rpminfo.build_id, rpminfo.metadata_only{extra_col}{sig_col} \
-             FROM rpminfo{sig_join}{}",
-            w.sql()
-        );
-        for r in fetch_all(c, &sql, w.params).await? {
-            let build_id = r.int("build_id")?;
+        // a tag's RPMs are many (tens of thousands for a distribution):
+        // read as one document, not row by row
+        let rows: Vec<RpmRow> = fetch_json_rows(
+            c,
+            &cols,
+            &format!("FROM rpminfo{sig_join}{}", w.sql()),
+            w.params,
+        )
+        .await?;
+        for r in rows {
             let rpm = TaggedRpm {
-                arch: r.string("arch")?,
-                build_id,
-                buildroot_id: r.opt_int("buildroot_id")?,
-                buildtime: r.int("buildtime")?,
-                draft: r.opt_bool("draft")?,
-                epoch: r.opt_int("epoch")?,
+                arch: r.arch,
+                build_id: r.build_id,
+                buildroot_id: r.buildroot_id,
+                buildtime: r.buildtime,
+                draft: r.draft,
+                epoch: r.epoch,
                 extra: if f.extra {
-                    Some(parse_extra(r.opt_string("extra")?)?.unwrap_or(Json::Null))
+                    Some(parse_extra(r.extra)?.unwrap_or(Json::Null))
                 } else {
                     None
                 },
-                id: r.int("id")?,
-                metadata_only: r.boolean("metadata_only")?,
-                name: r.string("name")?,
-                payloadhash: r.string("payloadhash")?,
-                release: r.string("release")?,
-                sigkey: if f.rpmsigs {
-                    Some(r.opt_string("sigkey")?.map_or(Json::Null, Json::from))
-                } else {
-                    None
-                },
-                size: r.int("size")?,
-                version: r.string("version")?,
+                id: r.id,
+                metadata_only: r.metadata_only,
+                name: r.name,
+                payloadhash: r.payloadhash,
+                release: r.release,
+                sigkey: f.rpmsigs.then(|| r.sigkey.map_or(Json::Null, Json::from)),
+                size: r.size,
+                version: r.version,
             };
-            rpms.push((pos.get(&build_id).copied().unwrap_or(usize::MAX), rpm));
+            rpms.push((pos.get(&r.build_id).copied().unwrap_or(usize::MAX), rpm));
         }
     }
     rpms.sort_by(|(pa, a), (pb, b)| {

@@ -361,7 +361,7 @@ pub fn py_json_dumps(v: &Json) -> String {
     out
 }
 
-fn dump_into(v: &Json, out: &mut String) {
+pub(crate) fn dump_into(v: &Json, out: &mut String) {
     match v {
         Json::Null => out.push_str("null"),
         Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -392,7 +392,7 @@ fn dump_into(v: &Json, out: &mut String) {
     }
 }
 
-fn dump_str(s: &str, out: &mut String) {
+pub(crate) fn dump_str(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {

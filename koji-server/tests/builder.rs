@@ -1168,7 +1168,8 @@ fn spawn_kojid(
     spawn_kojid_with(h, name, dir, sleeptime, "mockdir = /var/lib/mock\n", extra)
 }
 
-/// [`spawn_kojid`] with more lines in kojid.conf.
+/// [`spawn_kojid`] with more lines in kojid.conf (`maxjobs` is 4 unless
+/// they set it).
 fn spawn_kojid_with(
     h: &Hub,
     name: &str,
@@ -1178,11 +1179,16 @@ fn spawn_kojid_with(
     extra: &[&str],
 ) -> std::process::Child {
     let conf = dir.join("kojid.conf");
+    let maxjobs = if conf_extra.contains("maxjobs") {
+        ""
+    } else {
+        "maxjobs = 4\n"
+    };
     std::fs::write(
         &conf,
         format!(
             "[kojid]\nserver = {url}\nuser = {name}\npassword = pw\n\
-             topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = {sleeptime}\nmaxjobs = 4\n\
+             topurl = {base}/kojifiles\nworkdir = {work}\nsleeptime = {sleeptime}\n{maxjobs}\
              {conf_extra}",
             url = h.url(),
             base = h.base,
@@ -1514,6 +1520,36 @@ fn stop(mut child: std::process::Child, signal: &str) -> std::process::ExitStatu
         .arg(child.id().to_string())
         .status();
     child.wait().expect("wait for kojid")
+}
+
+/// A task process that ends frees its slot at once: with `maxjobs = 1`
+/// and a minute between the daemon's regular passes, three short tasks
+/// still run one after the other without waiting for a pass (the daemon
+/// is woken by its child's exit, not only by the hub's task events, which
+/// come when the task closes, a moment before its process is gone).
+#[test]
+fn a_finished_task_process_frees_its_slot_at_once() {
+    for backend in koji_core::testing::backends() {
+        let h = &Hub::start(backend);
+        add_host(h, "solo");
+        let dir = tempfile::tempdir().expect("tmp");
+        let kojid = spawn_kojid_with(h, "solo", dir.path(), 60, "maxjobs = 1\n", &[]);
+        let ids: Vec<i64> = (0..3).map(|_| sleep_task(h, 0)).collect();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        let closed = wait_until(usize::MAX, || {
+            std::time::Instant::now() > deadline
+                || ids
+                    .iter()
+                    .all(|id| json(h, &["getTaskInfo", &id.to_string()])["state"] == 2)
+        }) && std::time::Instant::now() <= deadline;
+        let log = std::fs::read_to_string(dir.path().join("kojid.log")).unwrap_or_default();
+        stop(kojid, "TERM");
+        assert!(
+            closed,
+            "[{}] tasks {ids:?} not all closed in 40 s\n{log}",
+            h.label()
+        );
+    }
 }
 
 /// Two kojid on one hub take tasks from the same queue: both work, and

@@ -212,6 +212,11 @@ impl Daemon {
         let mut usr1 =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
                 .context("cannot handle SIGUSR1")?;
+        // a task process that ends frees its slot at once, not at the next
+        // pass (its task was closed a moment before it exited: the pass
+        // that closing woke may have found it still running)
+        let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())
+            .context("cannot handle SIGCHLD")?;
         loop {
             if self.restart_pending && self.running.is_empty() && self.restart_task.is_none() {
                 tracing::warn!("Restarting");
@@ -244,6 +249,7 @@ impl Daemon {
                 }
                 _ = tokio::time::sleep(pause) => {}
                 _ = woken(&mut self.wake) => {}
+                _ = sigchld.recv() => {}
             }
         }
         self.shutdown().await?;

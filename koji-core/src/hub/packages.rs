@@ -322,12 +322,12 @@ async fn query_entries<C: ConnectionTrait>(
     tags: Option<Vec<i64>>,
 ) -> Result<Vec<PackageEntry>> {
     let mut cols = vec![
-        "package.id AS package_id",
-        "package.name AS package_name",
-        "tag.id AS tag_id",
-        "tag.name AS tag_name",
-        "tag_packages.extra_arches AS extra_arches",
-        "tag_packages.blocked AS blocked",
+        "package.id",
+        "package.name",
+        "tag.id",
+        "tag.name",
+        "tag_packages.extra_arches",
+        "tag_packages.blocked",
     ];
     let mut joins = vec![
         "JOIN tag ON tag.id = tag_packages.tag_id",
@@ -350,7 +350,7 @@ async fn query_entries<C: ConnectionTrait>(
         wh.and("package.id = ?", params![pkg]);
     }
     if q.with_owners {
-        cols.extend(["users.id AS owner_id", "users.name AS owner_name"]);
+        cols.extend(["users.id", "users.name"]);
         joins.extend([
             "JOIN tag_package_owners ON tag_packages.tag_id = tag_package_owners.tag_id \
              AND tag_packages.package_id = tag_package_owners.package_id",
@@ -358,40 +358,50 @@ async fn query_entries<C: ConnectionTrait>(
         ]);
         let (live, p) = versioned::live("tag_package_owners", q.event);
         wh.and(live, p);
+    } else {
+        cols.extend(["NULL", "NULL"]);
     }
     if !q.with_blocked {
         wh.and("tag_packages.blocked = FALSE", params![]);
     }
-    let sql = format!(
-        "SELECT {} FROM tag_packages {}{} \
-         ORDER BY tag_packages.create_event, tag_packages.tag_id, tag_packages.package_id",
-        cols.join(", "),
-        joins.join(" "),
-        wh.sql()
-    );
-    let rows = fetch_all(c, &sql, wh.params).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PackageEntry {
-                blocked: r.boolean("blocked")?,
-                extra_arches: r.opt_string("extra_arches")?,
-                owner_id: if q.with_owners {
-                    r.opt_int("owner_id")?
-                } else {
-                    None
-                },
-                owner_name: if q.with_owners {
-                    r.opt_string("owner_name")?
-                } else {
-                    None
-                },
-                package_id: r.int("package_id")?,
-                package_name: r.string("package_name")?,
-                tag_id: r.int("tag_id")?,
-                tag_name: r.string("tag_name")?,
-            })
+    // an inherited list is tens of thousands of entries: read as one
+    // document, not row by row
+    let rows: Vec<EntryRow> = db::fetch_json_rows_with(
+        c,
+        "",
+        &cols,
+        &format!("FROM tag_packages {}{}", joins.join(" "), wh.sql()),
+        "tag_packages.create_event, tag_packages.tag_id, tag_packages.package_id",
+        wh.params,
+    )
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PackageEntry {
+            blocked: r.blocked,
+            extra_arches: r.extra_arches,
+            owner_id: r.owner_id,
+            owner_name: r.owner_name,
+            package_id: r.package_id,
+            package_name: r.package_name,
+            tag_id: r.tag_id,
+            tag_name: r.tag_name,
         })
-        .collect()
+        .collect())
+}
+
+/// The columns [`query_entries`] reads, in its query's order.
+#[derive(serde::Deserialize)]
+struct EntryRow {
+    package_id: i64,
+    package_name: String,
+    tag_id: i64,
+    tag_name: String,
+    extra_arches: Option<String>,
+    #[serde(deserialize_with = "crate::db::json_bool")]
+    blocked: bool,
+    owner_id: Option<i64>,
+    owner_name: Option<String>,
 }
 
 /// Upstream's `new_package`: the id of package `name`, created if missing

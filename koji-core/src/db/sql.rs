@@ -219,8 +219,9 @@ pub(crate) fn parse_ts(s: &str) -> Option<f64> {
             return Some(t.timestamp_micros() as f64 / 1e6);
         }
     }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-        .ok()
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|fmt| chrono::NaiveDateTime::parse_from_str(s, fmt).ok())
         .map(|t| t.and_utc().timestamp_micros() as f64 / 1e6)
 }
 

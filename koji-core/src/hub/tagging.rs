@@ -455,23 +455,19 @@ struct BuildRow {
 
 impl BuildRow {
     fn into_tagged(self, extra: bool, maven: bool, win: bool) -> Result<TaggedBuild> {
-        let time = |t: Option<String>| -> Result<Option<String>> {
-            t.map(|s| {
-                crate::db::parse_ts(&s)
-                    .map(format_time)
-                    .ok_or_else(|| Error::Db(format!("unexpected time: {s}")))
-            })
-            .transpose()
-        };
+        // as the row-by-row read did: a time that cannot be read is none
+        let time = |t: Option<String>| t.and_then(|s| crate::db::parse_ts(&s)).map(format_time);
         let required = |v: Option<String>, what: &str| {
             v.ok_or_else(|| Error::Db(format!("column {what} is NULL")))
         };
         Ok(TaggedBuild {
             build_id: self.id,
-            completion_time: time(self.completion_time)?,
+            completion_time: time(self.completion_time),
             create_event: self.create_event,
             creation_event_id: self.creation_event_id,
-            creation_time: time(Some(self.creation_time))?.unwrap_or_default(),
+            creation_time: format_time(
+                crate::db::parse_ts(&self.creation_time).unwrap_or_default(),
+            ),
             draft: self.draft,
             epoch: self.epoch,
             extra: if extra {
@@ -508,9 +504,9 @@ impl BuildRow {
             },
             promoter_id: self.promoter_id,
             promoter_name: self.promoter_name,
-            promotion_time: time(self.promotion_time)?,
+            promotion_time: time(self.promotion_time),
             release: self.release,
-            start_time: time(self.start_time)?,
+            start_time: time(self.start_time),
             state: self.state,
             tag_id: self.tag_id,
             tag_name: self.tag_name,

@@ -269,6 +269,9 @@ struct Record {
     open_size: u64,
 }
 
+/// One kind's new file, its open checksum and size, and its members.
+type KindFile = (Vec<u8>, (Sha256, u64), Vec<Member>);
+
 /// Writes the chunked files of one repo into `datadir`, the index, and
 /// `repomd.xml` with the three records replaced in `base_repomd` (the
 /// other records, e.g. comps, stay as createrepo_c wrote them).
@@ -302,54 +305,69 @@ fn write_repo(
         first
     });
 
-    let mut index = Index {
-        version: VERSION,
-        files: vec![],
-        chunks: vec![],
-    };
     let count: usize = chunks.iter().map(|(p, _, _)| p.len()).sum();
-    let mut files: Vec<Vec<u8>> = vec![vec![], vec![], vec![]];
-    let mut open: Vec<(Sha256, u64)> = (0..3).map(|_| (Sha256::new(), 0)).collect();
-    for k in 0..3 {
+    // each kind's file on a thread of its own (primary, the biggest, on
+    // this one): the open checksum decompresses every old member
+    let assemble = |k: usize| -> Result<KindFile> {
         let head = with_count(&heads[k], count);
-        files[k].extend(gzip(&head));
-        open[k].0.update(&head);
-        open[k].1 += head.len() as u64;
-    }
-    for ((pkgs, primary_len, part), fresh) in chunks.into_iter().zip(compressed) {
-        let mut members = vec![];
-        for k in 0..3 {
-            let at = files[k].len() as u64;
-            match (&part, &fresh) {
+        let mut file = gzip(&head);
+        let mut open = (Sha256::new(), head.len() as u64);
+        open.0.update(&head);
+        let mut members = Vec::with_capacity(chunks.len());
+        for ((_, _, part), fresh) in chunks.iter().zip(&compressed) {
+            let at = file.len() as u64;
+            match (part, fresh) {
                 (Part::Old(m), _) => {
                     let src = m[k].bytes(&old_files[k])?;
                     let xml = gunzip(src)?;
-                    open[k].0.update(&xml);
-                    open[k].1 += xml.len() as u64;
-                    files[k].extend_from_slice(src);
+                    open.0.update(&xml);
+                    open.1 += xml.len() as u64;
+                    file.extend_from_slice(src);
                 }
                 (Part::New(xml), Some(gz)) => {
-                    open[k].0.update(&xml[k]);
-                    open[k].1 += xml[k].len() as u64;
-                    files[k].extend_from_slice(&gz[k]);
+                    open.0.update(&xml[k]);
+                    open.1 += xml[k].len() as u64;
+                    file.extend_from_slice(&gz[k]);
                 }
                 (Part::New(_), None) => unreachable!("every new chunk is compressed"),
             }
             members.push(Member {
                 offset: at,
-                len: files[k].len() as u64 - at,
+                len: file.len() as u64 - at,
             });
         }
+        file.extend(gzip(&tails[k]));
+        open.0.update(&tails[k]);
+        open.1 += tails[k].len() as u64;
+        Ok((file, open, members))
+    };
+    let (primary, (filelists, other)) = std::thread::scope(|s| {
+        let h = s.spawn(|| (assemble(1), assemble(2)));
+        let primary = assemble(0);
+        (
+            primary,
+            h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+        )
+    });
+    let mut files = vec![];
+    let mut open = vec![];
+    let mut members: Vec<std::vec::IntoIter<Member>> = vec![];
+    for (file, o, m) in [primary?, filelists?, other?] {
+        files.push(file);
+        open.push(o);
+        members.push(m.into_iter());
+    }
+    let mut index = Index {
+        version: VERSION,
+        files: vec![],
+        chunks: vec![],
+    };
+    for (pkgs, primary_len, _) in chunks {
         index.chunks.push(Chunk {
             pkgs,
-            members,
+            members: members.iter_mut().filter_map(Iterator::next).collect(),
             primary_len,
         });
-    }
-    for k in 0..3 {
-        files[k].extend(gzip(&tails[k]));
-        open[k].0.update(&tails[k]);
-        open[k].1 += tails[k].len() as u64;
     }
     let mut written = vec![];
     let res = write_files(datadir, files, open, index, base_repomd, &mut written);

@@ -37,9 +37,11 @@ pub struct Packages<'a>(pub(super) &'a Hub);
 
 /// One package-list entry, as upstream's `readPackageList` (and so
 /// `listPackages`, `getPackageConfig`) returns it. The owner keys are absent
-/// when owners were not asked for.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// when owners were not asked for. Read from the database as an array of
+/// its fields in this order (see [`query_entries`]).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct PackageEntry {
+    #[serde(deserialize_with = "crate::db::json_bool")]
     pub blocked: bool,
     pub extra_arches: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -321,13 +323,16 @@ async fn query_entries<C: ConnectionTrait>(
     q: &PackageListQuery,
     tags: Option<Vec<i64>>,
 ) -> Result<Vec<PackageEntry>> {
+    // in PackageEntry's field order; the owner columns are set below
     let mut cols = vec![
+        "tag_packages.blocked",
+        "tag_packages.extra_arches",
+        "NULL",
+        "NULL",
         "package.id",
         "package.name",
         "tag.id",
         "tag.name",
-        "tag_packages.extra_arches",
-        "tag_packages.blocked",
     ];
     let mut joins = vec![
         "JOIN tag ON tag.id = tag_packages.tag_id",
@@ -350,7 +355,8 @@ async fn query_entries<C: ConnectionTrait>(
         wh.and("package.id = ?", params![pkg]);
     }
     if q.with_owners {
-        cols.extend(["users.id", "users.name"]);
+        cols[2] = "users.id";
+        cols[3] = "users.name";
         joins.extend([
             "JOIN tag_package_owners ON tag_packages.tag_id = tag_package_owners.tag_id \
              AND tag_packages.package_id = tag_package_owners.package_id",
@@ -358,15 +364,13 @@ async fn query_entries<C: ConnectionTrait>(
         ]);
         let (live, p) = versioned::live("tag_package_owners", q.event);
         wh.and(live, p);
-    } else {
-        cols.extend(["NULL", "NULL"]);
     }
     if !q.with_blocked {
         wh.and("tag_packages.blocked = FALSE", params![]);
     }
     // an inherited list is tens of thousands of entries: read as one
     // document, not row by row
-    let rows: Vec<EntryRow> = db::fetch_json_rows_with(
+    db::fetch_json_rows_with(
         c,
         "",
         &cols,
@@ -374,34 +378,7 @@ async fn query_entries<C: ConnectionTrait>(
         "tag_packages.create_event, tag_packages.tag_id, tag_packages.package_id",
         wh.params,
     )
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| PackageEntry {
-            blocked: r.blocked,
-            extra_arches: r.extra_arches,
-            owner_id: r.owner_id,
-            owner_name: r.owner_name,
-            package_id: r.package_id,
-            package_name: r.package_name,
-            tag_id: r.tag_id,
-            tag_name: r.tag_name,
-        })
-        .collect())
-}
-
-/// The columns [`query_entries`] reads, in its query's order.
-#[derive(serde::Deserialize)]
-struct EntryRow {
-    package_id: i64,
-    package_name: String,
-    tag_id: i64,
-    tag_name: String,
-    extra_arches: Option<String>,
-    #[serde(deserialize_with = "crate::db::json_bool")]
-    blocked: bool,
-    owner_id: Option<i64>,
-    owner_name: Option<String>,
+    .await
 }
 
 /// Upstream's `new_package`: the id of package `name`, created if missing
